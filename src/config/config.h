@@ -1,0 +1,88 @@
+// Typed server configuration, read from one TOML file (docs/configuration.md).
+// Every key is declared once in config.cc with its type, default and help
+// text; Load() validates against those declarations and the reference
+// document (docs/config-reference.md) is generated from them.
+// A Config is an immutable value after Load(); share it by const reference.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+
+namespace postern::config {
+
+struct ServerConfig {
+  std::string hostname;      // our name in greetings and Received: fields
+  std::string data_dir;      // absolute after Load()
+  std::string user;          // drop to this user after binding, when started as root
+  std::string log_level;
+  std::string log_file;      // absolute after Load(); empty = stderr
+  int64_t shutdown_timeout;  // seconds
+  int64_t io_threads;        // 0 = one per core
+};
+
+struct TlsConfig {
+  std::string certificate;  // PEM chain, absolute after Load()
+  std::string key;          // PEM private key, absolute after Load()
+};
+
+struct SmtpConfig {
+  std::vector<std::string> listen;  // "ip:port" / "[ipv6]:port"
+  int64_t max_message_size;
+  int64_t max_recipients;
+  int64_t max_command_line;
+  int64_t max_data_line;
+  int64_t command_timeout;  // seconds
+  int64_t data_timeout;     // seconds
+  int64_t max_errors;
+  int64_t max_connections;
+  int64_t max_connections_per_ip;
+  int64_t max_hops;
+  std::string bare_line_endings;  // "normalize" | "reject"
+  bool vrfy;
+  std::string recipient_delimiter;  // "" disables sub-addressing
+};
+
+struct QueueConfig {
+  int64_t retry_min;   // seconds: first retry delay
+  int64_t retry_max;   // seconds: backoff cap
+  int64_t max_age;     // seconds: bounce after this long
+  int64_t delivery_batch;  // queue entries delivered per transaction at most
+};
+
+struct StoreConfig {
+  int64_t compression_level;  // zstd level for message blobs
+};
+
+struct Config {
+  std::string path;  // the file it was read from (absolute)
+  ServerConfig server;
+  TlsConfig tls;
+  SmtpConfig smtp;
+  QueueConfig queue;
+  StoreConfig store;
+};
+
+// Reads and validates `path`. Relative paths inside are resolved against the
+// file's directory. Errors name the file, the key and what to write instead.
+Result<Config> Load(const std::string& path);
+
+// Parses TOML text; `base_dir` resolves relative paths. For tests.
+Result<Config> Parse(const std::string& toml_text, const std::string& base_dir,
+                     const std::string& source_name = "config");
+
+// The configuration file to use: `flag` if set, else $POSTERN_CONFIG, else
+// ./postern.toml, else /etc/postern/postern.toml (the first that exists).
+// Errors explain the search order and point at `postern init`.
+Result<std::string> FindConfigFile(const std::string& flag);
+
+// Markdown reference of every key, generated from the declarations.
+std::string ReferenceMarkdown();
+
+// Parses "50M", "4 KiB", "1024" into bytes; "30s", "5m", "2h", "5d", "90" into seconds.
+Result<int64_t> ParseByteSize(const std::string& text);
+Result<int64_t> ParseDuration(const std::string& text);
+
+}  // namespace postern::config

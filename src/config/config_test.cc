@@ -1,0 +1,91 @@
+#include "config/config.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace postern::config {
+namespace {
+
+TEST(ConfigTest, DefaultsApplyToAnEmptyFile) {
+  auto c = Parse("", "/etc/postern");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->server.data_dir, "/etc/postern/data");
+  EXPECT_EQ(c->smtp.max_message_size, 50 << 20);
+  EXPECT_EQ(c->smtp.command_timeout, 300);
+  EXPECT_EQ(c->queue.max_age, 5 * 86400);
+  EXPECT_EQ(c->smtp.listen, std::vector<std::string>{"0.0.0.0:25"});
+  EXPECT_FALSE(c->smtp.vrfy);
+  EXPECT_FALSE(c->server.hostname.empty());
+}
+
+TEST(ConfigTest, ReadsValuesAndResolvesPaths) {
+  auto c = Parse(R"(
+[server]
+hostname = "mx.example.test"
+data_dir = "/var/lib/postern"
+[tls]
+certificate = "certs/a.pem"
+[smtp]
+listen = ["127.0.0.1:2525", "[::1]:2525"]
+max_message_size = "10M"
+data_timeout = 90
+vrfy = true
+)",
+                 "/srv/p");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->server.hostname, "mx.example.test");
+  EXPECT_EQ(c->server.data_dir, "/var/lib/postern");
+  EXPECT_EQ(c->tls.certificate, "/srv/p/certs/a.pem");
+  EXPECT_EQ(c->smtp.listen.size(), 2u);
+  EXPECT_EQ(c->smtp.max_message_size, 10 << 20);
+  EXPECT_EQ(c->smtp.data_timeout, 90);
+  EXPECT_TRUE(c->smtp.vrfy);
+}
+
+TEST(ConfigTest, UnknownKeysAreErrorsWithSuggestions) {
+  auto c = Parse("[smtp]\nmax_mesage_size = 5\n", "/");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("unknown key smtp.max_mesage_size"), std::string::npos);
+  EXPECT_NE(c.status().message().find("did you mean smtp.max_message_size"), std::string::npos);
+  EXPECT_FALSE(Parse("[smpt]\n", "/").ok());
+}
+
+TEST(ConfigTest, TypeErrorsNameTheKey) {
+  auto c = Parse("[smtp]\nmax_recipients = \"many\"\n", "/");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("smtp.max_recipients must be an integer"),
+            std::string::npos);
+  auto e = Parse("[smtp]\nbare_line_endings = \"fix\"\n", "/");
+  ASSERT_FALSE(e.ok());
+  EXPECT_NE(e.status().message().find("normalize,reject"), std::string::npos);
+  EXPECT_FALSE(Parse("[smtp]\nmax_command_line = 100\n", "/").ok());
+  EXPECT_FALSE(Parse("this is not toml", "/").ok());
+}
+
+TEST(ConfigTest, SizesAndDurations) {
+  EXPECT_EQ(*ParseByteSize("1024"), 1024);
+  EXPECT_EQ(*ParseByteSize("4 KiB"), 4096);
+  EXPECT_EQ(*ParseByteSize("2g"), int64_t{2} << 30);
+  EXPECT_FALSE(ParseByteSize("12 parsecs").ok());
+  EXPECT_FALSE(ParseByteSize("").ok());
+  EXPECT_EQ(*ParseDuration("90"), 90);
+  EXPECT_EQ(*ParseDuration("5m"), 300);
+  EXPECT_EQ(*ParseDuration("5d"), 432000);
+  EXPECT_FALSE(ParseDuration("soon").ok());
+}
+
+TEST(ConfigTest, ReferenceDocumentIsCurrent) {
+  std::ifstream in(std::string(POSTERN_SOURCE_DIR) + "/docs/config-reference.md");
+  ASSERT_TRUE(in) << "docs/config-reference.md is missing: postern config reference > "
+                     "docs/config-reference.md";
+  std::stringstream buf;
+  buf << in.rdbuf();
+  EXPECT_EQ(buf.str(), ReferenceMarkdown())
+      << "docs/config-reference.md is stale: run `build/postern config reference > "
+         "docs/config-reference.md`";
+}
+
+}  // namespace
+}  // namespace postern::config

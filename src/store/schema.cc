@@ -1,0 +1,169 @@
+#include "store/schema.h"
+
+#include <ctime>
+#include <filesystem>
+
+#include "base/log.h"
+
+namespace postern::store {
+namespace {
+
+// Version 1: directory, mail model, blobs, queue, change log.
+// Times are Unix seconds. Addresses are stored lowercase with A-label domains.
+constexpr const char* kSchemaV1 = R"sql(
+CREATE TABLE domains (
+  id      INTEGER PRIMARY KEY,
+  name    TEXT NOT NULL UNIQUE,
+  created INTEGER NOT NULL
+);
+CREATE TABLE accounts (
+  id             INTEGER PRIMARY KEY,
+  domain_id      INTEGER NOT NULL REFERENCES domains(id),
+  address        TEXT NOT NULL UNIQUE,
+  password_hash  TEXT NOT NULL,
+  quota_bytes    INTEGER NOT NULL DEFAULT 0,  -- 0: unlimited
+  quota_messages INTEGER NOT NULL DEFAULT 0,  -- 0: unlimited
+  used_bytes     INTEGER NOT NULL DEFAULT 0,
+  used_messages  INTEGER NOT NULL DEFAULT 0,
+  modseq         INTEGER NOT NULL DEFAULT 1,  -- last MODSEQ handed out in this account
+  created        INTEGER NOT NULL,
+  disabled       INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX accounts_by_domain ON accounts(domain_id);
+CREATE TABLE aliases (
+  id        INTEGER PRIMARY KEY,
+  source    TEXT NOT NULL,  -- "local@domain", or "@domain" for a catch-all
+  target    TEXT NOT NULL,
+  domain_id INTEGER NOT NULL REFERENCES domains(id),
+  created   INTEGER NOT NULL,
+  UNIQUE (source, target)
+);
+CREATE INDEX aliases_by_domain ON aliases(domain_id);
+CREATE TABLE mailboxes (
+  id            INTEGER PRIMARY KEY,
+  account_id    INTEGER NOT NULL REFERENCES accounts(id),
+  name          TEXT NOT NULL,  -- UTF-8, hierarchy separated by "/"
+  role          TEXT NOT NULL DEFAULT '',  -- inbox, sent, drafts, trash, junk, archive
+  uidvalidity   INTEGER NOT NULL,
+  uidnext       INTEGER NOT NULL DEFAULT 1,
+  highestmodseq INTEGER NOT NULL DEFAULT 1,
+  messages      INTEGER NOT NULL DEFAULT 0,
+  unseen        INTEGER NOT NULL DEFAULT 0,
+  size          INTEGER NOT NULL DEFAULT 0,
+  subscribed    INTEGER NOT NULL DEFAULT 1,
+  created       INTEGER NOT NULL,
+  UNIQUE (account_id, name)
+);
+CREATE TABLE blobs (
+  hash        TEXT PRIMARY KEY,
+  size        INTEGER NOT NULL,
+  stored_size INTEGER NOT NULL,
+  refs        INTEGER NOT NULL,
+  created     INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE messages (
+  id            INTEGER PRIMARY KEY,
+  mailbox_id    INTEGER NOT NULL REFERENCES mailboxes(id),
+  uid           INTEGER NOT NULL,
+  modseq        INTEGER NOT NULL,
+  flags         INTEGER NOT NULL DEFAULT 0,   -- bits: Seen 1, Answered 2, Flagged 4, Deleted 8, Draft 16
+  keywords      TEXT NOT NULL DEFAULT '',     -- space-separated keywords
+  internal_date INTEGER NOT NULL,
+  saved         INTEGER NOT NULL,             -- when it entered this mailbox
+  size          INTEGER NOT NULL,             -- length of header_prefix + blob content
+  blob          TEXT NOT NULL REFERENCES blobs(hash),
+  header_prefix BLOB NOT NULL DEFAULT '',     -- per-recipient fields before the blob
+  UNIQUE (mailbox_id, uid)
+);
+CREATE INDEX messages_by_blob ON messages(blob);
+CREATE TABLE changes (
+  id         INTEGER PRIMARY KEY,
+  account_id INTEGER NOT NULL,
+  mailbox_id INTEGER NOT NULL,
+  modseq     INTEGER NOT NULL,
+  uid        INTEGER NOT NULL,   -- 0 for changes of the mailbox itself
+  kind       INTEGER NOT NULL    -- 1 added, 2 flags, 3 expunged, 4 mailbox created, 5 renamed, 6 deleted
+);
+CREATE INDEX changes_by_mailbox ON changes(mailbox_id, modseq);
+CREATE INDEX changes_by_account ON changes(account_id, modseq);
+CREATE TABLE queue (
+  id           TEXT PRIMARY KEY,
+  created      INTEGER NOT NULL,
+  mail_from    TEXT NOT NULL,            -- '' is the null reverse-path
+  blob         TEXT NOT NULL REFERENCES blobs(hash),
+  size         INTEGER NOT NULL,
+  body_type    TEXT NOT NULL DEFAULT '7BIT',
+  smtputf8     INTEGER NOT NULL DEFAULT 0,
+  dsn_ret      TEXT NOT NULL DEFAULT '',
+  dsn_envid    TEXT NOT NULL DEFAULT '',
+  client       TEXT NOT NULL DEFAULT '', -- who sent it: "helo [ip]"
+  kind         TEXT NOT NULL DEFAULT 'inbound'  -- inbound, bounce
+);
+CREATE TABLE queue_recipients (
+  id           INTEGER PRIMARY KEY,
+  queue_id     TEXT NOT NULL REFERENCES queue(id),
+  address      TEXT NOT NULL,             -- final recipient after alias expansion
+  original     TEXT NOT NULL DEFAULT '',  -- the RCPT TO address it came from
+  orcpt        TEXT NOT NULL DEFAULT '',
+  local        INTEGER NOT NULL DEFAULT 1,
+  notify       INTEGER NOT NULL DEFAULT 0,
+  state        INTEGER NOT NULL DEFAULT 0,  -- 0 pending, 1 delivered, 2 failed
+  attempts     INTEGER NOT NULL DEFAULT 0,
+  next_attempt INTEGER NOT NULL,
+  last_error   TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX queue_recipients_by_queue ON queue_recipients(queue_id);
+CREATE INDEX queue_recipients_ready ON queue_recipients(state, next_attempt);
+)sql";
+
+}  // namespace
+
+const std::vector<Migration>& Migrations() {
+  static const std::vector<Migration> migrations = {
+      {1, "initial schema: directory, mailboxes, messages, blobs, queue, change log", kSchemaV1},
+  };
+  return migrations;
+}
+
+int LatestSchemaVersion() { return Migrations().back().version; }
+
+Status Migrate(Database& db, const std::string& snapshot_dir, int target,
+               const std::vector<Migration>* migrations) {
+  const std::vector<Migration>& list = migrations ? *migrations : Migrations();
+  const int latest = list.back().version;
+  if (target < 0) target = latest;
+  PT_ASSIGN_OR_RETURN(Statement get, db.Prepare("PRAGMA user_version"));
+  if (!get.Step()) return get.status();
+  const int current = static_cast<int>(get.Int(0));
+  get.Reset();
+  if (current > latest) {
+    return FailedPrecondition("the database has schema version " + std::to_string(current) +
+                              " but this postern knows only up to " + std::to_string(latest) +
+                              ": install the newer postern that wrote it");
+  }
+  if (current >= target) return Status::Ok();
+
+  if (current > 0 && !snapshot_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(snapshot_dir, ec);
+    std::string snap = snapshot_dir + "/postern-v" + std::to_string(current) + "-" +
+                       std::to_string(std::time(nullptr)) + ".db";
+    LOG_INFO("store: snapshot before migrating from schema {}: {}", current, snap);
+    PT_RETURN_IF_ERROR(db.Exec("VACUUM INTO '" + snap + "'").WithContext("snapshot"));
+  }
+  for (const Migration& m : list) {
+    if (m.version <= current || m.version > target) continue;
+    LOG_INFO("store: migrating to schema {}: {}", m.version, m.description);
+    PT_RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE"));
+    Status s = db.Exec(m.sql);
+    if (s.ok()) s = db.Exec("PRAGMA user_version = " + std::to_string(m.version));
+    if (s.ok()) s = db.Exec("COMMIT");
+    if (!s.ok()) {
+      (void)db.Exec("ROLLBACK");
+      return s.WithContext("migration to schema " + std::to_string(m.version));
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace postern::store

@@ -1,0 +1,109 @@
+#include "store/schema.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+
+namespace postern::store {
+namespace {
+
+std::filesystem::path TempDir(const std::string& name) {
+  auto p = std::filesystem::temp_directory_path() /
+           ("schema-" + std::to_string(::getpid()) + "-" + name);
+  std::filesystem::remove_all(p);
+  std::filesystem::create_directories(p);
+  return p;
+}
+
+std::map<std::string, std::string> SchemaOf(Database& db) {
+  std::map<std::string, std::string> out;
+  auto q = db.Prepare("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL");
+  EXPECT_TRUE(q.ok());
+  while (q->Step()) out[q->Text(0)] = q->Text(1);
+  return out;
+}
+
+int Version(Database& db) {
+  auto q = db.Prepare("PRAGMA user_version");
+  EXPECT_TRUE(q.ok() && q->Step());
+  return static_cast<int>(q->Int(0));
+}
+
+TEST(SchemaTest, MigrationsAreOrdered) {
+  int last = 0;
+  for (const auto& m : Migrations()) {
+    EXPECT_EQ(m.version, last + 1) << "migration versions must be consecutive";
+    last = m.version;
+  }
+  EXPECT_EQ(LatestSchemaVersion(), last);
+}
+
+// Every historical schema upgrades to exactly the schema a fresh store gets,
+// and the data written at the old version survives.
+TEST(SchemaTest, UpgradesFromEveryEarlierVersion) {
+  auto dir = TempDir("fresh");
+  auto fresh = Database::Open((dir / "fresh.db").string(), true);
+  ASSERT_TRUE(fresh.ok());
+  ASSERT_TRUE(Migrate(**fresh, "").ok());
+  auto want = SchemaOf(**fresh);
+
+  for (const auto& start : Migrations()) {
+    auto db_path = dir / ("from-v" + std::to_string(start.version) + ".db");
+    auto db = Database::Open(db_path.string(), true);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE(Migrate(**db, "", start.version).ok());
+    ASSERT_EQ(Version(**db), start.version);
+    // Every schema version has the domains table with a name column.
+    ASSERT_TRUE((*db)->Exec("INSERT INTO domains(name, created) VALUES('old.test', 1)").ok());
+
+    ASSERT_TRUE(Migrate(**db, (dir / "snapshots").string()).ok());
+    EXPECT_EQ(Version(**db), LatestSchemaVersion());
+    EXPECT_EQ(SchemaOf(**db), want) << "upgrading from v" << start.version;
+    auto q = (*db)->Prepare("SELECT COUNT(*) FROM domains WHERE name = 'old.test'");
+    ASSERT_TRUE(q.ok() && q->Step());
+    EXPECT_EQ(q->Int(0), 1);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST(SchemaTest, SnapshotTakenBeforeUpgradeAndFailedMigrationRollsBack) {
+  const std::vector<Migration> list = {
+      {1, "t", "CREATE TABLE t(a INTEGER); INSERT INTO t VALUES(7);"},
+      {2, "u", "ALTER TABLE t ADD COLUMN b TEXT;"},
+      {3, "broken", "ALTER TABLE t ADD COLUMN c TEXT; THIS IS NOT SQL;"},
+  };
+  auto dir = TempDir("snap");
+  auto db = Database::Open((dir / "p.db").string(), true);
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE(Migrate(**db, (dir / "snapshots").string(), 1, &list).ok());
+  EXPECT_FALSE(std::filesystem::exists(dir / "snapshots")) << "no snapshot of a new database";
+  ASSERT_TRUE(Migrate(**db, (dir / "snapshots").string(), 2, &list).ok());
+  ASSERT_TRUE(std::filesystem::exists(dir / "snapshots"));
+  auto snap = std::filesystem::directory_iterator(dir / "snapshots")->path();
+  EXPECT_NE(snap.filename().string().find("postern-v1-"), std::string::npos);
+  auto old = Database::Open(snap.string(), false);
+  ASSERT_TRUE(old.ok());
+  EXPECT_EQ(Version(**old), 1);
+
+  Status s = Migrate(**db, "", 3, &list);
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(Version(**db), 2) << "a failed migration leaves the previous version";
+  EXPECT_FALSE((*db)->Exec("SELECT c FROM t").ok()) << "partial migration was not rolled back";
+  std::filesystem::remove_all(dir);
+}
+
+TEST(SchemaTest, RefusesNewerSchema) {
+  auto dir = TempDir("newer");
+  auto db = Database::Open((dir / "p.db").string(), true);
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE(Migrate(**db, "").ok());
+  ASSERT_TRUE((*db)->Exec("PRAGMA user_version = 999").ok());
+  Status s = Migrate(**db, "");
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.message().find("999"), std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace postern::store

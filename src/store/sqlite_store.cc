@@ -1,0 +1,194 @@
+// SqliteStore core: opening, the read pool and the group-commit writer.
+#include "store/sqlite_store.h"
+
+#include <filesystem>
+#include <future>
+
+#include "base/log.h"
+#include "store/schema.h"
+
+namespace postern::store {
+
+namespace {
+constexpr size_t kMaxJobsPerBatch = 512;
+}  // namespace
+
+Result<std::unique_ptr<Store>> OpenSqliteStore(const SqliteStoreOptions& options) {
+  PT_ASSIGN_OR_RETURN(auto store, SqliteStore::Open(options));
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteStoreOptions& options) {
+  namespace fs = std::filesystem;
+  std::string db_path = options.data_dir + "/postern.db";
+  std::error_code ec;
+  if (!fs::exists(db_path, ec)) {
+    if (!options.create) {
+      return NotFound("no store at " + options.data_dir +
+                      ": check server.data_dir, or create one with `postern init`");
+    }
+    fs::create_directories(options.data_dir, ec);
+    if (ec) return Unavailable("cannot create " + options.data_dir + ": " + ec.message());
+  }
+  PT_ASSIGN_OR_RETURN(auto writer_db, Database::Open(db_path, options.create));
+  PT_RETURN_IF_ERROR(Migrate(*writer_db, options.data_dir + "/snapshots"));
+  PT_ASSIGN_OR_RETURN(auto blobs,
+                      FileBlobStore::Open(options.data_dir + "/blobs", options.compression_level));
+  return std::unique_ptr<SqliteStore>(
+      new SqliteStore(options, std::move(blobs), std::move(writer_db)));
+}
+
+SqliteStore::SqliteStore(const SqliteStoreOptions& options, std::unique_ptr<FileBlobStore> blobs,
+                         std::unique_ptr<Database> writer_db)
+    : options_(options),
+      clock_(options.clock ? options.clock : &Clock::Real()),
+      db_path_(options.data_dir + "/postern.db"),
+      blobs_(std::move(blobs)),
+      writer_db_(std::move(writer_db)) {
+  writer_ = std::thread([this] { WriterLoop(); });
+}
+
+SqliteStore::~SqliteStore() {
+  {
+    std::lock_guard lock(write_mu_);
+    stopping_ = true;
+  }
+  write_cv_.notify_all();
+  writer_.join();
+}
+
+SqliteStore::ReadLease::~ReadLease() {
+  if (!db_) return;
+  std::lock_guard lock(store_->read_mu_);
+  store_->read_pool_.push_back(std::move(db_));
+}
+
+Result<SqliteStore::ReadLease> SqliteStore::Read() {
+  {
+    std::lock_guard lock(read_mu_);
+    if (!read_pool_.empty()) {
+      auto db = std::move(read_pool_.back());
+      read_pool_.pop_back();
+      return ReadLease(this, std::move(db));
+    }
+  }
+  PT_ASSIGN_OR_RETURN(auto db, Database::Open(db_path_, false));
+  return ReadLease(this, std::move(db));
+}
+
+void SqliteStore::Submit(Job job) {
+  {
+    std::lock_guard lock(write_mu_);
+    if (!stopping_) {
+      jobs_.push_back(std::move(job));
+      write_cv_.notify_one();
+      return;
+    }
+  }
+  job.done(Unavailable("the store is shutting down"));
+}
+
+Status SqliteStore::Write(WriteFn fn) {
+  std::promise<Status> promise;
+  auto future = promise.get_future();
+  Submit(Job{std::move(fn), [&promise](Status s) { promise.set_value(std::move(s)); }});
+  return future.get();
+}
+
+void SqliteStore::WriterLoop() {
+  Database& db = *writer_db_;
+  while (true) {
+    std::vector<Job> batch;
+    {
+      std::unique_lock lock(write_mu_);
+      write_cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+      if (jobs_.empty()) return;  // stopping and drained
+      while (!jobs_.empty() && batch.size() < kMaxJobsPerBatch) {
+        batch.push_back(std::move(jobs_.front()));
+        jobs_.pop_front();
+      }
+    }
+
+    std::vector<Status> results(batch.size());
+    std::vector<WriteEffects> effects(batch.size());
+    Status txn = db.Exec("BEGIN IMMEDIATE");
+    if (txn.ok()) {
+      for (size_t i = 0; i < batch.size(); ++i) {
+        Status s = db.Exec("SAVEPOINT job");
+        if (s.ok()) {
+          s = batch[i].run(db, effects[i]);
+          if (!s.ok()) {
+            (void)db.Exec("ROLLBACK TO job");
+            effects[i] = WriteEffects{};
+          }
+          Status r = db.Exec("RELEASE job");
+          if (s.ok() && !r.ok()) s = r;
+        }
+        results[i] = std::move(s);
+      }
+      txn = db.Exec("COMMIT");
+      if (!txn.ok()) (void)db.Exec("ROLLBACK");
+    }
+    if (!txn.ok()) {
+      LOG_ERROR("store: transaction of {} jobs failed: {}", batch.size(), txn.ToString());
+      for (auto& r : results) r = txn;
+    }
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (txn.ok() && results[i].ok() && options_.unlink_blobs) {
+        for (const auto& hash : effects[i].unreferenced_blobs) {
+          if (Status s = blobs_->Remove(hash); !s.ok()) {
+            LOG_WARN("store: {}", s.ToString());
+          }
+        }
+      }
+      batch[i].done(std::move(results[i]));
+    }
+  }
+}
+
+Status SqliteStore::ReleaseBlob(Database& db, const std::string& hash, WriteEffects& effects) {
+  PT_ASSIGN_OR_RETURN(auto dec, db.Prepare("UPDATE blobs SET refs = refs - 1 WHERE hash = ?"));
+  PT_RETURN_IF_ERROR(dec.BindAll(hash).Run());
+  PT_ASSIGN_OR_RETURN(auto del, db.Prepare("DELETE FROM blobs WHERE hash = ? AND refs <= 0"));
+  PT_RETURN_IF_ERROR(del.BindAll(hash).Run());
+  if (db.Changes() > 0) effects.unreferenced_blobs.push_back(hash);
+  return Status::Ok();
+}
+
+Result<int64_t> SqliteStore::CollectGarbage(int64_t min_age_seconds) {
+  std::vector<std::string> candidates;
+  PT_RETURN_IF_ERROR(blobs_->ForEach([&](const std::string& hash, int64_t age) {
+    if (age >= min_age_seconds) candidates.push_back(hash);
+  }));
+  int64_t removed = 0;
+  // Check and remove inside a write job: serialized with every commit, so a
+  // blob cannot gain its first reference between the check and the unlink
+  // (new blobs are pinned until their transaction has committed).
+  for (size_t start = 0; start < candidates.size(); start += 1000) {
+    size_t end = std::min(candidates.size(), start + 1000);
+    PT_RETURN_IF_ERROR(Write([&, start, end](Database& db, WriteEffects& effects) -> Status {
+      for (size_t i = start; i < end; ++i) {
+        PT_ASSIGN_OR_RETURN(auto q, db.Prepare("SELECT 1 FROM blobs WHERE hash = ?"));
+        q.BindAll(candidates[i]);
+        bool referenced = q.Step();
+        PT_RETURN_IF_ERROR(q.status());
+        if (!referenced) effects.unreferenced_blobs.push_back(candidates[i]);
+      }
+      removed += static_cast<int64_t>(effects.unreferenced_blobs.size());
+      return Status::Ok();
+    }));
+  }
+  return removed;
+}
+
+Result<std::string> SqliteStore::ReadMessage(const MessageInfo& message) {
+  PT_ASSIGN_OR_RETURN(std::string body, blobs_->Get(message.blob));
+  if (message.header_prefix.empty()) return body;
+  std::string out;
+  out.reserve(message.header_prefix.size() + body.size());
+  out += message.header_prefix;
+  out += body;
+  return out;
+}
+
+}  // namespace postern::store

@@ -1,0 +1,130 @@
+// SqliteStore: the embedded Store backend. One SQLite database in WAL mode
+// plus a FileBlobStore. One writer thread applies write jobs in batches: each
+// job runs in its own SAVEPOINT inside one transaction per batch, so many
+// sessions share one fsync (group commit) and a failing job does not undo the
+// others. Reads use a pool of connections. Private to store/.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include "store/sqlite.h"
+#include "store/store.h"
+
+namespace postern::store {
+
+// What a write job may ask for after its transaction commits.
+struct WriteEffects {
+  std::vector<std::string> unreferenced_blobs;  // rows removed: unlink the files
+};
+
+using WriteFn = std::function<Status(Database&, WriteEffects&)>;
+
+class SqliteStore final : public Store {
+ public:
+  static Result<std::unique_ptr<SqliteStore>> Open(const SqliteStoreOptions& options);
+  ~SqliteStore() override;
+
+  BlobStore& blobs() override { return *blobs_; }
+
+  Result<DomainInfo> AddDomain(const std::string& name) override;
+  Status RemoveDomain(const std::string& name, bool force) override;
+  Result<std::vector<DomainInfo>> ListDomains() override;
+  Result<AccountInfo> AddAccount(const std::string& address, const std::string& password_hash,
+                                 uint64_t quota_bytes, uint64_t quota_messages) override;
+  Status RemoveAccount(const std::string& address) override;
+  Result<std::vector<AccountInfo>> ListAccounts(const std::string& domain) override;
+  Status SetPassword(const std::string& address, const std::string& password_hash) override;
+  Status SetQuota(const std::string& address, uint64_t quota_bytes,
+                  uint64_t quota_messages) override;
+  Status AddAlias(const std::string& source, const std::vector<std::string>& targets) override;
+  Status RemoveAlias(const std::string& source, const std::string& target) override;
+  Result<std::vector<AliasInfo>> ListAliases(const std::string& domain) override;
+
+  Result<bool> IsLocalDomain(const std::string& domain) override;
+  Result<std::optional<AccountInfo>> FindAccount(const std::string& address) override;
+  Result<std::vector<std::string>> FindAliasTargets(const std::string& source) override;
+
+  Result<std::vector<MailboxInfo>> ListMailboxes(int64_t account_id) override;
+  Result<std::optional<MessageInfo>> FindMessage(int64_t account_id, const std::string& mailbox,
+                                                 uint32_t uid) override;
+  Result<std::string> ReadMessage(const MessageInfo& message) override;
+
+  Status Enqueue(const QueueEntry& entry) override;
+  void EnqueueAsync(QueueEntry entry, std::function<void(Status)> done) override;
+  Result<std::vector<QueueEntry>> ListQueue() override;
+  Result<std::optional<QueueEntry>> GetQueueEntry(const std::string& id) override;
+  Status RemoveQueueEntry(const std::string& id) override;
+  Result<int64_t> FlushQueue() override;
+  Result<std::vector<QueueEntry>> LoadDueLocal(int64_t now, bool ignore_schedule,
+                                               int limit) override;
+  Result<std::vector<QueueEntry>> LoadFailed(int limit) override;
+  Result<std::optional<int64_t>> NextLocalAttempt() override;
+  Result<std::vector<DeliveryOutcome>> DeliverLocal(
+      const std::vector<LocalDelivery>& batch) override;
+  Status QueueBounce(const std::optional<QueueEntry>& bounce,
+                     const std::vector<int64_t>& notified_recipient_ids) override;
+  Result<int64_t> CollectGarbage(int64_t min_age_seconds) override;
+
+ private:
+  // A read connection borrowed from the pool; returned on destruction.
+  class ReadLease {
+   public:
+    ReadLease(SqliteStore* store, std::unique_ptr<Database> db)
+        : store_(store), db_(std::move(db)) {}
+    ReadLease(ReadLease&&) = default;
+    ~ReadLease();
+    Database& operator*() { return *db_; }
+    Database* operator->() { return db_.get(); }
+
+   private:
+    SqliteStore* store_;
+    std::unique_ptr<Database> db_;
+  };
+
+  struct Job {
+    WriteFn run;
+    std::function<void(Status)> done;
+  };
+
+  SqliteStore(const SqliteStoreOptions& options, std::unique_ptr<FileBlobStore> blobs,
+              std::unique_ptr<Database> writer_db);
+
+  int64_t Now() const { return clock_->NowUnix(); }
+  Result<ReadLease> Read();
+  // Submits a job and waits for its commit.
+  Status Write(WriteFn fn);
+  void Submit(Job job);
+  void WriterLoop();
+
+  // Helpers used inside write jobs (they run on the writer thread).
+  Status CreateMailboxes(Database& db, int64_t account_id);
+  Status DeleteAccountData(Database& db, int64_t account_id, WriteEffects& effects);
+  Status ReleaseBlob(Database& db, const std::string& hash, WriteEffects& effects);
+  Status DeleteQueueEntry(Database& db, const std::string& id, WriteEffects& effects);
+  Status RemoveIfFinished(Database& db, const std::string& id, WriteEffects& effects);
+  Status InsertQueueEntry(Database& db, const QueueEntry& entry);
+  Result<std::vector<QueueEntry>> LoadEntries(Database& db, const std::vector<std::string>& ids,
+                                              const char* recipient_filter_sql);
+  Result<DeliveryOutcome> DeliverOne(Database& db, const LocalDelivery& item);
+
+  SqliteStoreOptions options_;
+  const Clock* clock_;
+  std::string db_path_;
+  std::unique_ptr<FileBlobStore> blobs_;
+
+  std::mutex read_mu_;
+  std::vector<std::unique_ptr<Database>> read_pool_;
+
+  std::unique_ptr<Database> writer_db_;
+  std::mutex write_mu_;
+  std::condition_variable write_cv_;
+  std::deque<Job> jobs_;
+  bool stopping_ = false;
+  std::thread writer_;
+};
+
+}  // namespace postern::store

@@ -1,0 +1,168 @@
+// SqliteStore: mailbox and message reads, and local delivery into INBOX.
+#include "store/sqlite_store.h"
+
+namespace postern::store {
+
+Result<std::vector<MailboxInfo>> SqliteStore::ListMailboxes(int64_t account_id) {
+  PT_ASSIGN_OR_RETURN(auto db, Read());
+  PT_ASSIGN_OR_RETURN(auto q, db->Prepare("SELECT id, account_id, name, role, uidvalidity, "
+                                          "uidnext, highestmodseq, messages, unseen, size, "
+                                          "subscribed FROM mailboxes WHERE account_id = ? "
+                                          "ORDER BY name <> 'INBOX', name"));
+  q.BindAll(account_id);
+  std::vector<MailboxInfo> out;
+  while (q.Step()) {
+    MailboxInfo m;
+    m.id = q.Int(0);
+    m.account_id = q.Int(1);
+    m.name = q.Text(2);
+    m.role = q.Text(3);
+    m.uidvalidity = static_cast<uint32_t>(q.Int(4));
+    m.uidnext = static_cast<uint32_t>(q.Int(5));
+    m.highestmodseq = static_cast<uint64_t>(q.Int(6));
+    m.messages = static_cast<uint32_t>(q.Int(7));
+    m.unseen = static_cast<uint32_t>(q.Int(8));
+    m.size = static_cast<uint64_t>(q.Int(9));
+    m.subscribed = q.Int(10) != 0;
+    out.push_back(std::move(m));
+  }
+  PT_RETURN_IF_ERROR(q.status());
+  return out;
+}
+
+Result<std::optional<MessageInfo>> SqliteStore::FindMessage(int64_t account_id,
+                                                            const std::string& mailbox,
+                                                            uint32_t uid) {
+  PT_ASSIGN_OR_RETURN(auto db, Read());
+  PT_ASSIGN_OR_RETURN(
+      auto q, db->Prepare("SELECT m.id, m.mailbox_id, m.uid, m.modseq, m.flags, m.keywords, "
+                          "m.internal_date, m.size, m.blob, m.header_prefix FROM messages m "
+                          "JOIN mailboxes b ON m.mailbox_id = b.id WHERE b.account_id = ? AND "
+                          "b.name = ? AND m.uid = ?"));
+  q.BindAll(account_id, mailbox, uid);
+  if (!q.Step()) {
+    PT_RETURN_IF_ERROR(q.status());
+    return std::optional<MessageInfo>();
+  }
+  MessageInfo m;
+  m.id = q.Int(0);
+  m.mailbox_id = q.Int(1);
+  m.uid = static_cast<uint32_t>(q.Int(2));
+  m.modseq = static_cast<uint64_t>(q.Int(3));
+  m.flags = static_cast<uint32_t>(q.Int(4));
+  m.keywords = q.Text(5);
+  m.internal_date = q.Int(6);
+  m.size = static_cast<uint64_t>(q.Int(7));
+  m.blob = q.Text(8);
+  m.header_prefix = q.Text(9);
+  return std::optional<MessageInfo>(std::move(m));
+}
+
+// One recipient: claim it (still pending?), check the account and its quota,
+// append to INBOX with the next UID and MODSEQ, log the change. Runs inside
+// the caller's savepoint.
+Result<DeliveryOutcome> SqliteStore::DeliverOne(Database& db, const LocalDelivery& item) {
+  DeliveryOutcome out;
+  PT_ASSIGN_OR_RETURN(auto claim, db.Prepare("UPDATE queue_recipients SET state = 1, attempts = "
+                                             "attempts + 1, last_error = '' WHERE id = ? AND "
+                                             "state = 0"));
+  PT_RETURN_IF_ERROR(claim.BindAll(item.recipient_id).Run());
+  if (db.Changes() == 0) return out;  // kSkipped: delivered or removed meanwhile
+
+  auto set_outcome = [&](DeliveryOutcome::Kind kind, std::string error) -> Status {
+    out.kind = kind;
+    out.error = std::move(error);
+    PT_ASSIGN_OR_RETURN(auto upd, db.Prepare("UPDATE queue_recipients SET state = ?, "
+                                             "next_attempt = ?, last_error = ? WHERE id = ?"));
+    int state = kind == DeliveryOutcome::kDeferred ? 0 : 2;
+    return upd.BindAll(state, item.retry_at, out.error, item.recipient_id).Run();
+  };
+
+  PT_ASSIGN_OR_RETURN(auto acct, db.Prepare("SELECT id, quota_bytes, quota_messages, used_bytes, "
+                                            "used_messages, modseq, disabled FROM accounts "
+                                            "WHERE address = ?"));
+  acct.BindAll(item.address);
+  if (!acct.Step()) {
+    PT_RETURN_IF_ERROR(acct.status());
+    PT_RETURN_IF_ERROR(set_outcome(DeliveryOutcome::kFailed,
+                                   "550 5.1.1 mailbox " + item.address + " no longer exists"));
+    return out;
+  }
+  AccountInfo account;
+  account.id = acct.Int(0);
+  account.quota_bytes = static_cast<uint64_t>(acct.Int(1));
+  account.quota_messages = static_cast<uint64_t>(acct.Int(2));
+  account.used_bytes = static_cast<uint64_t>(acct.Int(3));
+  account.used_messages = static_cast<uint64_t>(acct.Int(4));
+  const uint64_t modseq = static_cast<uint64_t>(acct.Int(5)) + 1;
+  const bool disabled = acct.Int(6) != 0;
+  acct.Reset();
+  out.account_id = account.id;
+
+  const uint64_t size = item.header_prefix.size() + item.blob_size;
+  if (disabled) {
+    PT_RETURN_IF_ERROR(set_outcome(DeliveryOutcome::kFailed,
+                                   "550 5.2.1 mailbox " + item.address + " is disabled"));
+    return out;
+  }
+  if (account.WouldExceedQuota(size)) {
+    // RFC 3463: X.2.2 mailbox full. Temporary until the retry limit.
+    if (item.last_chance) {
+      PT_RETURN_IF_ERROR(set_outcome(DeliveryOutcome::kFailed,
+                                     "552 5.2.2 mailbox " + item.address + " is full"));
+    } else {
+      PT_RETURN_IF_ERROR(set_outcome(DeliveryOutcome::kDeferred,
+                                     "452 4.2.2 mailbox " + item.address + " is full"));
+    }
+    return out;
+  }
+
+  PT_ASSIGN_OR_RETURN(auto inbox, db.Prepare("SELECT id, uidnext FROM mailboxes WHERE "
+                                             "account_id = ? AND role = 'inbox'"));
+  inbox.BindAll(account.id);
+  if (!inbox.Step()) {
+    PT_RETURN_IF_ERROR(inbox.status());
+    // The INBOX is missing (should not happen): recreate it rather than bounce.
+    inbox.Reset();
+    PT_ASSIGN_OR_RETURN(auto maxq,
+                        db.Prepare("SELECT COALESCE(MAX(uidvalidity), 0) + 1 FROM mailboxes"));
+    if (!maxq.Step()) return maxq.status();
+    int64_t uidvalidity = std::max<int64_t>(Now(), maxq.Int(0)) & 0xffffffff;
+    maxq.Reset();
+    PT_ASSIGN_OR_RETURN(auto mk, db.Prepare("INSERT INTO mailboxes(account_id, name, role, "
+                                            "uidvalidity, created) VALUES(?, 'INBOX', 'inbox', "
+                                            "?, ?)"));
+    PT_RETURN_IF_ERROR(mk.BindAll(account.id, uidvalidity, Now()).Run());
+    inbox.BindAll(account.id);
+    if (!inbox.Step()) return Internal("cannot recreate INBOX of " + item.address);
+  }
+  out.mailbox_id = inbox.Int(0);
+  out.uid = static_cast<uint32_t>(inbox.Int(1));
+  out.modseq = modseq;
+  inbox.Reset();
+
+  PT_ASSIGN_OR_RETURN(auto ins, db.Prepare("INSERT INTO messages(mailbox_id, uid, modseq, "
+                                           "internal_date, saved, size, blob, header_prefix) "
+                                           "VALUES(?, ?, ?, ?, ?, ?, ?, ?)"));
+  PT_RETURN_IF_ERROR(ins.BindAll(out.mailbox_id, out.uid, modseq, item.internal_date, Now(), size,
+                                 item.blob, item.header_prefix)
+                         .Run());
+  PT_ASSIGN_OR_RETURN(auto mbx, db.Prepare("UPDATE mailboxes SET uidnext = uidnext + 1, "
+                                           "highestmodseq = ?, messages = messages + 1, unseen "
+                                           "= unseen + 1, size = size + ? WHERE id = ?"));
+  PT_RETURN_IF_ERROR(mbx.BindAll(modseq, size, out.mailbox_id).Run());
+  PT_ASSIGN_OR_RETURN(auto upd, db.Prepare("UPDATE accounts SET modseq = ?, used_bytes = "
+                                           "used_bytes + ?, used_messages = used_messages + 1 "
+                                           "WHERE id = ?"));
+  PT_RETURN_IF_ERROR(upd.BindAll(modseq, size, account.id).Run());
+  PT_ASSIGN_OR_RETURN(auto chg, db.Prepare("INSERT INTO changes(account_id, mailbox_id, modseq, "
+                                           "uid, kind) VALUES(?, ?, ?, ?, 1)"));
+  PT_RETURN_IF_ERROR(chg.BindAll(account.id, out.mailbox_id, modseq, out.uid).Run());
+  PT_ASSIGN_OR_RETURN(auto ref, db.Prepare("UPDATE blobs SET refs = refs + 1 WHERE hash = ?"));
+  PT_RETURN_IF_ERROR(ref.BindAll(item.blob).Run());
+  if (db.Changes() == 0) return DataLoss("blob " + item.blob + " of a queued message is missing");
+  out.kind = DeliveryOutcome::kDelivered;
+  return out;
+}
+
+}  // namespace postern::store

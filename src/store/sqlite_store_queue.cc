@@ -1,0 +1,275 @@
+// SqliteStore: the message queue (entries, recipients, bounces).
+#include <future>
+#include <set>
+
+#include "store/sqlite_store.h"
+
+namespace postern::store {
+namespace {
+
+QueueEntry ReadEntry(const Statement& q) {
+  QueueEntry e;
+  e.id = q.Text(0);
+  e.created = q.Int(1);
+  e.mail_from = q.Text(2);
+  e.blob = q.Text(3);
+  e.size = static_cast<uint64_t>(q.Int(4));
+  e.body_type = q.Text(5);
+  e.smtputf8 = q.Int(6) != 0;
+  e.dsn_ret = q.Text(7);
+  e.dsn_envid = q.Text(8);
+  e.client = q.Text(9);
+  e.kind = q.Text(10);
+  return e;
+}
+
+QueueRecipient ReadRecipient(const Statement& q) {
+  QueueRecipient r;
+  r.id = q.Int(0);
+  r.address = q.Text(1);
+  r.original = q.Text(2);
+  r.orcpt = q.Text(3);
+  r.notify = static_cast<unsigned>(q.Int(4));
+  r.local = q.Int(5) != 0;
+  r.state = static_cast<RecipientState>(q.Int(6));
+  r.attempts = static_cast<int>(q.Int(7));
+  r.next_attempt = q.Int(8);
+  r.last_error = q.Text(9);
+  return r;
+}
+
+#define ENTRY_COLUMNS \
+  "id, created, mail_from, blob, size, body_type, smtputf8, dsn_ret, dsn_envid, client, kind"
+#define RECIPIENT_COLUMNS \
+  "id, address, original, orcpt, notify, local, state, attempts, next_attempt, last_error"
+
+// Recipient filters for LoadEntries (string literals: statement cache keys).
+constexpr const char* kAllRecipients =
+    "SELECT " RECIPIENT_COLUMNS " FROM queue_recipients WHERE queue_id = ? ORDER BY id";
+constexpr const char* kPendingLocalRecipients =
+    "SELECT " RECIPIENT_COLUMNS
+    " FROM queue_recipients WHERE queue_id = ? AND state = 0 AND local = 1 ORDER BY id";
+constexpr const char* kFailedRecipients =
+    "SELECT " RECIPIENT_COLUMNS
+    " FROM queue_recipients WHERE queue_id = ? AND state = 2 ORDER BY id";
+
+}  // namespace
+
+Status SqliteStore::InsertQueueEntry(Database& db, const QueueEntry& e) {
+  PT_ASSIGN_OR_RETURN(auto blob, db.Prepare("INSERT INTO blobs(hash, size, stored_size, refs, "
+                                            "created) VALUES(?, ?, ?, 1, ?) ON CONFLICT(hash) DO "
+                                            "UPDATE SET refs = refs + 1"));
+  PT_RETURN_IF_ERROR(blob.BindAll(e.blob, e.size, e.stored_size, Now()).Run());
+  PT_ASSIGN_OR_RETURN(auto ins, db.Prepare("INSERT INTO queue(" ENTRY_COLUMNS
+                                           ") VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+  PT_RETURN_IF_ERROR(ins.BindAll(e.id, e.created, e.mail_from, e.blob, e.size, e.body_type,
+                                 e.smtputf8, e.dsn_ret, e.dsn_envid, e.client, e.kind)
+                         .Run());
+  PT_ASSIGN_OR_RETURN(auto rcpt, db.Prepare("INSERT INTO queue_recipients(queue_id, address, "
+                                            "original, orcpt, notify, local, state, attempts, "
+                                            "next_attempt, last_error) VALUES(?, ?, ?, ?, ?, ?, "
+                                            "?, ?, ?, ?)"));
+  for (const auto& r : e.recipients) {
+    rcpt.Reset();
+    PT_RETURN_IF_ERROR(rcpt.BindAll(e.id, r.address, r.original, r.orcpt, r.notify, r.local,
+                                    static_cast<int>(r.state), r.attempts, r.next_attempt,
+                                    r.last_error)
+                           .Run());
+  }
+  return Status::Ok();
+}
+
+Status SqliteStore::Enqueue(const QueueEntry& entry) {
+  std::promise<Status> promise;
+  auto future = promise.get_future();
+  EnqueueAsync(entry, [&promise](Status s) { promise.set_value(std::move(s)); });
+  return future.get();
+}
+
+void SqliteStore::EnqueueAsync(QueueEntry entry, std::function<void(Status)> done) {
+  auto shared = std::make_shared<QueueEntry>(std::move(entry));
+  Submit(Job{[this, shared](Database& db, WriteEffects&) { return InsertQueueEntry(db, *shared); },
+             [this, shared, done = std::move(done)](Status s) {
+               blobs_->Unpin(shared->blob);
+               done(std::move(s));
+             }});
+}
+
+Result<std::vector<QueueEntry>> SqliteStore::LoadEntries(Database& db,
+                                                         const std::vector<std::string>& ids,
+                                                         const char* recipient_sql) {
+  std::vector<QueueEntry> out;
+  for (const auto& id : ids) {
+    PT_ASSIGN_OR_RETURN(auto q, db.Prepare("SELECT " ENTRY_COLUMNS " FROM queue WHERE id = ?"));
+    q.BindAll(id);
+    if (!q.Step()) {
+      PT_RETURN_IF_ERROR(q.status());
+      continue;
+    }
+    QueueEntry e = ReadEntry(q);
+    PT_ASSIGN_OR_RETURN(auto r, db.Prepare(recipient_sql));
+    r.BindAll(id);
+    while (r.Step()) e.recipients.push_back(ReadRecipient(r));
+    PT_RETURN_IF_ERROR(r.status());
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+Result<std::vector<QueueEntry>> SqliteStore::ListQueue() {
+  PT_ASSIGN_OR_RETURN(auto db, Read());
+  PT_RETURN_IF_ERROR(db->Exec("BEGIN"));
+  PT_ASSIGN_OR_RETURN(auto q, db->Prepare("SELECT id FROM queue ORDER BY created, id"));
+  std::vector<std::string> ids;
+  while (q.Step()) ids.push_back(q.Text(0));
+  Status st = q.status();
+  q.Reset();
+  Result<std::vector<QueueEntry>> out =
+      st.ok() ? LoadEntries(*db, ids, kAllRecipients) : Result<std::vector<QueueEntry>>(st);
+  (void)db->Exec("COMMIT");
+  return out;
+}
+
+Result<std::optional<QueueEntry>> SqliteStore::GetQueueEntry(const std::string& id) {
+  PT_ASSIGN_OR_RETURN(auto db, Read());
+  PT_RETURN_IF_ERROR(db->Exec("BEGIN"));
+  auto entries = LoadEntries(*db, {id}, kAllRecipients);
+  (void)db->Exec("COMMIT");
+  if (!entries.ok()) return entries.status();
+  if (entries->empty()) return std::optional<QueueEntry>();
+  return std::optional<QueueEntry>(std::move(entries->front()));
+}
+
+Status SqliteStore::DeleteQueueEntry(Database& db, const std::string& id, WriteEffects& effects) {
+  PT_ASSIGN_OR_RETURN(auto q, db.Prepare("SELECT blob FROM queue WHERE id = ?"));
+  q.BindAll(id);
+  if (!q.Step()) {
+    PT_RETURN_IF_ERROR(q.status());
+    return NotFound("no queue entry " + id + ": see `postern queue list`");
+  }
+  std::string blob = q.Text(0);
+  q.Reset();
+  PT_ASSIGN_OR_RETURN(auto dr, db.Prepare("DELETE FROM queue_recipients WHERE queue_id = ?"));
+  PT_RETURN_IF_ERROR(dr.BindAll(id).Run());
+  PT_ASSIGN_OR_RETURN(auto dq, db.Prepare("DELETE FROM queue WHERE id = ?"));
+  PT_RETURN_IF_ERROR(dq.BindAll(id).Run());
+  return ReleaseBlob(db, blob, effects);
+}
+
+// Removes the entry (and releases its blob) once no recipient is pending or
+// waiting for its bounce.
+Status SqliteStore::RemoveIfFinished(Database& db, const std::string& id, WriteEffects& effects) {
+  PT_ASSIGN_OR_RETURN(auto q, db.Prepare("SELECT COUNT(*) FROM queue_recipients WHERE "
+                                         "queue_id = ? AND state IN (0, 2)"));
+  q.BindAll(id);
+  if (!q.Step()) return q.status();
+  int64_t open = q.Int(0);
+  q.Reset();
+  if (open > 0) return Status::Ok();
+  Status s = DeleteQueueEntry(db, id, effects);
+  return s.code() == StatusCode::kNotFound ? Status::Ok() : s;
+}
+
+Status SqliteStore::RemoveQueueEntry(const std::string& id) {
+  return Write([&](Database& db, WriteEffects& effects) { return DeleteQueueEntry(db, id, effects); });
+}
+
+Result<int64_t> SqliteStore::FlushQueue() {
+  int64_t n = 0;
+  PT_RETURN_IF_ERROR(Write([&](Database& db, WriteEffects&) -> Status {
+    PT_ASSIGN_OR_RETURN(auto q, db.Prepare("UPDATE queue_recipients SET next_attempt = 0 WHERE "
+                                           "state = 0"));
+    PT_RETURN_IF_ERROR(q.Run());
+    n = db.Changes();
+    return Status::Ok();
+  }));
+  return n;
+}
+
+Result<std::vector<QueueEntry>> SqliteStore::LoadDueLocal(int64_t now, bool ignore_schedule,
+                                                          int limit) {
+  PT_ASSIGN_OR_RETURN(auto db, Read());
+  PT_RETURN_IF_ERROR(db->Exec("BEGIN"));
+  PT_ASSIGN_OR_RETURN(auto q, db->Prepare("SELECT DISTINCT queue_id FROM queue_recipients WHERE "
+                                          "state = 0 AND local = 1 AND next_attempt <= ? "
+                                          "LIMIT ?"));
+  q.BindAll(ignore_schedule ? INT64_MAX : now, limit);
+  std::vector<std::string> ids;
+  while (q.Step()) ids.push_back(q.Text(0));
+  Status st = q.status();
+  q.Reset();
+  Result<std::vector<QueueEntry>> out = st.ok() ? LoadEntries(*db, ids, kPendingLocalRecipients)
+                                                : Result<std::vector<QueueEntry>>(st);
+  (void)db->Exec("COMMIT");
+  return out;
+}
+
+Result<std::vector<QueueEntry>> SqliteStore::LoadFailed(int limit) {
+  PT_ASSIGN_OR_RETURN(auto db, Read());
+  PT_RETURN_IF_ERROR(db->Exec("BEGIN"));
+  PT_ASSIGN_OR_RETURN(auto q, db->Prepare("SELECT DISTINCT queue_id FROM queue_recipients WHERE "
+                                          "state = 2 LIMIT ?"));
+  q.BindAll(limit);
+  std::vector<std::string> ids;
+  while (q.Step()) ids.push_back(q.Text(0));
+  Status st = q.status();
+  q.Reset();
+  Result<std::vector<QueueEntry>> out =
+      st.ok() ? LoadEntries(*db, ids, kFailedRecipients) : Result<std::vector<QueueEntry>>(st);
+  (void)db->Exec("COMMIT");
+  return out;
+}
+
+Result<std::optional<int64_t>> SqliteStore::NextLocalAttempt() {
+  PT_ASSIGN_OR_RETURN(auto db, Read());
+  PT_ASSIGN_OR_RETURN(auto q, db->Prepare("SELECT MIN(next_attempt) FROM queue_recipients WHERE "
+                                          "state = 0 AND local = 1"));
+  if (!q.Step()) return q.status();
+  if (q.IsNull(0)) return std::optional<int64_t>();
+  return std::optional<int64_t>(q.Int(0));
+}
+
+Result<std::vector<DeliveryOutcome>> SqliteStore::DeliverLocal(
+    const std::vector<LocalDelivery>& batch) {
+  std::vector<DeliveryOutcome> outcomes(batch.size());
+  PT_RETURN_IF_ERROR(Write([&](Database& db, WriteEffects& effects) -> Status {
+    std::set<std::string> touched;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      PT_RETURN_IF_ERROR(db.Exec("SAVEPOINT item"));
+      auto r = DeliverOne(db, batch[i]);
+      if (!r.ok()) {
+        (void)db.Exec("ROLLBACK TO item");
+        outcomes[i].kind = DeliveryOutcome::kSkipped;
+        outcomes[i].error = r.status().ToString();
+      } else {
+        outcomes[i] = std::move(*r);
+      }
+      PT_RETURN_IF_ERROR(db.Exec("RELEASE item"));
+      touched.insert(batch[i].queue_id);
+    }
+    for (const auto& id : touched) PT_RETURN_IF_ERROR(RemoveIfFinished(db, id, effects));
+    return Status::Ok();
+  }));
+  return outcomes;
+}
+
+Status SqliteStore::QueueBounce(const std::optional<QueueEntry>& bounce,
+                                const std::vector<int64_t>& notified) {
+  Status s = Write([&](Database& db, WriteEffects& effects) -> Status {
+    if (bounce) PT_RETURN_IF_ERROR(InsertQueueEntry(db, *bounce));
+    std::set<std::string> touched;
+    for (int64_t id : notified) {
+      PT_ASSIGN_OR_RETURN(auto q, db.Prepare("UPDATE queue_recipients SET state = 3 WHERE id = ? "
+                                             "AND state = 2 RETURNING queue_id"));
+      q.BindAll(id);
+      while (q.Step()) touched.insert(q.Text(0));
+      PT_RETURN_IF_ERROR(q.status());
+    }
+    for (const auto& id : touched) PT_RETURN_IF_ERROR(RemoveIfFinished(db, id, effects));
+    return Status::Ok();
+  });
+  if (bounce) blobs_->Unpin(bounce->blob);
+  return s;
+}
+
+}  // namespace postern::store

@@ -1,0 +1,375 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "store/store.h"
+
+namespace postern::store {
+namespace {
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("store-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    Reopen();
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void Reopen() {
+    store_.reset();
+    SqliteStoreOptions o;
+    o.data_dir = dir_.string();
+    o.clock = &clock_;
+    auto s = OpenSqliteStore(o);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    store_ = std::move(*s);
+  }
+
+  // Stores `content` and queues it for the given local recipients.
+  QueueEntry Queue(const std::string& id, const std::string& content,
+                   const std::vector<std::string>& rcpts) {
+    auto ref = store_->blobs().Put(content);
+    EXPECT_TRUE(ref.ok());
+    QueueEntry e;
+    e.id = id;
+    e.created = clock_.NowUnix();
+    e.mail_from = "sender@remote.test";
+    e.blob = ref->hash;
+    e.size = ref->size;
+    e.stored_size = ref->stored_size;
+    for (const auto& r : rcpts) {
+      QueueRecipient qr;
+      qr.address = r;
+      qr.original = r;
+      qr.next_attempt = clock_.NowUnix() + 60;
+      e.recipients.push_back(qr);
+    }
+    Status s = store_->Enqueue(e);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    auto got = store_->GetQueueEntry(id);
+    EXPECT_TRUE(got.ok() && got->has_value());
+    return got.ok() && got->has_value() ? **got : e;
+  }
+
+  std::vector<LocalDelivery> Plan(const QueueEntry& e, bool last_chance = false) {
+    std::vector<LocalDelivery> out;
+    for (const auto& r : e.recipients) {
+      LocalDelivery d;
+      d.queue_id = e.id;
+      d.recipient_id = r.id;
+      d.address = r.address;
+      d.blob = e.blob;
+      d.blob_size = e.size;
+      d.header_prefix = "Delivered-To: " + r.address + "\r\n";
+      d.internal_date = clock_.NowUnix();
+      d.retry_at = clock_.NowUnix() + 60;
+      d.last_chance = last_chance;
+      out.push_back(d);
+    }
+    return out;
+  }
+
+  MailboxInfo Inbox(const std::string& address) {
+    auto a = store_->FindAccount(address);
+    EXPECT_TRUE(a.ok() && a->has_value());
+    auto boxes = store_->ListMailboxes((*a)->id);
+    EXPECT_TRUE(boxes.ok());
+    for (auto& b : *boxes) {
+      if (b.role == "inbox") return b;
+    }
+    ADD_FAILURE() << "no INBOX";
+    return {};
+  }
+
+  std::filesystem::path dir_;
+  FakeClock clock_{1700000000};
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(StoreTest, DomainsAndAccounts) {
+  ASSERT_TRUE(store_->AddDomain("example.test").ok());
+  EXPECT_EQ(store_->AddDomain("example.test").status().code(), StatusCode::kAlreadyExists);
+  auto acct = store_->AddAccount("demo@example.test", "hash", 0, 0);
+  ASSERT_TRUE(acct.ok()) << acct.status().ToString();
+  EXPECT_EQ(store_->AddAccount("demo@example.test", "h", 0, 0).status().code(),
+            StatusCode::kAlreadyExists);
+  auto nodomain = store_->AddAccount("x@other.test", "h", 0, 0);
+  EXPECT_EQ(nodomain.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(nodomain.status().message().find("postern domain add other.test"), std::string::npos);
+
+  EXPECT_TRUE(*store_->IsLocalDomain("example.test"));
+  EXPECT_FALSE(*store_->IsLocalDomain("other.test"));
+  auto found = store_->FindAccount("demo@example.test");
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ((*found)->password_hash, "hash");
+
+  auto boxes = store_->ListMailboxes(acct->id);
+  ASSERT_TRUE(boxes.ok());
+  ASSERT_EQ(boxes->size(), 6u);
+  EXPECT_EQ((*boxes)[0].name, "INBOX");
+  std::set<std::string> roles;
+  std::set<uint32_t> validities;
+  for (const auto& b : *boxes) {
+    roles.insert(b.role);
+    validities.insert(b.uidvalidity);
+    EXPECT_EQ(b.uidnext, 1u);
+  }
+  EXPECT_EQ(roles, (std::set<std::string>{"inbox", "sent", "drafts", "trash", "junk", "archive"}));
+  EXPECT_EQ(validities.size(), 6u) << "every mailbox gets its own UIDVALIDITY";
+
+  ASSERT_TRUE(store_->SetPassword("demo@example.test", "new").ok());
+  EXPECT_EQ((*store_->FindAccount("demo@example.test"))->password_hash, "new");
+  EXPECT_EQ(store_->SetPassword("nobody@example.test", "x").code(), StatusCode::kNotFound);
+
+  auto domains = store_->ListDomains();
+  ASSERT_TRUE(domains.ok());
+  ASSERT_EQ(domains->size(), 1u);
+  EXPECT_EQ((*domains)[0].accounts, 1);
+
+  Status busy = store_->RemoveDomain("example.test", false);
+  EXPECT_EQ(busy.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(busy.message().find("--force"), std::string::npos);
+  ASSERT_TRUE(store_->RemoveDomain("example.test", true).ok());
+  EXPECT_FALSE(*store_->IsLocalDomain("example.test"));
+  EXPECT_FALSE(store_->FindAccount("demo@example.test")->has_value());
+}
+
+TEST_F(StoreTest, Aliases) {
+  ASSERT_TRUE(store_->AddDomain("example.test").ok());
+  ASSERT_TRUE(store_->AddAlias("team@example.test", {"a@example.test", "b@remote.test"}).ok());
+  ASSERT_TRUE(store_->AddAlias("@example.test", {"catch@example.test"}).ok());
+  EXPECT_EQ(*store_->FindAliasTargets("team@example.test"),
+            (std::vector<std::string>{"a@example.test", "b@remote.test"}));
+  auto list = store_->ListAliases("");
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ(list->size(), 2u);
+  ASSERT_TRUE(store_->RemoveAlias("team@example.test", "b@remote.test").ok());
+  EXPECT_EQ(store_->FindAliasTargets("team@example.test")->size(), 1u);
+  ASSERT_TRUE(store_->RemoveAlias("team@example.test", "").ok());
+  EXPECT_TRUE(store_->FindAliasTargets("team@example.test")->empty());
+  EXPECT_EQ(store_->RemoveAlias("team@example.test", "").code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->AddAlias("x@nowhere.test", {"y@example.test"}).code(), StatusCode::kNotFound);
+}
+
+TEST_F(StoreTest, DeliveryStoresOneBlobForAllRecipients) {
+  ASSERT_TRUE(store_->AddDomain("example.test").ok());
+  ASSERT_TRUE(store_->AddAccount("a@example.test", "h", 0, 0).ok());
+  ASSERT_TRUE(store_->AddAccount("b@example.test", "h", 0, 0).ok());
+  std::string content = "Subject: test\r\n\r\nhello\r\n";
+  QueueEntry e = Queue("Q1", content, {"a@example.test", "b@example.test"});
+  ASSERT_EQ(e.recipients.size(), 2u);
+
+  auto out = store_->DeliverLocal(Plan(e));
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  for (const auto& o : *out) {
+    EXPECT_EQ(o.kind, DeliveryOutcome::kDelivered) << o.error;
+    EXPECT_EQ(o.uid, 1u);
+  }
+  // The queue entry is gone; both messages read back with their own prefix.
+  EXPECT_FALSE(store_->GetQueueEntry("Q1")->has_value());
+  for (const char* who : {"a@example.test", "b@example.test"}) {
+    MailboxInfo inbox = Inbox(who);
+    EXPECT_EQ(inbox.messages, 1u);
+    EXPECT_EQ(inbox.unseen, 1u);
+    EXPECT_EQ(inbox.uidnext, 2u);
+    auto acct = *store_->FindAccount(who);
+    auto msg = store_->FindMessage(acct->id, "INBOX", 1);
+    ASSERT_TRUE(msg.ok() && msg->has_value());
+    auto text = store_->ReadMessage(**msg);
+    ASSERT_TRUE(text.ok());
+    EXPECT_EQ(*text, std::string("Delivered-To: ") + who + "\r\n" + content);
+    EXPECT_EQ((*msg)->size, text->size());
+    EXPECT_EQ(acct->used_messages, 1u);
+    EXPECT_EQ(acct->used_bytes, text->size());
+  }
+  int files = 0;
+  ASSERT_TRUE(store_->blobs().ForEach([&](const std::string&, int64_t) { ++files; }).ok());
+  EXPECT_EQ(files, 1) << "one stored body for both recipients";
+
+  // Delivering the same plan again does nothing (the recipients are done).
+  auto again = store_->DeliverLocal(Plan(e));
+  ASSERT_TRUE(again.ok());
+  for (const auto& o : *again) EXPECT_EQ(o.kind, DeliveryOutcome::kSkipped);
+  EXPECT_EQ(Inbox("a@example.test").messages, 1u);
+
+  // Removing both accounts releases the blob.
+  ASSERT_TRUE(store_->RemoveAccount("a@example.test").ok());
+  ASSERT_TRUE(store_->RemoveAccount("b@example.test").ok());
+  files = 0;
+  ASSERT_TRUE(store_->blobs().ForEach([&](const std::string&, int64_t) { ++files; }).ok());
+  EXPECT_EQ(files, 0);
+}
+
+TEST_F(StoreTest, UidsAndModseqsIncrease) {
+  ASSERT_TRUE(store_->AddDomain("example.test").ok());
+  ASSERT_TRUE(store_->AddAccount("a@example.test", "h", 0, 0).ok());
+  uint64_t last_modseq = 0;
+  for (int i = 1; i <= 5; ++i) {
+    QueueEntry e = Queue("Q" + std::to_string(i), "m" + std::to_string(i), {"a@example.test"});
+    auto out = store_->DeliverLocal(Plan(e));
+    ASSERT_TRUE(out.ok());
+    EXPECT_EQ((*out)[0].uid, static_cast<uint32_t>(i));
+    EXPECT_GT((*out)[0].modseq, last_modseq);
+    last_modseq = (*out)[0].modseq;
+  }
+  MailboxInfo inbox = Inbox("a@example.test");
+  EXPECT_EQ(inbox.messages, 5u);
+  EXPECT_EQ(inbox.highestmodseq, last_modseq);
+}
+
+TEST_F(StoreTest, QuotaDefersThenFails) {
+  ASSERT_TRUE(store_->AddDomain("example.test").ok());
+  ASSERT_TRUE(store_->AddAccount("small@example.test", "h", 0, 1).ok());  // one message
+  QueueEntry first = Queue("Q1", "first", {"small@example.test"});
+  ASSERT_EQ((*store_->DeliverLocal(Plan(first)))[0].kind, DeliveryOutcome::kDelivered);
+
+  QueueEntry second = Queue("Q2", "second", {"small@example.test"});
+  auto out = store_->DeliverLocal(Plan(second));
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ((*out)[0].kind, DeliveryOutcome::kDeferred);
+  EXPECT_NE((*out)[0].error.find("4.2.2"), std::string::npos);
+  auto entry = store_->GetQueueEntry("Q2");
+  ASSERT_TRUE(entry.ok() && entry->has_value());
+  const auto& r = (*entry)->recipients[0];
+  EXPECT_EQ(r.state, RecipientState::kPending);
+  EXPECT_EQ(r.attempts, 1);
+  EXPECT_EQ(r.next_attempt, clock_.NowUnix() + 60);
+  EXPECT_NE(r.last_error.find("full"), std::string::npos);
+
+  // Not due yet; due after the retry time; then the last chance fails it.
+  EXPECT_TRUE(store_->LoadDueLocal(clock_.NowUnix(), false, 10)->empty());
+  EXPECT_EQ(store_->LoadDueLocal(clock_.NowUnix() + 60, false, 10)->size(), 1u);
+  EXPECT_EQ(store_->LoadDueLocal(clock_.NowUnix(), true, 10)->size(), 1u);
+  auto last = store_->DeliverLocal(Plan(**entry, /*last_chance=*/true));
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ((*last)[0].kind, DeliveryOutcome::kFailed);
+  EXPECT_NE((*last)[0].error.find("5.2.2"), std::string::npos);
+  auto failed = store_->LoadFailed(10);
+  ASSERT_TRUE(failed.ok());
+  ASSERT_EQ(failed->size(), 1u);
+  EXPECT_EQ((*failed)[0].recipients.size(), 1u);
+
+  // Queuing the bounce marks the recipient notified and retires the entry.
+  auto bounce_blob = store_->blobs().Put("bounce");
+  QueueEntry bounce;
+  bounce.id = "B1";
+  bounce.created = clock_.NowUnix();
+  bounce.blob = bounce_blob->hash;
+  bounce.size = bounce_blob->size;
+  bounce.kind = "bounce";
+  QueueRecipient to;
+  to.address = "sender@remote.test";
+  to.local = false;
+  bounce.recipients.push_back(to);
+  ASSERT_TRUE(store_->QueueBounce(bounce, {(*failed)[0].recipients[0].id}).ok());
+  EXPECT_FALSE(store_->GetQueueEntry("Q2")->has_value());
+  EXPECT_TRUE(store_->GetQueueEntry("B1")->has_value());
+  EXPECT_TRUE(store_->LoadFailed(10)->empty());
+}
+
+TEST_F(StoreTest, MissingAccountFailsPermanently) {
+  ASSERT_TRUE(store_->AddDomain("example.test").ok());
+  QueueEntry e = Queue("Q1", "x", {"gone@example.test"});
+  auto out = store_->DeliverLocal(Plan(e));
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ((*out)[0].kind, DeliveryOutcome::kFailed);
+  EXPECT_NE((*out)[0].error.find("5.1.1"), std::string::npos);
+}
+
+TEST_F(StoreTest, QueueAdministration) {
+  ASSERT_TRUE(store_->AddDomain("example.test").ok());
+  Queue("Q1", "one", {"a@example.test"});
+  Queue("Q2", "two", {"b@example.test", "c@example.test"});
+  auto list = store_->ListQueue();
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[1].recipients.size(), 2u);
+  EXPECT_EQ(*store_->FlushQueue(), 3);
+  EXPECT_EQ(store_->LoadDueLocal(clock_.NowUnix(), false, 10)->size(), 2u);
+  auto next = store_->NextLocalAttempt();
+  ASSERT_TRUE(next.ok() && next->has_value());
+  EXPECT_EQ(**next, 0);
+  ASSERT_TRUE(store_->RemoveQueueEntry("Q1").ok());
+  EXPECT_EQ(store_->RemoveQueueEntry("Q1").code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->ListQueue()->size(), 1u);
+}
+
+TEST_F(StoreTest, SurvivesReopen) {
+  ASSERT_TRUE(store_->AddDomain("example.test").ok());
+  ASSERT_TRUE(store_->AddAccount("a@example.test", "h", 0, 0).ok());
+  Queue("Q1", "kept", {"a@example.test"});
+  Reopen();
+  auto due = store_->LoadDueLocal(clock_.NowUnix(), true, 10);
+  ASSERT_TRUE(due.ok());
+  ASSERT_EQ(due->size(), 1u);
+  auto out = store_->DeliverLocal(Plan((*due)[0]));
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ((*out)[0].kind, DeliveryOutcome::kDelivered);
+}
+
+// Many threads enqueue at once: every acknowledged entry is there, and the
+// writer batches them (fewer transactions than jobs is not observable here,
+// but all must commit).
+TEST_F(StoreTest, ConcurrentEnqueue) {
+  ASSERT_TRUE(store_->AddDomain("example.test").ok());
+  constexpr int kThreads = 8, kPerThread = 25;
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        std::string id = "T" + std::to_string(t) + "-" + std::to_string(i);
+        auto ref = store_->blobs().Put("body " + id);
+        if (!ref.ok()) continue;
+        QueueEntry e;
+        e.id = id;
+        e.blob = ref->hash;
+        e.size = ref->size;
+        QueueRecipient r;
+        r.address = "a@example.test";
+        e.recipients.push_back(r);
+        if (store_->Enqueue(e).ok()) ++ok;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(ok.load(), kThreads * kPerThread);
+  EXPECT_EQ(store_->ListQueue()->size(), static_cast<size_t>(kThreads * kPerThread));
+}
+
+// A failing job in a batch does not take the others down with it.
+TEST_F(StoreTest, FailedJobDoesNotAbortOthers) {
+  ASSERT_TRUE(store_->AddDomain("example.test").ok());
+  Queue("DUP", "one", {"a@example.test"});
+  auto ref = store_->blobs().Put("two");
+  QueueEntry dup;
+  dup.id = "DUP";  // primary key violation
+  dup.blob = ref->hash;
+  dup.size = ref->size;
+  EXPECT_FALSE(store_->Enqueue(dup).ok());
+  Queue("OK", "three", {"a@example.test"});
+  EXPECT_EQ(store_->ListQueue()->size(), 2u);
+}
+
+TEST_F(StoreTest, GarbageCollectionRemovesOrphanBlobs) {
+  auto orphan = store_->blobs().Put("orphan");
+  ASSERT_TRUE(orphan.ok());
+  store_->blobs().Unpin(orphan->hash);
+  ASSERT_TRUE(store_->AddDomain("example.test").ok());
+  Queue("Q1", "referenced", {"a@example.test"});
+  auto removed = store_->CollectGarbage(0);
+  ASSERT_TRUE(removed.ok()) << removed.status().ToString();
+  EXPECT_EQ(*removed, 1);
+  EXPECT_FALSE(store_->blobs().Get(orphan->hash).ok());
+  auto entry = store_->GetQueueEntry("Q1");
+  EXPECT_TRUE(store_->blobs().Get((*entry)->blob).ok());
+}
+
+}  // namespace
+}  // namespace postern::store

@@ -1,0 +1,260 @@
+// The store: every piece of durable state behind one interface (directory,
+// mail model, message queue). SqliteStore is the embedded backend; a
+// PostgreSQL backend implements the same interface later.
+//
+// Writes are transactions applied by one writer thread in batches (group
+// commit): a write method returns only after its transaction is durable.
+// Reads run on the calling thread with a pooled read connection. Every method
+// is thread-safe and blocking; never call them on an I/O thread (use
+// base/async.h Offload()).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/status.h"
+#include "store/blob_store.h"
+
+namespace postern::store {
+
+// ---- directory ----
+
+struct DomainInfo {
+  int64_t id = 0;
+  std::string name;  // normalized (lowercase, A-labels)
+  int64_t created = 0;
+  int64_t accounts = 0;
+  int64_t aliases = 0;
+};
+
+struct AccountInfo {
+  int64_t id = 0;
+  std::string address;  // localpart@domain, normalized
+  std::string password_hash;
+  uint64_t quota_bytes = 0;     // 0: unlimited
+  uint64_t quota_messages = 0;  // 0: unlimited
+  uint64_t used_bytes = 0;
+  uint64_t used_messages = 0;
+  int64_t created = 0;
+  bool disabled = false;
+
+  // True if one more message of `size` bytes would exceed a quota.
+  bool WouldExceedQuota(uint64_t size) const {
+    return (quota_bytes && used_bytes + size > quota_bytes) ||
+           (quota_messages && used_messages + 1 > quota_messages);
+  }
+  bool OverQuota() const {
+    return (quota_bytes && used_bytes >= quota_bytes) ||
+           (quota_messages && used_messages >= quota_messages);
+  }
+};
+
+struct AliasInfo {
+  std::string source;  // "local@domain" or "@domain"
+  std::vector<std::string> targets;
+};
+
+// ---- mail model ----
+
+// Special-use roles (RFC 6154) of the mailboxes every new account gets.
+struct DefaultMailbox {
+  const char* name;
+  const char* role;
+};
+inline constexpr DefaultMailbox kDefaultMailboxes[] = {
+    {"INBOX", "inbox"}, {"Sent", "sent"}, {"Drafts", "drafts"},
+    {"Trash", "trash"}, {"Junk", "junk"}, {"Archive", "archive"},
+};
+
+enum MessageFlag : uint32_t {
+  kFlagSeen = 1,
+  kFlagAnswered = 2,
+  kFlagFlagged = 4,
+  kFlagDeleted = 8,
+  kFlagDraft = 16,
+};
+
+struct MailboxInfo {
+  int64_t id = 0;
+  int64_t account_id = 0;
+  std::string name;
+  std::string role;
+  uint32_t uidvalidity = 0;
+  uint32_t uidnext = 1;
+  uint64_t highestmodseq = 1;
+  uint32_t messages = 0;
+  uint32_t unseen = 0;
+  uint64_t size = 0;
+  bool subscribed = true;
+};
+
+struct MessageInfo {
+  int64_t id = 0;
+  int64_t mailbox_id = 0;
+  uint32_t uid = 0;
+  uint64_t modseq = 0;
+  uint32_t flags = 0;
+  std::string keywords;
+  int64_t internal_date = 0;
+  uint64_t size = 0;
+  std::string blob;
+  std::string header_prefix;
+};
+
+// ---- queue ----
+
+enum class RecipientState : int {
+  kPending = 0,    // to be delivered (now or at next_attempt)
+  kDelivered = 1,
+  kFailed = 2,     // permanently failed; the bounce is not queued yet
+  kFailedNotified = 3,  // failed and the sender was told (or needs no DSN)
+};
+
+struct QueueRecipient {
+  int64_t id = 0;
+  std::string address;    // the final recipient after alias expansion
+  std::string original;   // the RCPT TO address this came from
+  std::string orcpt;      // DSN ORCPT (RFC 3461 §4.2), decoded, "type;addr"
+  unsigned notify = 0;    // DSN NOTIFY bits (smtp::DsnNotify)
+  bool local = true;      // delivered into a mailbox here, or relayed
+  RecipientState state = RecipientState::kPending;
+  int attempts = 0;
+  int64_t next_attempt = 0;
+  std::string last_error;
+};
+
+struct QueueEntry {
+  std::string id;
+  int64_t created = 0;
+  std::string mail_from;  // "" for the null reverse-path
+  std::string blob;
+  uint64_t size = 0;         // content bytes of the blob
+  uint64_t stored_size = 0;  // bytes on disk (compressed)
+  std::string body_type = "7BIT";
+  bool smtputf8 = false;
+  std::string dsn_ret;    // "", "FULL", "HDRS"
+  std::string dsn_envid;
+  std::string client;     // "helo [ip]"
+  std::string kind = "inbound";
+  std::vector<QueueRecipient> recipients;
+};
+
+// One local delivery attempt, as prepared by the delivery service.
+struct LocalDelivery {
+  std::string queue_id;
+  int64_t recipient_id = 0;
+  std::string address;        // the account's address
+  std::string blob;
+  uint64_t blob_size = 0;
+  std::string header_prefix;  // Return-Path, Delivered-To
+  int64_t internal_date = 0;
+  int64_t retry_at = 0;       // next attempt if this one fails temporarily
+  bool last_chance = false;   // a temporary failure now becomes permanent
+};
+
+struct DeliveryOutcome {
+  enum Kind { kDelivered, kDeferred, kFailed, kSkipped } kind = kSkipped;
+  std::string error;  // "452 4.2.2 ..." style text for kDeferred/kFailed
+  int64_t account_id = 0;
+  int64_t mailbox_id = 0;
+  uint32_t uid = 0;
+  uint64_t modseq = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  virtual BlobStore& blobs() = 0;
+
+  // Directory administration.
+  virtual Result<DomainInfo> AddDomain(const std::string& name) = 0;
+  // Refuses while accounts or aliases remain unless `force`, which removes them too.
+  virtual Status RemoveDomain(const std::string& name, bool force) = 0;
+  virtual Result<std::vector<DomainInfo>> ListDomains() = 0;
+  // Creates the account and its default mailboxes in one transaction.
+  virtual Result<AccountInfo> AddAccount(const std::string& address,
+                                         const std::string& password_hash, uint64_t quota_bytes,
+                                         uint64_t quota_messages) = 0;
+  // Removes the account, its mailboxes and messages.
+  virtual Status RemoveAccount(const std::string& address) = 0;
+  virtual Result<std::vector<AccountInfo>> ListAccounts(const std::string& domain) = 0;
+  virtual Status SetPassword(const std::string& address, const std::string& password_hash) = 0;
+  virtual Status SetQuota(const std::string& address, uint64_t quota_bytes,
+                          uint64_t quota_messages) = 0;
+  virtual Status AddAlias(const std::string& source, const std::vector<std::string>& targets) = 0;
+  // Removes one target, or every target of `source` when `target` is empty.
+  virtual Status RemoveAlias(const std::string& source, const std::string& target) = 0;
+  virtual Result<std::vector<AliasInfo>> ListAliases(const std::string& domain) = 0;
+
+  // Directory lookups (normalized addresses and domains).
+  virtual Result<bool> IsLocalDomain(const std::string& domain) = 0;
+  virtual Result<std::optional<AccountInfo>> FindAccount(const std::string& address) = 0;
+  virtual Result<std::vector<std::string>> FindAliasTargets(const std::string& source) = 0;
+
+  // Mail model reads.
+  virtual Result<std::vector<MailboxInfo>> ListMailboxes(int64_t account_id) = 0;
+  virtual Result<std::optional<MessageInfo>> FindMessage(int64_t account_id,
+                                                         const std::string& mailbox,
+                                                         uint32_t uid) = 0;
+  // The full message: header prefix followed by the blob content.
+  virtual Result<std::string> ReadMessage(const MessageInfo& message) = 0;
+
+  // Queue. Enqueue() takes over the caller's pin on the blob (it is released
+  // when the transaction ends, committed or not).
+  virtual Status Enqueue(const QueueEntry& entry) = 0;
+  // The same without blocking: `done` runs on the writer thread once the
+  // transaction is durable (or failed); it must be quick and must not block.
+  virtual void EnqueueAsync(QueueEntry entry, std::function<void(Status)> done) = 0;
+  virtual Result<std::vector<QueueEntry>> ListQueue() = 0;
+  virtual Result<std::optional<QueueEntry>> GetQueueEntry(const std::string& id) = 0;
+  virtual Status RemoveQueueEntry(const std::string& id) = 0;
+  // Makes every pending recipient due now. Returns how many.
+  virtual Result<int64_t> FlushQueue() = 0;
+  // Queue entries with pending local recipients due at `now` (all pending
+  // local recipients when `ignore_schedule`), at most `limit` entries; each
+  // entry lists only those recipients.
+  virtual Result<std::vector<QueueEntry>> LoadDueLocal(int64_t now, bool ignore_schedule,
+                                                       int limit) = 0;
+  // Entries with recipients in state kFailed (bounce not yet queued).
+  virtual Result<std::vector<QueueEntry>> LoadFailed(int limit) = 0;
+  // The earliest next_attempt of any pending local recipient, if any.
+  virtual Result<std::optional<int64_t>> NextLocalAttempt() = 0;
+
+  // Delivers a batch in one transaction. Each item is applied only if its
+  // recipient is still pending; quota is checked inside the transaction.
+  // Queue entries left with no pending or failed recipients are removed.
+  virtual Result<std::vector<DeliveryOutcome>> DeliverLocal(
+      const std::vector<LocalDelivery>& batch) = 0;
+
+  // Queues `bounce` (may have no recipients when none is needed) and marks
+  // the given failed recipients as notified, in one transaction.
+  virtual Status QueueBounce(const std::optional<QueueEntry>& bounce,
+                             const std::vector<int64_t>& notified_recipient_ids) = 0;
+
+  // Removes blob files no row refers to (older than `min_age_seconds`).
+  // Returns how many were removed.
+  virtual Result<int64_t> CollectGarbage(int64_t min_age_seconds) = 0;
+};
+
+struct SqliteStoreOptions {
+  std::string data_dir;        // holds postern.db and blobs/
+  int compression_level = 3;
+  bool create = true;          // create a missing database
+  // Remove blob files whose last reference went away. Only the server does
+  // this (it knows its own in-flight blobs); the CLI leaves them to the
+  // server's garbage collection.
+  bool unlink_blobs = true;
+  const Clock* clock = nullptr;  // default: the real clock
+};
+
+// Opens the store, running schema migrations (with a snapshot in
+// DATA_DIR/snapshots) as needed.
+Result<std::unique_ptr<Store>> OpenSqliteStore(const SqliteStoreOptions& options);
+
+}  // namespace postern::store
