@@ -1,0 +1,109 @@
+// A client connection: a TCP socket, optionally upgraded to TLS, with an
+// input buffer the connection owns (pipelined bytes are never lost), an
+// output buffer flushed on demand, a deadline on every read and write, and
+// drain support for graceful shutdown.
+//
+// Every method runs on the connection's executor (one io_context thread),
+// except Drain(), which may be called from any thread.
+#pragma once
+
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "net/asio.h"
+
+namespace postern::net {
+
+using Duration = std::chrono::steady_clock::duration;
+
+enum class ReadStatus {
+  kOk,
+  kTooLong,  // a line exceeded the limit; it was discarded up to its end
+  kEof,      // the peer closed the connection
+  kTimeout,  // the deadline passed
+  kDrained,  // the server is shutting down and the session was idle
+  kError,    // a network or TLS error
+};
+
+struct Line {
+  ReadStatus status = ReadStatus::kOk;
+  // The line without its LF and without one CR before it. Valid until the
+  // next read or Consume().
+  std::string_view text;
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  explicit Connection(asio::ip::tcp::socket socket);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Starts the deadline watchdog. Call once, on the connection's executor.
+  void Start();
+
+  // Reads one line. `max_length` counts the line ending. With `idle`, a
+  // Drain() interrupts the wait (kDrained).
+  asio::awaitable<Line> ReadLine(size_t max_length, Duration timeout, bool idle);
+
+  // Makes at least one byte available and returns every buffered byte.
+  // The caller Consume()s what it used.
+  asio::awaitable<std::pair<ReadStatus, std::string_view>> ReadSome(Duration timeout);
+  void Consume(size_t n);
+  bool HasBufferedInput() const { return in_begin_ < in_.size(); }
+
+  // Output: Queue() appends, Flush() sends everything queued.
+  void Queue(std::string_view data) { out_.append(data); }
+  asio::awaitable<bool> Flush(Duration timeout);
+
+  // Server-side TLS handshake. Buffered input is discarded first: bytes the
+  // client pipelined after STARTTLS must not be read as if they had arrived
+  // under TLS (CVE-2011-0411 class).
+  asio::awaitable<bool> StartTls(asio::ssl::context& context, Duration timeout);
+
+  // Asks an idle session to end (thread-safe; see ReadLine's `idle`).
+  void Drain();
+  bool draining() const { return draining_; }
+  // Closes the socket now. Pending operations complete with errors.
+  void Close();
+
+  bool tls() const { return tls_ != nullptr; }
+  // "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)" for Received:.
+  std::string TlsDescription() const;
+  const std::string& remote_ip() const { return remote_ip_; }
+  uint16_t remote_port() const { return remote_port_; }
+  uint16_t local_port() const { return local_port_; }
+  asio::any_io_executor executor() { return socket_.get_executor(); }
+
+ private:
+  asio::awaitable<size_t> ReadMore(Duration timeout, ReadStatus* status);
+  void SetDeadline(Duration timeout);
+  void ClearDeadline();
+  asio::awaitable<void> Watchdog(std::shared_ptr<Connection> self);
+
+  asio::ip::tcp::socket socket_;
+  std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket&>> tls_;
+  asio::steady_timer timer_;
+  std::chrono::steady_clock::time_point deadline_;
+  bool timed_out_ = false;
+  bool idle_ = false;
+  bool drained_ = false;  // a drain interrupted the current read
+  bool draining_ = false;
+  bool closed_ = false;
+
+  std::string in_;
+  size_t in_begin_ = 0;
+  size_t scan_ = 0;          // where the search for LF resumes
+  bool discarding_ = false;  // inside an over-long line
+  std::string out_;
+
+  std::string remote_ip_;
+  uint16_t remote_port_ = 0;
+  uint16_t local_port_ = 0;
+};
+
+}  // namespace postern::net
