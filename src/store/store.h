@@ -18,46 +18,16 @@
 
 #include "base/clock.h"
 #include "base/status.h"
+#include "directory/directory.h"
 #include "store/blob_store.h"
 
 namespace postern::store {
 
 // ---- directory ----
 
-struct DomainInfo {
-  int64_t id = 0;
-  std::string name;  // normalized (lowercase, A-labels)
-  int64_t created = 0;
-  int64_t accounts = 0;
-  int64_t aliases = 0;
-};
-
-struct AccountInfo {
-  int64_t id = 0;
-  std::string address;  // localpart@domain, normalized
-  std::string password_hash;
-  uint64_t quota_bytes = 0;     // 0: unlimited
-  uint64_t quota_messages = 0;  // 0: unlimited
-  uint64_t used_bytes = 0;
-  uint64_t used_messages = 0;
-  int64_t created = 0;
-  bool disabled = false;
-
-  // True if one more message of `size` bytes would exceed a quota.
-  bool WouldExceedQuota(uint64_t size) const {
-    return (quota_bytes && used_bytes + size > quota_bytes) ||
-           (quota_messages && used_messages + 1 > quota_messages);
-  }
-  bool OverQuota() const {
-    return (quota_bytes && used_bytes >= quota_bytes) ||
-           (quota_messages && used_messages >= quota_messages);
-  }
-};
-
-struct AliasInfo {
-  std::string source;  // "local@domain" or "@domain"
-  std::vector<std::string> targets;
-};
+using directory::AccountInfo;
+using directory::AliasInfo;
+using directory::DomainInfo;
 
 // ---- mail model ----
 
@@ -166,9 +136,9 @@ struct DeliveryOutcome {
   uint64_t modseq = 0;
 };
 
-class Store {
+class Store : public directory::DirectoryLookup {
  public:
-  virtual ~Store() = default;
+  ~Store() override = default;
 
   virtual BlobStore& blobs() = 0;
 
@@ -192,10 +162,7 @@ class Store {
   virtual Status RemoveAlias(const std::string& source, const std::string& target) = 0;
   virtual Result<std::vector<AliasInfo>> ListAliases(const std::string& domain) = 0;
 
-  // Directory lookups (normalized addresses and domains).
-  virtual Result<bool> IsLocalDomain(const std::string& domain) = 0;
-  virtual Result<std::optional<AccountInfo>> FindAccount(const std::string& address) = 0;
-  virtual Result<std::vector<std::string>> FindAliasTargets(const std::string& source) = 0;
+  // Directory lookups (DirectoryLookup) take normalized addresses and domains.
 
   // Mail model reads.
   virtual Result<std::vector<MailboxInfo>> ListMailboxes(int64_t account_id) = 0;

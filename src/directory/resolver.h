@@ -1,0 +1,52 @@
+// Recipient resolution: what an address of ours stands for. Pure logic over
+// DirectoryLookup (no I/O of its own; the lookups may block, so call it off
+// the I/O threads). Thread-safe.
+//
+// For local@domain, in this order:
+//   1. an alias for exactly local@domain (its targets are resolved in turn;
+//      a target equal to the alias itself means "also keep a copy here");
+//   2. an account local@domain;
+//   3. with sub-addressing, the same two for local-without-"+tag"@domain;
+//   4. the domain's catch-all alias "@domain" (a target "@other" maps to
+//      local@other, keeping the local part);
+//   5. otherwise the user is unknown.
+// Targets in non-local domains become remote destinations. Expansion stops
+// at kMaxDepth levels and at cycles; duplicates are removed.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "directory/directory.h"
+
+namespace postern::directory {
+
+struct Destination {
+  std::string address;  // normalized
+  bool local = false;   // an account here (else a remote forward)
+  AccountInfo account;  // for local destinations
+  bool operator==(const Destination& o) const {
+    return address == o.address && local == o.local;
+  }
+};
+
+struct Resolution {
+  enum Kind {
+    kDeliverable,  // at least one destination
+    kNotLocal,     // the domain is not ours
+    kUnknownUser,  // our domain, nobody by that name
+  } kind = kUnknownUser;
+  std::vector<Destination> destinations;
+};
+
+struct ResolverOptions {
+  std::string recipient_delimiter = "+";  // "" disables sub-addressing
+};
+
+inline constexpr int kMaxAliasDepth = 10;
+
+// `address` must be normalized (NormalizeAddress).
+Result<Resolution> Resolve(DirectoryLookup& lookup, const std::string& address,
+                           const ResolverOptions& options);
+
+}  // namespace postern::directory

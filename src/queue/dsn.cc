@@ -1,0 +1,81 @@
+#include "queue/dsn.h"
+
+#include "base/clock.h"
+
+namespace postern::queue {
+namespace {
+
+// smtp::DsnNotify bits, repeated here to keep queue/ free of the grammar.
+constexpr unsigned kNotifyFailure = 4;
+
+std::string HeaderSection(const std::string& message) {
+  size_t end = message.find("\r\n\r\n");
+  return end == std::string::npos ? message : message.substr(0, end + 2);
+}
+
+}  // namespace
+
+bool WantsFailureNotice(const std::string& envelope_sender, unsigned notify_bits) {
+  if (envelope_sender.empty()) return false;  // never bounce a bounce (RFC 5321 §4.5.5)
+  if (notify_bits == 0) return true;          // default: failures only
+  return (notify_bits & kNotifyFailure) != 0;
+}
+
+std::string BuildBounce(const BounceInput& in) {
+  const std::string boundary = in.bounce_id + "/" + in.reporting_host;
+  const std::string date = FormatRfc5322Date(in.now);
+  std::string m;
+  m.reserve(in.original_message.size() + 4096);
+  m += "From: Mail Delivery System <MAILER-DAEMON@" + in.reporting_host + ">\r\n";
+  m += "To: <" + in.envelope_sender + ">\r\n";
+  m += "Subject: Undelivered Mail Returned to Sender\r\n";
+  m += "Date: " + date + "\r\n";
+  m += "Message-ID: <" + in.bounce_id + "@" + in.reporting_host + ">\r\n";
+  m += "Auto-Submitted: auto-replied\r\n";  // RFC 3834 §5
+  m += "MIME-Version: 1.0\r\n";
+  m += "Content-Type: multipart/report; report-type=delivery-status;\r\n\tboundary=\"" +
+       boundary + "\"\r\n";
+  m += "\r\nThis is a MIME-encapsulated message.\r\n\r\n";
+
+  m += "--" + boundary + "\r\n";
+  m += "Content-Description: Notification\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n";
+  m += "This is the mail system at host " + in.reporting_host + ".\r\n\r\n";
+  m += "Your message could not be delivered to one or more recipients.\r\n";
+  m += "It is attached below.\r\n\r\n";
+  for (const auto& r : in.recipients) {
+    m += "<" + r.address + ">: " + r.diagnostic + "\r\n";
+  }
+  m += "\r\n--" + boundary + "\r\n";
+
+  // RFC 3464 §2.2: per-message fields, then one block per recipient.
+  m += "Content-Description: Delivery report\r\nContent-Type: message/delivery-status\r\n\r\n";
+  m += "Reporting-MTA: dns; " + in.reporting_host + "\r\n";
+  m += "X-Postern-Queue-ID: " + in.queue_id + "\r\n";
+  if (!in.envid.empty()) m += "Original-Envelope-Id: " + in.envid + "\r\n";
+  m += "Arrival-Date: " + FormatRfc5322Date(in.arrival) + "\r\n";
+  for (const auto& r : in.recipients) {
+    m += "\r\nFinal-Recipient: rfc822; " + r.address + "\r\n";
+    if (!r.original.empty()) m += "Original-Recipient: " + r.original + "\r\n";
+    m += "Action: failed\r\n";
+    m += "Status: " + r.status + "\r\n";
+    m += "Diagnostic-Code: smtp; " + r.diagnostic + "\r\n";
+    m += "Last-Attempt-Date: " + date + "\r\n";
+  }
+  m += "\r\n--" + boundary + "\r\n";
+
+  const bool headers_only =
+      in.ret == "HDRS" || in.original_message.size() > in.max_returned_bytes;
+  if (headers_only) {
+    m += "Content-Description: Undelivered Message Headers\r\n";
+    m += "Content-Type: text/rfc822-headers\r\n\r\n";
+    m += HeaderSection(in.original_message);
+  } else {
+    m += "Content-Description: Undelivered Message\r\nContent-Type: message/rfc822\r\n\r\n";
+    m += in.original_message;
+    if (m.size() < 2 || m.compare(m.size() - 2, 2, "\r\n") != 0) m += "\r\n";
+  }
+  m += "\r\n--" + boundary + "--\r\n";
+  return m;
+}
+
+}  // namespace postern::queue
