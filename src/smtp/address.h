@@ -33,10 +33,10 @@ struct Mailbox {
 
 // A reverse-path or forward-path as written in MAIL FROM:<...> / RCPT TO:<...>.
 struct Path {
-  bool null = false;            // "<>"
+  bool null = false;              // "<>"
   bool had_source_route = false;  // "<@a,@b:user@d>": the route is dropped (§4.1.1.3, §C)
-  bool postmaster = false;      // "<Postmaster>" without domain (§4.1.1.3), any case
-  Mailbox mailbox;              // empty for null and bare postmaster
+  bool postmaster = false;        // "<Postmaster>" without domain (§4.1.1.3), any case
+  Mailbox mailbox;                // empty for null and bare postmaster
 };
 
 enum class AddressError {

@@ -15,8 +15,21 @@
 namespace postern::smtp {
 
 enum class Verb {
-  kHelo, kEhlo, kLhlo, kMail, kRcpt, kData, kBdat, kRset, kNoop, kQuit, kHelp, kVrfy,
-  kExpn, kStartTls, kAuth,
+  kHelo,
+  kEhlo,
+  kLhlo,
+  kMail,
+  kRcpt,
+  kData,
+  kBdat,
+  kRset,
+  kNoop,
+  kQuit,
+  kHelp,
+  kVrfy,
+  kExpn,
+  kStartTls,
+  kAuth,
   kNotImplemented,  // a known verb this server does not offer: ETRN, TURN, ATRN, SEND, SOML, SAML
   kUnknown,
 };
@@ -34,19 +47,19 @@ enum DsnNotify : unsigned {
 };
 
 struct MailParams {
-  std::optional<uint64_t> size;        // SIZE=n (RFC 1870)
-  BodyType body = BodyType::k7Bit;     // BODY= (RFC 6152, RFC 3030)
+  std::optional<uint64_t> size;     // SIZE=n (RFC 1870)
+  BodyType body = BodyType::k7Bit;  // BODY= (RFC 6152, RFC 3030)
   bool body_given = false;
-  bool smtputf8 = false;               // SMTPUTF8 (RFC 6531)
-  DsnRet ret = DsnRet::kUnspecified;   // RET=FULL|HDRS (RFC 3461)
-  std::string envid;                   // ENVID=, xtext-decoded
-  std::string auth;                    // AUTH=, xtext-decoded ("<>" kept as is)
+  bool smtputf8 = false;              // SMTPUTF8 (RFC 6531)
+  DsnRet ret = DsnRet::kUnspecified;  // RET=FULL|HDRS (RFC 3461)
+  std::string envid;                  // ENVID=, xtext-decoded
+  std::string auth;                   // AUTH=, xtext-decoded ("<>" kept as is)
 };
 
 struct RcptParams {
-  unsigned notify = 0;      // DsnNotify bits
-  std::string orcpt_type;   // ORCPT=type;addr: "rfc822" (lowercased)
-  std::string orcpt;        // the xtext-decoded address
+  unsigned notify = 0;     // DsnNotify bits
+  std::string orcpt_type;  // ORCPT=type;addr: "rfc822" (lowercased)
+  std::string orcpt;       // the xtext-decoded address
 };
 
 struct Command {
@@ -68,17 +81,19 @@ struct ParseOptions {
   // For RCPT: the transaction's MAIL had SMTPUTF8, so UTF-8 paths are allowed.
   bool utf8_transaction = false;
   // Largest declared SIZE the parser accepts as a number; larger numbers are
-  // still parsed (capped) so the session can answer 552.
+  // still parsed, capped to max_size_value + 1, so the session can answer 552
+  // (`size > limit` stays true).
   uint64_t max_size_value = UINT64_MAX;
 };
 
 struct ParsedCommand {
   Command command;
   // Set when the line is not acceptable; the session sends it unchanged.
-  // Codes: 500 5.5.2 unknown verb / bad line, 501 5.5.4 bad arguments,
-  // 501 5.1.7 bad sender syntax, 501 5.1.3 bad recipient syntax,
-  // 553 5.6.7 non-ASCII address without SMTPUTF8, 555 5.5.4 unknown or
-  // malformed MAIL/RCPT parameter, 504 5.5.4 unsupported BODY type.
+  // Codes: 500 5.5.2 unknown verb / bad line, 501 5.5.4 bad arguments
+  // (including a malformed, missing or duplicate value of a known MAIL/RCPT
+  // parameter), 501 5.1.7 bad sender syntax, 501 5.1.3 bad recipient syntax,
+  // 553 5.6.7 non-ASCII address without SMTPUTF8, 555 5.5.4 unknown MAIL/RCPT
+  // parameter (or any parameter without EHLO), 504 5.5.4 unsupported BODY type.
   std::optional<Reply> error;
 };
 

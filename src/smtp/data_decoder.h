@@ -23,7 +23,7 @@ class DataDecoder {
 
   struct Options {
     Mode mode = Mode::kDotStuffed;
-    uint64_t max_size = 50u << 20;  // content bytes kept; beyond this they are dropped
+    uint64_t max_size = 50u << 20;      // content bytes kept; beyond this they are dropped
     size_t max_line_length = 1u << 20;  // content line limit, CRLF excluded
     BareLineEndings bare_line_endings = BareLineEndings::kNormalize;
   };
@@ -36,7 +36,8 @@ class DataDecoder {
   // the next command); kChunked: consumes all of `in`.
   size_t Feed(std::string_view in, std::string* out);
 
-  // kChunked only: the last chunk has been fed. Flushes a pending CR.
+  // kChunked only: the last chunk has been fed. Flushes a pending CR (a bare
+  // CR at the very end of the content). A no-op in kDotStuffed mode.
   void Finish(std::string* out);
 
   bool done() const { return done_; }  // kDotStuffed: end of data seen
@@ -50,8 +51,28 @@ class DataDecoder {
   int received_headers() const { return received_headers_; }
 
  private:
-  // ... implementation state (helper decides)
+  // Where the decoder stands between two input bytes.
+  enum class State : uint8_t {
+    kLineStart,  // after a real CR LF (or at the start): a '.' is special
+    kInLine,     // inside a line
+    kDot,        // kDotStuffed: a '.' started the line
+    kDotCr,      // kDotStuffed: "." CR at the start of a line; LF ends the message
+    kCr,         // a CR whose successor has not been seen yet
+  };
+  static constexpr size_t kFieldPrefixLength = 9;  // "Received:"
+
+  void EmitText(std::string_view text, std::string* out);
+  void EmitLineBreak(std::string* out);
+  void BareLineEnding(char c, std::string* out);
+  void Append(std::string_view bytes, std::string* out);
+
   Options options_;
+  State state_ = State::kLineStart;
+  // The current content line (decoded output, between two CR LF).
+  uint64_t line_length_ = 0;
+  bool in_header_ = true;  // before the first empty content line
+  char field_prefix_[kFieldPrefixLength] = {};
+  size_t field_prefix_length_ = 0;
   bool done_ = false;
   uint64_t size_ = 0;
   bool line_too_long_ = false;

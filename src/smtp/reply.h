@@ -4,15 +4,16 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace postern::smtp {
 
 struct Reply {
-  int code = 250;            // three-digit basic code
-  std::string enhanced;      // "2.1.0", or empty when not applicable (greeting, 354)
+  int code = 250;                  // three-digit basic code
+  std::string enhanced;            // "2.1.0", or empty when not applicable (greeting, 354)
   std::vector<std::string> lines;  // text lines without codes; at least one
-  bool close = false;        // the session closes after sending this reply
+  bool close = false;              // the session closes after sending this reply
 
   Reply() = default;
   Reply(int c, std::string e, std::string text, bool close_after = false)

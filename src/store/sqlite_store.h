@@ -54,7 +54,7 @@ class SqliteStore final : public Store {
   Result<std::string> ReadMessage(const MessageInfo& message) override;
 
   Status Enqueue(const QueueEntry& entry) override;
-  void EnqueueAsync(QueueEntry entry, std::function<void(Status)> done) override;
+  void EnqueueAsync(QueueEntry entry, std::function<void(Status, QueueEntry)> done) override;
   Result<std::vector<QueueEntry>> ListQueue() override;
   Result<std::optional<QueueEntry>> GetQueueEntry(const std::string& id) override;
   Status RemoveQueueEntry(const std::string& id) override;
@@ -106,7 +106,7 @@ class SqliteStore final : public Store {
   Status ReleaseBlob(Database& db, const std::string& hash, WriteEffects& effects);
   Status DeleteQueueEntry(Database& db, const std::string& id, WriteEffects& effects);
   Status RemoveIfFinished(Database& db, const std::string& id, WriteEffects& effects);
-  Status InsertQueueEntry(Database& db, const QueueEntry& entry);
+  Status InsertQueueEntry(Database& db, QueueEntry& entry);  // fills recipient ids
   Result<std::vector<QueueEntry>> LoadEntries(Database& db, const std::vector<std::string>& ids,
                                               const char* recipient_filter_sql);
   Result<DeliveryOutcome> DeliverOne(Database& db, const LocalDelivery& item);

@@ -55,7 +55,7 @@ constexpr const char* kFailedRecipients =
 
 }  // namespace
 
-Status SqliteStore::InsertQueueEntry(Database& db, const QueueEntry& e) {
+Status SqliteStore::InsertQueueEntry(Database& db, QueueEntry& e) {
   PT_ASSIGN_OR_RETURN(auto blob, db.Prepare("INSERT INTO blobs(hash, size, stored_size, refs, "
                                             "created) VALUES(?, ?, ?, 1, ?) ON CONFLICT(hash) DO "
                                             "UPDATE SET refs = refs + 1"));
@@ -69,12 +69,13 @@ Status SqliteStore::InsertQueueEntry(Database& db, const QueueEntry& e) {
                                             "original, orcpt, notify, local, state, attempts, "
                                             "next_attempt, last_error) VALUES(?, ?, ?, ?, ?, ?, "
                                             "?, ?, ?, ?)"));
-  for (const auto& r : e.recipients) {
+  for (auto& r : e.recipients) {
     rcpt.Reset();
     PT_RETURN_IF_ERROR(rcpt.BindAll(e.id, r.address, r.original, r.orcpt, r.notify, r.local,
                                     static_cast<int>(r.state), r.attempts, r.next_attempt,
                                     r.last_error)
                            .Run());
+    r.id = db.LastInsertId();
   }
   return Status::Ok();
 }
@@ -82,16 +83,16 @@ Status SqliteStore::InsertQueueEntry(Database& db, const QueueEntry& e) {
 Status SqliteStore::Enqueue(const QueueEntry& entry) {
   std::promise<Status> promise;
   auto future = promise.get_future();
-  EnqueueAsync(entry, [&promise](Status s) { promise.set_value(std::move(s)); });
+  EnqueueAsync(entry, [&promise](Status s, QueueEntry) { promise.set_value(std::move(s)); });
   return future.get();
 }
 
-void SqliteStore::EnqueueAsync(QueueEntry entry, std::function<void(Status)> done) {
+void SqliteStore::EnqueueAsync(QueueEntry entry, std::function<void(Status, QueueEntry)> done) {
   auto shared = std::make_shared<QueueEntry>(std::move(entry));
   Submit(Job{[this, shared](Database& db, WriteEffects&) { return InsertQueueEntry(db, *shared); },
              [this, shared, done = std::move(done)](Status s) {
                blobs_->Unpin(shared->blob);
-               done(std::move(s));
+               done(std::move(s), std::move(*shared));
              }});
 }
 
@@ -255,8 +256,9 @@ Result<std::vector<DeliveryOutcome>> SqliteStore::DeliverLocal(
 
 Status SqliteStore::QueueBounce(const std::optional<QueueEntry>& bounce,
                                 const std::vector<int64_t>& notified) {
+  std::optional<QueueEntry> entry = bounce;
   Status s = Write([&](Database& db, WriteEffects& effects) -> Status {
-    if (bounce) PT_RETURN_IF_ERROR(InsertQueueEntry(db, *bounce));
+    if (entry) PT_RETURN_IF_ERROR(InsertQueueEntry(db, *entry));
     std::set<std::string> touched;
     for (int64_t id : notified) {
       PT_ASSIGN_OR_RETURN(auto q, db.Prepare("UPDATE queue_recipients SET state = 3 WHERE id = ? "

@@ -176,8 +176,9 @@ class Store : public directory::DirectoryLookup {
   // when the transaction ends, committed or not).
   virtual Status Enqueue(const QueueEntry& entry) = 0;
   // The same without blocking: `done` runs on the writer thread once the
-  // transaction is durable (or failed); it must be quick and must not block.
-  virtual void EnqueueAsync(QueueEntry entry, std::function<void(Status)> done) = 0;
+  // transaction is durable (or failed), with the entry as stored (recipient
+  // ids filled in); it must be quick and must not block.
+  virtual void EnqueueAsync(QueueEntry entry, std::function<void(Status, QueueEntry)> done) = 0;
   virtual Result<std::vector<QueueEntry>> ListQueue() = 0;
   virtual Result<std::optional<QueueEntry>> GetQueueEntry(const std::string& id) = 0;
   virtual Status RemoveQueueEntry(const std::string& id) = 0;
