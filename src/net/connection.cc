@@ -142,7 +142,7 @@ asio::awaitable<Line> Connection::ReadLine(size_t max_length, Duration timeout, 
     if (lf != std::string::npos) {
       size_t start = in_begin_;
       in_begin_ = scan_ = lf + 1;
-      if (discarding_) {
+      if (discarding_ || lf + 1 - start > max_length) {
         discarding_ = false;
         co_return Line{ReadStatus::kTooLong, {}};
       }

@@ -102,6 +102,17 @@ TEST_F(ConnectionTest, OverlongLineIsDiscardedToItsEnd) {
   EXPECT_EQ(got[1].second, "NEXT");
 }
 
+TEST_F(ConnectionTest, LineLimitHoldsWhenTheWholeLineArrivesAtOnce) {
+  std::vector<ReadStatus> got;
+  Send(std::string(600, 'a') + "\r\n" + std::string(510, 'b') + "\r\n");
+  Serve([&](Connection& c) -> asio::awaitable<void> {
+    for (int i = 0; i < 2; ++i) got.push_back((co_await c.ReadLine(512, 5s, false)).status);
+  });
+  ReadAll();
+  EXPECT_EQ(got, (std::vector<ReadStatus>{ReadStatus::kTooLong, ReadStatus::kOk}))
+      << "512 counts the CRLF: 510 + 2 fits, 600 does not";
+}
+
 TEST_F(ConnectionTest, ReadTimesOut) {
   ReadStatus status = ReadStatus::kOk;
   auto start = std::chrono::steady_clock::now();

@@ -1,0 +1,44 @@
+#include "smtpserver/received.h"
+
+#include "base/clock.h"
+
+namespace postern::smtpserver {
+namespace {
+
+// Keeps client-chosen text safe inside a header comment: printable ASCII
+// only, no parentheses or backslashes, bounded length. Spaces survive only
+// where asked (a HELO name has none).
+std::string CommentSafe(const std::string& s, size_t max_len, bool keep_spaces) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (out.size() >= max_len) break;
+    bool bad = c < 0x20 || c >= 0x7f || c == '(' || c == ')' || c == '\\' ||
+               (c == ' ' && !keep_spaces);
+    out.push_back(bad ? '?' : static_cast<char>(c));
+  }
+  return out.empty() ? "unknown" : out;
+}
+
+}  // namespace
+
+std::string ProtocolName(bool extended, bool tls, bool smtputf8) {
+  if (smtputf8) return tls ? "UTF8SMTPS" : "UTF8SMTP";
+  if (!extended) return "SMTP";
+  return tls ? "ESMTPS" : "ESMTP";
+}
+
+std::string BuildReceivedHeader(const ReceivedInfo& info) {
+  std::string h = "Received: from " + CommentSafe(info.helo, 255, false) + " (" +
+                  (info.client_name.empty() ? "unknown" : CommentSafe(info.client_name, 255, false)) +
+                  " [" + info.client_ip + "])\r\n";
+  if (!info.tls.empty()) h += "\t(using " + CommentSafe(info.tls, 200, true) + ")\r\n";
+  h += "\tby " + info.hostname + " (Postern) with " +
+       ProtocolName(info.extended, !info.tls.empty(), info.smtputf8) + " id " + info.queue_id;
+  if (!info.single_recipient.empty() && info.single_recipient.size() < 300) {
+    h += "\r\n\tfor <" + info.single_recipient + ">";
+  }
+  h += "; " + FormatRfc5322Date(info.time) + "\r\n";
+  return h;
+}
+
+}  // namespace postern::smtpserver

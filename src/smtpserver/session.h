@@ -1,0 +1,92 @@
+// One inbound SMTP session (RFC 5321), as one coroutine that reads like the
+// protocol: greeting, then command after command until QUIT, a limit, a
+// timeout or a drain. Parsing is smtp::ParseCommand (pure, fuzzed); policy
+// and storage are behind Backend. Runs on its connection's executor.
+//
+// Split by phase: session.cc (loop, greeting, HELO/EHLO, simple commands,
+// STARTTLS), session_envelope.cc (MAIL, RCPT), session_data.cc (DATA, BDAT).
+#pragma once
+
+#include <boost/asio/ssl/context.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "net/connection.h"
+#include "smtp/command.h"
+#include "smtp/data_decoder.h"
+#include "smtpserver/backend.h"
+
+namespace postern::smtpserver {
+
+struct SessionOptions {
+  std::string hostname = "localhost";
+  uint64_t max_message_size = 50u << 20;
+  size_t max_recipients = 1000;
+  size_t max_command_line = 2048;
+  size_t max_data_line = 1u << 20;
+  net::Duration command_timeout = std::chrono::minutes(5);
+  net::Duration data_timeout = std::chrono::minutes(5);
+  int max_errors = 20;
+  int max_hops = 50;
+  smtp::BareLineEndings bare_line_endings = smtp::BareLineEndings::kNormalize;
+  bool vrfy = false;
+  std::shared_ptr<boost::asio::ssl::context> tls;  // null: no STARTTLS
+};
+
+class Session {
+ public:
+  Session(std::shared_ptr<net::Connection> connection, Backend& backend,
+          const SessionOptions& options);
+  asio::awaitable<void> Run();
+
+ private:
+  struct Transaction {
+    bool active = false;
+    std::string mail_from;  // normalized, "" for <>
+    smtp::MailParams params;
+    std::vector<AcceptedRecipient> recipients;
+    int rejected = 0;
+    // Content being received (DATA, or BDAT chunks so far).
+    std::string queue_id;
+    std::string content;
+    std::optional<smtp::DataDecoder> chunks;  // BDAT in progress
+    uint64_t chunk_bytes = 0;                 // BDAT bytes announced so far
+  };
+
+  void Send(const smtp::Reply& reply);
+  asio::awaitable<void> Flush();
+  void CountError() { ++errors_; }
+  void Reset() { txn_ = Transaction(); }
+  smtp::Reply NoRecipientsReply() const;
+
+  asio::awaitable<void> Handle(const smtp::ParsedCommand& parsed);
+  void DoHelo(const smtp::Command& cmd);
+  void DoHelp();
+  asio::awaitable<void> DoVrfy(const smtp::Command& cmd);
+  asio::awaitable<void> DoStartTls();
+  void DoMail(const smtp::Command& cmd);
+  asio::awaitable<void> DoRcpt(const smtp::Command& cmd);
+  asio::awaitable<void> DoData();
+  asio::awaitable<void> DoBdat(const smtp::Command& cmd);
+
+  // Starts the content: queue id and our Received: field.
+  void BeginContent();
+  // Checks a complete message and hands it to the backend; sends the reply.
+  asio::awaitable<void> FinishMessage(const smtp::DataDecoder& decoder);
+  // Sends 421 and ends the session after a read failed mid-message.
+  void AbortRead(net::ReadStatus status);
+
+  std::shared_ptr<net::Connection> conn_;
+  Backend& backend_;
+  const SessionOptions& options_;
+
+  std::string helo_;  // empty until HELO/EHLO
+  bool extended_ = false;
+  bool closing_ = false;
+  int errors_ = 0;
+  int messages_ = 0;
+  Transaction txn_;
+};
+
+}  // namespace postern::smtpserver

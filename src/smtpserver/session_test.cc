@@ -1,0 +1,482 @@
+// Byte-level session transcripts: a real SmtpServer on loopback with a fake
+// Backend, driven by raw bytes from a blocking client socket.
+#include <gtest/gtest.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/write.hpp>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include "net/tls.h"
+#include "smtpserver/smtp_server.h"
+
+namespace postern::smtpserver {
+namespace {
+
+using namespace std::chrono_literals;
+
+class FakeBackend : public Backend {
+ public:
+  asio::awaitable<RecipientCheck> CheckRecipient(std::string address, bool postmaster,
+                                                 uint64_t) override {
+    RecipientCheck c;
+    if (postmaster) address = "postmaster@example.test";
+    if (address.find("@example.test") == std::string::npos) {
+      c.reply = smtp::Reply(554, "5.7.1", "<" + address + ">: Relay access denied");
+    } else if (address.rfind("unknown", 0) == 0) {
+      c.reply = smtp::Reply(550, "5.1.1", "<" + address + ">: User unknown");
+    } else if (address.rfind("full", 0) == 0) {
+      c.reply = smtp::Reply(452, "4.2.2", "<" + address + ">: Mailbox full");
+    } else {
+      c.reply = smtp::Reply(250, "2.1.5", "Ok");
+      directory::Destination d;
+      d.address = address;
+      d.local = true;
+      c.destinations.push_back(d);
+    }
+    co_return c;
+  }
+  asio::awaitable<Status> Accept(Envelope env, std::string content) override {
+    if (fail_accept) co_return Unavailable("disk trouble");
+    std::lock_guard lock(mu);
+    envelopes.push_back(std::move(env));
+    contents.push_back(std::move(content));
+    co_return Status::Ok();
+  }
+  std::mutex mu;
+  std::vector<Envelope> envelopes;
+  std::vector<std::string> contents;
+  std::atomic<bool> fail_accept{false};
+};
+
+class SessionTest : public ::testing::Test {
+ protected:
+  void Start(SmtpServerOptions options = {}) {
+    options.session.hostname = "mx.example.test";
+    if (options.session.max_message_size == (50u << 20)) options.session.max_message_size = 10000;
+    options_ = options;
+    server_ = std::make_unique<SmtpServer>(pool_, backend_, options_);
+    ASSERT_TRUE(server_->Bind({"127.0.0.1:0"}).ok());
+    server_->Start();
+    pool_.Start();
+    port_ = server_->ports()[0];
+  }
+  void TearDown() override {
+    if (server_) {
+      server_->StopAccepting();
+      server_->CloseAll();
+      EXPECT_TRUE(server_->WaitForSessions(5s));
+    }
+    pool_.Stop();
+  }
+
+  // A client connection with reply-reading helpers.
+  struct Client {
+    asio::io_context ctx;
+    asio::ip::tcp::socket sock{ctx};
+    std::string buf;
+    std::unique_ptr<asio::ssl::context> tls_ctx;
+    std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket&>> tls;
+
+    void Write(std::string_view s) {
+      if (tls) {
+        asio::write(*tls, asio::buffer(s));
+      } else {
+        asio::write(sock, asio::buffer(s));
+      }
+    }
+    // One complete (possibly multi-line) reply, or "" at EOF.
+    std::string Reply() {
+      std::string out;
+      while (true) {
+        size_t nl = buf.find("\r\n");
+        if (nl == std::string::npos) {
+          char tmp[4096];
+          error_code ec;
+          size_t n = tls ? tls->read_some(asio::buffer(tmp), ec) : sock.read_some(asio::buffer(tmp), ec);
+          if (ec) return out;
+          buf.append(tmp, n);
+          continue;
+        }
+        std::string line = buf.substr(0, nl + 2);
+        buf.erase(0, nl + 2);
+        out += line;
+        if (line.size() >= 4 && line[3] == ' ') return out;
+      }
+    }
+    std::string Cmd(std::string_view line) {
+      Write(std::string(line) + "\r\n");
+      return Reply();
+    }
+    bool Closed() {
+      char c;
+      error_code ec;
+      sock.read_some(asio::buffer(&c, 1), ec);
+      return ec == asio::error::eof || ec == asio::error::connection_reset;
+    }
+  };
+
+  std::unique_ptr<Client> Connect() {
+    auto c = std::make_unique<Client>();
+    c->sock.connect({asio::ip::make_address("127.0.0.1"), port_});
+    // A broken server must fail the test, not hang it.
+    struct timeval tv = {10, 0};
+    setsockopt(c->sock.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return c;
+  }
+  std::unique_ptr<Client> ConnectAndGreet(const std::string& ehlo = "EHLO client.test") {
+    auto c = Connect();
+    EXPECT_EQ(c->Reply().substr(0, 4), "220 ");
+    EXPECT_EQ(c->Cmd(ehlo).substr(0, 3), "250");
+    return c;
+  }
+  static std::string Code(const std::string& reply) { return reply.substr(0, 9); }
+
+  net::IoContextPool pool_{1};
+  FakeBackend backend_;
+  SmtpServerOptions options_;
+  std::unique_ptr<SmtpServer> server_;
+  uint16_t port_ = 0;
+};
+
+TEST_F(SessionTest, GreetingAndCapabilities) {
+  Start();
+  auto c = Connect();
+  EXPECT_EQ(c->Reply(), "220 mx.example.test ESMTP Postern\r\n");
+  std::string ehlo = c->Cmd("EHLO client.test");
+  for (const char* cap : {"250-mx.example.test\r\n", "250-PIPELINING\r\n", "250-SIZE 10000\r\n",
+                          "250-8BITMIME\r\n", "250-SMTPUTF8\r\n", "250-ENHANCEDSTATUSCODES\r\n",
+                          "250-CHUNKING\r\n", "250 DSN\r\n"}) {
+    EXPECT_NE(ehlo.find(cap), std::string::npos) << cap << " missing in\n" << ehlo;
+  }
+  EXPECT_EQ(ehlo.find("STARTTLS"), std::string::npos) << "no TLS configured";
+  EXPECT_EQ(c->Cmd("HELO client.test"), "250 mx.example.test\r\n");
+  EXPECT_EQ(Code(c->Cmd("NOOP")), "250 2.0.0");
+  EXPECT_EQ(Code(c->Cmd("HELP")), "214-2.0.0");
+  EXPECT_EQ(Code(c->Cmd("VRFY someone")), "252 2.5.0");
+  EXPECT_EQ(Code(c->Cmd("EXPN list")), "502 5.5.1");
+  EXPECT_EQ(Code(c->Cmd("ETRN example.test")), "502 5.5.1");
+  EXPECT_EQ(Code(c->Cmd("AUTH PLAIN AAAA")), "503 5.5.1");
+  EXPECT_EQ(Code(c->Cmd("STARTTLS")), "502 5.5.1");
+  EXPECT_EQ(Code(c->Cmd("FOO")), "500 5.5.2");
+  EXPECT_EQ(Code(c->Cmd("QUIT")), "221 2.0.0");
+  EXPECT_TRUE(c->Closed());
+}
+
+TEST_F(SessionTest, SequenceErrors) {
+  Start();
+  auto c = Connect();
+  c->Reply();
+  EXPECT_EQ(Code(c->Cmd("MAIL FROM:<a@remote.test>")), "503 5.5.1");
+  EXPECT_EQ(c->Cmd("EHLO client.test").substr(0, 4), "250-");
+  EXPECT_EQ(Code(c->Cmd("RCPT TO:<user@example.test>")), "503 5.5.1");
+  EXPECT_EQ(Code(c->Cmd("DATA")), "503 5.5.1");
+  EXPECT_EQ(Code(c->Cmd("MAIL FROM:<a@remote.test>")), "250 2.1.0");
+  EXPECT_EQ(Code(c->Cmd("MAIL FROM:<a@remote.test>")), "503 5.5.1");
+  EXPECT_EQ(Code(c->Cmd("DATA")), "503 5.5.1");
+  EXPECT_EQ(Code(c->Cmd("RCPT TO:<unknown@example.test>")), "550 5.1.1");
+  EXPECT_EQ(Code(c->Cmd("DATA")), "554 5.5.1") << "all recipients were refused";
+  EXPECT_EQ(Code(c->Cmd("RSET")), "250 2.0.0");
+  EXPECT_EQ(Code(c->Cmd("RCPT TO:<user@example.test>")), "503 5.5.1") << "RSET ended MAIL";
+}
+
+TEST_F(SessionTest, OneMessage) {
+  Start();
+  auto c = ConnectAndGreet();
+  EXPECT_EQ(Code(c->Cmd("MAIL FROM:<Sender@Remote.TEST> BODY=8BITMIME")), "250 2.1.0");
+  EXPECT_EQ(Code(c->Cmd("RCPT TO:<user@example.test> NOTIFY=FAILURE ORCPT=rfc822;user@example.test")),
+            "250 2.1.5");
+  EXPECT_EQ(c->Cmd("DATA"), "354 End data with <CR><LF>.<CR><LF>\r\n");
+  std::string reply = c->Cmd("Subject: hi\r\n\r\n..leading dot\r\nbody\r\n.");
+  ASSERT_EQ(Code(reply), "250 2.0.0") << reply;
+  ASSERT_EQ(backend_.envelopes.size(), 1u);
+  const Envelope& env = backend_.envelopes[0];
+  EXPECT_NE(reply.find("queued as " + env.queue_id), std::string::npos);
+  EXPECT_EQ(env.mail_from, "Sender@remote.test");
+  ASSERT_EQ(env.recipients.size(), 1u);
+  EXPECT_EQ(env.recipients[0].address, "user@example.test");
+  EXPECT_EQ(env.recipients[0].params.notify, smtp::kNotifyFailure);
+  EXPECT_EQ(env.params.body, smtp::BodyType::k8BitMime);
+  const std::string& content = backend_.contents[0];
+  EXPECT_EQ(content.rfind("Received: from client.test (unknown [127.0.0.1])\r\n", 0), 0u)
+      << content;
+  EXPECT_NE(content.find("by mx.example.test (Postern) with ESMTP id " + env.queue_id),
+            std::string::npos);
+  EXPECT_NE(content.find("for <user@example.test>;"), std::string::npos);
+  EXPECT_NE(content.find("\r\nSubject: hi\r\n\r\n.leading dot\r\nbody\r\n"),
+            std::string::npos) << "body must follow, dot-unstuffed";
+  EXPECT_EQ(content.substr(content.size() - 6), "body\r\n");
+}
+
+TEST_F(SessionTest, PipelinedTransactionGetsRepliesInOrder) {
+  Start();
+  auto c = ConnectAndGreet();
+  c->Write(
+      "MAIL FROM:<a@remote.test>\r\nRCPT TO:<one@example.test>\r\nRCPT TO:<unknown@example.test>\r\n"
+      "RCPT TO:<two@example.test>\r\nDATA\r\n");
+  EXPECT_EQ(Code(c->Reply()), "250 2.1.0");
+  EXPECT_EQ(Code(c->Reply()), "250 2.1.5");
+  EXPECT_EQ(Code(c->Reply()), "550 5.1.1");
+  EXPECT_EQ(Code(c->Reply()), "250 2.1.5");
+  EXPECT_EQ(c->Reply().substr(0, 4), "354 ");
+  c->Write("Subject: x\r\n\r\nbody\r\n.\r\nMAIL FROM:<>\r\nRCPT TO:<one@example.test>\r\nQUIT\r\n");
+  EXPECT_EQ(Code(c->Reply()), "250 2.0.0");
+  EXPECT_EQ(Code(c->Reply()), "250 2.1.0");
+  EXPECT_EQ(Code(c->Reply()), "250 2.1.5");
+  EXPECT_EQ(Code(c->Reply()), "221 2.0.0");
+  ASSERT_EQ(backend_.envelopes.size(), 1u);
+  EXPECT_EQ(backend_.envelopes[0].recipients.size(), 2u);
+  EXPECT_EQ(backend_.contents[0].find("for <"), std::string::npos)
+      << "no 'for' clause with several recipients";
+}
+
+TEST_F(SessionTest, SizeLimits) {
+  Start();
+  auto c = ConnectAndGreet();
+  EXPECT_EQ(Code(c->Cmd("MAIL FROM:<a@remote.test> SIZE=10001")), "552 5.3.4");
+  EXPECT_EQ(Code(c->Cmd("MAIL FROM:<a@remote.test> SIZE=100")), "250 2.1.0");
+  EXPECT_EQ(Code(c->Cmd("RCPT TO:<u@example.test>")), "250 2.1.5");
+  EXPECT_EQ(c->Cmd("DATA").substr(0, 3), "354");
+  std::string big;
+  for (int i = 0; i < 200; ++i) big += std::string(99, 'x') + "\r\n";
+  EXPECT_EQ(Code(c->Cmd(big + ".")), "552 5.3.4") << "lied about SIZE";
+  EXPECT_TRUE(backend_.envelopes.empty());
+  EXPECT_EQ(Code(c->Cmd("NOOP")), "250 2.0.0") << "the session goes on";
+}
+
+TEST_F(SessionTest, LongLines) {
+  SmtpServerOptions o;
+  o.session.max_command_line = 512;
+  o.session.max_data_line = 1000;
+  Start(o);
+  auto c = ConnectAndGreet();
+  EXPECT_EQ(Code(c->Cmd("NOOP " + std::string(600, 'a'))), "500 5.5.2");
+  EXPECT_EQ(Code(c->Cmd("NOOP")), "250 2.0.0");
+  c->Cmd("MAIL FROM:<a@remote.test>");
+  c->Cmd("RCPT TO:<u@example.test>");
+  c->Cmd("DATA");
+  EXPECT_EQ(Code(c->Cmd("Subject: x\r\n\r\n" + std::string(1500, 'y') + "\r\n.")), "554 5.6.0");
+  EXPECT_TRUE(backend_.envelopes.empty());
+}
+
+TEST_F(SessionTest, TooManyRecipients) {
+  SmtpServerOptions o;
+  o.session.max_recipients = 2;
+  Start(o);
+  auto c = ConnectAndGreet();
+  c->Cmd("MAIL FROM:<a@remote.test>");
+  EXPECT_EQ(Code(c->Cmd("RCPT TO:<a@example.test>")), "250 2.1.5");
+  EXPECT_EQ(Code(c->Cmd("RCPT TO:<b@example.test>")), "250 2.1.5");
+  EXPECT_EQ(Code(c->Cmd("RCPT TO:<c@example.test>")), "452 4.5.3");
+}
+
+TEST_F(SessionTest, TooManyErrorsCloses) {
+  SmtpServerOptions o;
+  o.session.max_errors = 3;
+  Start(o);
+  auto c = ConnectAndGreet();
+  EXPECT_EQ(Code(c->Cmd("BAD1")), "500 5.5.2");
+  EXPECT_EQ(Code(c->Cmd("BAD2")), "500 5.5.2");
+  EXPECT_EQ(Code(c->Cmd("BAD3")), "500 5.5.2");
+  EXPECT_EQ(Code(c->Reply()), "421 4.7.0");
+  EXPECT_TRUE(c->Closed());
+}
+
+TEST_F(SessionTest, CommandTimeout) {
+  SmtpServerOptions o;
+  o.session.command_timeout = 300ms;
+  Start(o);
+  auto c = ConnectAndGreet();
+  EXPECT_EQ(Code(c->Reply()), "421 4.4.2");
+  EXPECT_TRUE(c->Closed());
+}
+
+TEST_F(SessionTest, DataTimeoutKeepsNothing) {
+  SmtpServerOptions o;
+  o.session.data_timeout = 300ms;
+  Start(o);
+  auto c = ConnectAndGreet();
+  c->Cmd("MAIL FROM:<a@remote.test>");
+  c->Cmd("RCPT TO:<u@example.test>");
+  c->Cmd("DATA");
+  c->Write("Subject: half a message\r\n");
+  EXPECT_EQ(Code(c->Reply()), "421 4.4.2");
+  EXPECT_TRUE(backend_.envelopes.empty());
+}
+
+TEST_F(SessionTest, BackendFailureIsTemporary) {
+  Start();
+  backend_.fail_accept = true;
+  auto c = ConnectAndGreet();
+  c->Cmd("MAIL FROM:<a@remote.test>");
+  c->Cmd("RCPT TO:<u@example.test>");
+  c->Cmd("DATA");
+  EXPECT_EQ(Code(c->Cmd("x\r\n.")), "451 4.3.0");
+}
+
+TEST_F(SessionTest, Chunking) {
+  Start();
+  auto c = ConnectAndGreet();
+  // BDAT without a transaction: the chunk is still read, then refused.
+  c->Write("BDAT 5\r\nhello");
+  EXPECT_EQ(Code(c->Reply()), "503 5.5.1");
+  EXPECT_EQ(Code(c->Cmd("NOOP")), "250 2.0.0") << "the chunk was not taken as commands";
+  c->Cmd("MAIL FROM:<a@remote.test>");
+  c->Cmd("RCPT TO:<u@example.test>");
+  c->Write("BDAT 16\r\nSubject: x\r\n\r\nab");
+  EXPECT_EQ(Code(c->Reply()), "250 2.0.0");
+  EXPECT_EQ(Code(c->Cmd("DATA")), "503 5.5.1");
+  c->Write("BDAT 5 LAST\r\nc\r\n.\r");
+  std::string r = c->Reply();
+  EXPECT_EQ(Code(r), "250 2.0.0");
+  EXPECT_NE(r.find("queued as"), std::string::npos);
+  ASSERT_EQ(backend_.contents.size(), 1u);
+  EXPECT_NE(backend_.contents[0].find("\r\nSubject: x\r\n\r\nabc\r\n.\r\n"), std::string::npos)
+      << "BDAT content is not dot-unstuffed; a trailing CR becomes CRLF";
+  // BDAT 0 LAST ends a message, and oversize chunks are read and refused.
+  c->Cmd("MAIL FROM:<a@remote.test>");
+  c->Cmd("RCPT TO:<u@example.test>");
+  c->Write("BDAT 20000\r\n" + std::string(20000, 'z'));
+  EXPECT_EQ(Code(c->Reply()), "552 5.3.4");
+  EXPECT_EQ(Code(c->Cmd("NOOP")), "250 2.0.0");
+  c->Cmd("MAIL FROM:<a@remote.test>");
+  c->Cmd("RCPT TO:<u@example.test>");
+  c->Write("BDAT 3\r\nabcBDAT 0 LAST\r\n");
+  EXPECT_EQ(Code(c->Reply()), "250 2.0.0");
+  EXPECT_EQ(Code(c->Reply()), "250 2.0.0");
+  EXPECT_EQ(backend_.contents.size(), 2u);
+}
+
+TEST_F(SessionTest, HeloRefusesExtensionParameters) {
+  Start();
+  auto c = ConnectAndGreet("HELO old.client");
+  EXPECT_EQ(Code(c->Cmd("MAIL FROM:<a@remote.test> SIZE=10")), "555 5.5.4");
+  EXPECT_EQ(Code(c->Cmd("MAIL FROM:<a@remote.test>")), "250 2.1.0");
+  c->Cmd("RCPT TO:<u@example.test>");
+  c->Cmd("DATA");
+  EXPECT_EQ(Code(c->Cmd("x\r\n.")), "250 2.0.0");
+  EXPECT_NE(backend_.contents[0].find("with SMTP id"), std::string::npos);
+}
+
+TEST_F(SessionTest, SmuggledCommandsStayInsideTheMessage) {
+  Start();
+  const char* vectors[] = {"\r\n.\n", "\n.\n", "\r.\r", "\n.\r\n", "\r\n.\r", "\r.\r\n"};
+  for (const char* v : vectors) {
+    backend_.envelopes.clear();
+    backend_.contents.clear();
+    auto c = ConnectAndGreet();
+    c->Cmd("MAIL FROM:<a@remote.test>");
+    c->Cmd("RCPT TO:<u@example.test>");
+    c->Cmd("DATA");
+    c->Write(std::string("\r\nbody") + v +
+             "MAIL FROM:<evil@remote.test>\r\nRCPT TO:<victim@example.test>\r\nDATA\r\n"
+             "Subject: smuggled\r\n\r\n.\r\n");
+    EXPECT_EQ(Code(c->Reply()), "250 2.0.0");
+    EXPECT_EQ(Code(c->Cmd("QUIT")), "221 2.0.0") << "the smuggled commands got replies";
+    ASSERT_EQ(backend_.envelopes.size(), 1u);
+    EXPECT_NE(backend_.contents[0].find("RCPT TO:<victim@example.test>"), std::string::npos);
+  }
+}
+
+TEST_F(SessionTest, BareLineEndingsCanBeRefused) {
+  SmtpServerOptions o;
+  o.session.bare_line_endings = smtp::BareLineEndings::kReject;
+  Start(o);
+  auto c = ConnectAndGreet();
+  c->Cmd("MAIL FROM:<a@remote.test>");
+  c->Cmd("RCPT TO:<u@example.test>");
+  c->Cmd("DATA");
+  EXPECT_EQ(Code(c->Cmd("a\nb\r\n.")), "554 5.6.0");
+  EXPECT_TRUE(backend_.envelopes.empty());
+}
+
+TEST_F(SessionTest, MailLoopsAreRefused) {
+  SmtpServerOptions o;
+  o.session.max_hops = 5;
+  Start(o);
+  auto c = ConnectAndGreet();
+  c->Cmd("MAIL FROM:<a@remote.test>");
+  c->Cmd("RCPT TO:<u@example.test>");
+  c->Cmd("DATA");
+  std::string headers;
+  for (int i = 0; i < 5; ++i) headers += "Received: from hop" + std::to_string(i) + "\r\n";
+  EXPECT_EQ(Code(c->Cmd(headers + "\r\nbody\r\n.")), "554 5.4.6");
+}
+
+TEST_F(SessionTest, BarePostmasterAndRelayDenied) {
+  Start();
+  auto c = ConnectAndGreet();
+  c->Cmd("MAIL FROM:<>");
+  EXPECT_EQ(Code(c->Cmd("RCPT TO:<Postmaster>")), "250 2.1.5");
+  EXPECT_EQ(Code(c->Cmd("RCPT TO:<victim@remote.test>")), "554 5.7.1");
+  EXPECT_EQ(Code(c->Cmd("RCPT TO:<@example.test:victim@remote.test>")), "554 5.7.1");
+  EXPECT_EQ(Code(c->Cmd("RCPT TO:<victim@[192.0.2.1]>")), "554 5.7.1");
+  EXPECT_EQ(Code(c->Cmd("RCPT TO:<full@example.test>")), "452 4.2.2");
+}
+
+TEST_F(SessionTest, ConnectionLimitPerAddress) {
+  SmtpServerOptions o;
+  o.max_connections_per_ip = 1;
+  Start(o);
+  auto first = Connect();
+  EXPECT_EQ(first->Reply().substr(0, 4), "220 ");
+  auto second = Connect();
+  EXPECT_EQ(Code(second->Reply()), "421 4.7.0");
+  EXPECT_TRUE(second->Closed());
+  first->Cmd("QUIT");
+  EXPECT_TRUE(first->Closed());
+  // The slot is free again once the first session has ended.
+  for (int i = 0; i < 50 && server_->active_sessions() > 0; ++i) std::this_thread::sleep_for(10ms);
+  auto third = Connect();
+  EXPECT_EQ(third->Reply().substr(0, 4), "220 ");
+}
+
+TEST_F(SessionTest, DrainEndsIdleSessions) {
+  Start();
+  auto c = ConnectAndGreet();
+  server_->StopAccepting();
+  server_->Drain();
+  EXPECT_EQ(Code(c->Reply()), "421 4.3.2");
+  EXPECT_TRUE(c->Closed());
+}
+
+TEST_F(SessionTest, StartTls) {
+  auto dir = std::filesystem::temp_directory_path() / ("session-tls-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  ASSERT_TRUE(net::GenerateSelfSignedCertificate("mx.example.test", (dir / "c.pem").string(),
+                                                 (dir / "k.pem").string())
+                  .ok());
+  SmtpServerOptions o;
+  auto ctx = net::MakeServerTlsContext((dir / "c.pem").string(), (dir / "k.pem").string());
+  ASSERT_TRUE(ctx.ok());
+  o.session.tls = *ctx;
+  Start(o);
+  auto c = Connect();
+  c->Reply();
+  EXPECT_NE(c->Cmd("EHLO client.test").find("250-STARTTLS"), std::string::npos);
+  c->Cmd("MAIL FROM:<before@remote.test>");
+  // A command pipelined after STARTTLS must be thrown away, not run under TLS.
+  c->Write("STARTTLS\r\nRSET\r\n");
+  EXPECT_EQ(Code(c->Reply()), "220 2.0.0");
+  c->tls_ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+  c->tls = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket&>>(c->sock, *c->tls_ctx);
+  c->tls->handshake(asio::ssl::stream_base::client);
+  c->buf.clear();
+  EXPECT_EQ(Code(c->Cmd("MAIL FROM:<a@remote.test>")), "503 5.5.1") << "EHLO needed again";
+  std::string ehlo = c->Cmd("EHLO client.test");
+  EXPECT_EQ(ehlo.find("STARTTLS"), std::string::npos);
+  EXPECT_EQ(Code(c->Cmd("MAIL FROM:<a@remote.test>")), "250 2.1.0") << "old MAIL forgotten";
+  EXPECT_EQ(Code(c->Cmd("STARTTLS")), "503 5.5.1");
+  c->Cmd("RCPT TO:<u@example.test>");
+  c->Cmd("DATA");
+  EXPECT_EQ(Code(c->Cmd("x\r\n.")), "250 2.0.0");
+  EXPECT_NE(backend_.contents[0].find("(using TLSv1.3 with cipher"), std::string::npos);
+  EXPECT_NE(backend_.contents[0].find("with ESMTPS id"), std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace postern::smtpserver

@@ -1,0 +1,146 @@
+#include "smtpserver/store_backend.h"
+
+#include <set>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "net/async.h"
+
+namespace postern::smtpserver {
+
+using smtp::Reply;
+
+StoreBackend::StoreBackend(store::Store& store, asio::thread_pool& blocking,
+                           StoreBackendOptions options,
+                           std::function<void(store::QueueEntry)> on_queued)
+    : store_(store),
+      blocking_(blocking),
+      options_(std::move(options)),
+      on_queued_(std::move(on_queued)) {}
+
+RecipientCheck StoreBackend::Judge(const std::string& address,
+                                   const Result<directory::Resolution>& resolution,
+                                   uint64_t declared_size) {
+  RecipientCheck out;
+  const std::string who = "<" + address + ">: ";
+  if (!resolution.ok()) {
+    out.reply = Reply(451, "4.3.0", who + "Temporary lookup failure, try again later");
+    return out;
+  }
+  switch (resolution->kind) {
+    case directory::Resolution::kNotLocal:
+      out.reply = Reply(554, "5.7.1", who + "Relay access denied");
+      return out;
+    case directory::Resolution::kUnknownUser:
+      out.reply = Reply(550, "5.1.1", who + "Recipient address rejected: User unknown");
+      return out;
+    case directory::Resolution::kDeliverable:
+      break;
+  }
+  // Refuse only when no destination can take the message at all.
+  bool any_usable = false, any_enabled = false;
+  for (const auto& d : resolution->destinations) {
+    if (!d.local) {
+      any_usable = any_enabled = true;
+      continue;
+    }
+    if (d.account.disabled) continue;
+    any_enabled = true;
+    if (!d.account.OverQuota() && !d.account.WouldExceedQuota(declared_size)) any_usable = true;
+  }
+  if (!any_enabled) {
+    out.reply = Reply(550, "5.2.1", who + "Mailbox disabled");
+  } else if (!any_usable) {
+    // RFC 1870 §6.2 / RFC 3463 X.2.2: temporary, the user may make room.
+    out.reply = Reply(452, "4.2.2", who + "Mailbox full, try again later");
+  } else {
+    out.reply = Reply(250, "2.1.5", "Ok");
+    out.destinations = resolution->destinations;
+  }
+  return out;
+}
+
+RecipientCheck StoreBackend::CheckBlocking(const std::string& address, bool postmaster,
+                                           uint64_t declared_size) {
+  std::string target = address;
+  if (postmaster) {
+    // RFC 5321 §4.5.1: <Postmaster> without a domain means ours. Use the
+    // domain of our host name if we serve it, else the first domain.
+    auto domains = store_.ListDomains();
+    if (!domains.ok()) return Judge("postmaster", domains.status(), 0);
+    std::string domain;
+    for (const auto& d : *domains) {
+      if (options_.hostname == d.name ||
+          (options_.hostname.size() > d.name.size() &&
+           options_.hostname.compare(options_.hostname.size() - d.name.size() - 1,
+                                     std::string::npos, "." + d.name) == 0)) {
+        domain = d.name;
+      }
+    }
+    if (domain.empty() && !domains->empty()) domain = domains->front().name;
+    target = "postmaster@" + domain;
+  }
+  directory::ResolverOptions opts;
+  opts.recipient_delimiter = options_.recipient_delimiter;
+  return Judge(target, directory::Resolve(store_, target, opts), declared_size);
+}
+
+asio::awaitable<RecipientCheck> StoreBackend::CheckRecipient(std::string address,
+                                                             bool postmaster,
+                                                             uint64_t declared_size) {
+  auto check = [this, address = std::move(address), postmaster, declared_size] {
+    return CheckBlocking(address, postmaster, declared_size);
+  };
+  co_return co_await Offload(blocking_, std::move(check));
+}
+
+asio::awaitable<Status> StoreBackend::Accept(Envelope env, std::string content) {
+  auto put = [this, &content] { return store_.blobs().Put(content); };
+  Result<store::BlobRef> ref = co_await Offload(blocking_, std::move(put));
+  if (!ref.ok()) co_return ref.status();
+
+  const int64_t now = Clock::Real().NowUnix();
+  store::QueueEntry entry;
+  entry.id = env.queue_id;
+  entry.created = now;
+  entry.mail_from = env.mail_from;
+  entry.blob = ref->hash;
+  entry.size = ref->size;
+  entry.stored_size = ref->stored_size;
+  entry.body_type = env.params.body == smtp::BodyType::k8BitMime ? "8BITMIME" : "7BIT";
+  entry.smtputf8 = env.params.smtputf8;
+  entry.dsn_ret = env.params.ret == smtp::DsnRet::kFull      ? "FULL"
+                  : env.params.ret == smtp::DsnRet::kHeaders ? "HDRS"
+                                                             : "";
+  entry.dsn_envid = env.params.envid;
+  entry.client = env.client;
+  // One queue recipient per final destination: an address reached through
+  // several RCPTs or aliases gets one copy.
+  std::set<std::string> seen;
+  for (const auto& rcpt : env.recipients) {
+    for (const auto& dest : rcpt.destinations) {
+      if (!seen.insert(dest.address).second) continue;
+      store::QueueRecipient r;
+      r.address = dest.address;
+      r.original = rcpt.address;
+      if (!rcpt.params.orcpt.empty()) r.orcpt = rcpt.params.orcpt_type + ";" + rcpt.params.orcpt;
+      r.notify = rcpt.params.notify;
+      r.local = dest.local;
+      // The fast path delivers at once; this is when a rescan would retry.
+      r.next_attempt = now + options_.first_retry;
+      entry.recipients.push_back(std::move(r));
+    }
+  }
+
+  using Committed = std::pair<Status, store::QueueEntry>;
+  auto start = [this, &entry](std::function<void(Committed)> done) {
+    store_.EnqueueAsync(std::move(entry), [done = std::move(done)](Status s, store::QueueEntry e) {
+      done(Committed(std::move(s), std::move(e)));
+    });
+  };
+  Committed committed = co_await AwaitCallback<Committed>(std::move(start));
+  if (committed.first.ok() && on_queued_) on_queued_(std::move(committed.second));
+  co_return committed.first;
+}
+
+}  // namespace postern::smtpserver
