@@ -59,7 +59,7 @@ class SqliteStore final : public Store {
   Result<std::optional<QueueEntry>> GetQueueEntry(const std::string& id) override;
   Status RemoveQueueEntry(const std::string& id) override;
   Result<int64_t> FlushQueue() override;
-  Result<std::vector<QueueEntry>> LoadDueLocal(int64_t now, bool ignore_schedule,
+  Result<std::vector<QueueEntry>> LoadDueLocal(int64_t now, bool include_untried,
                                                int limit) override;
   Result<std::vector<QueueEntry>> LoadFailed(int limit) override;
   Result<std::optional<int64_t>> NextLocalAttempt() override;

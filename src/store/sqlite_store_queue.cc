@@ -187,14 +187,14 @@ Result<int64_t> SqliteStore::FlushQueue() {
   return n;
 }
 
-Result<std::vector<QueueEntry>> SqliteStore::LoadDueLocal(int64_t now, bool ignore_schedule,
+Result<std::vector<QueueEntry>> SqliteStore::LoadDueLocal(int64_t now, bool include_untried,
                                                           int limit) {
   PT_ASSIGN_OR_RETURN(auto db, Read());
   PT_RETURN_IF_ERROR(db->Exec("BEGIN"));
   PT_ASSIGN_OR_RETURN(auto q, db->Prepare("SELECT DISTINCT queue_id FROM queue_recipients WHERE "
-                                          "state = 0 AND local = 1 AND next_attempt <= ? "
-                                          "LIMIT ?"));
-  q.BindAll(ignore_schedule ? INT64_MAX : now, limit);
+                                          "state = 0 AND local = 1 AND (next_attempt <= ? OR "
+                                          "(? AND attempts = 0)) LIMIT ?"));
+  q.BindAll(now, include_untried, limit);
   std::vector<std::string> ids;
   while (q.Step()) ids.push_back(q.Text(0));
   Status st = q.status();

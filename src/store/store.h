@@ -184,10 +184,10 @@ class Store : public directory::DirectoryLookup {
   virtual Status RemoveQueueEntry(const std::string& id) = 0;
   // Makes every pending recipient due now. Returns how many.
   virtual Result<int64_t> FlushQueue() = 0;
-  // Queue entries with pending local recipients due at `now` (all pending
-  // local recipients when `ignore_schedule`), at most `limit` entries; each
-  // entry lists only those recipients.
-  virtual Result<std::vector<QueueEntry>> LoadDueLocal(int64_t now, bool ignore_schedule,
+  // Queue entries with pending local recipients due at `now` (and, with
+  // `include_untried`, those never attempted: acknowledged before a crash or
+  // restart), at most `limit` entries; each lists only those recipients.
+  virtual Result<std::vector<QueueEntry>> LoadDueLocal(int64_t now, bool include_untried,
                                                        int limit) = 0;
   // Entries with recipients in state kFailed (bounce not yet queued).
   virtual Result<std::vector<QueueEntry>> LoadFailed(int limit) = 0;

@@ -1,0 +1,318 @@
+#include "delivery/queue_runner.h"
+
+#include "base/log.h"
+#include "directory/resolver.h"
+#include "net/async.h"
+#include "queue/dsn.h"
+#include "queue/queue_id.h"
+
+namespace postern::delivery {
+
+QueueRunner::QueueRunner(store::Store& store, asio::thread_pool& blocking,
+                         mailbox::ChangeNotifier& notifier, QueueRunnerOptions options,
+                         const Clock& clock)
+    : store_(store),
+      blocking_(blocking),
+      notifier_(notifier),
+      options_(std::move(options)),
+      clock_(clock) {}
+
+QueueRunner::~QueueRunner() = default;
+
+void QueueRunner::Start(asio::io_context& context) {
+  timer_ = std::make_unique<asio::steady_timer>(context);
+  asio::co_spawn(context, Loop(), [this](std::exception_ptr e) {
+    if (e) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        LOG_ERROR("delivery: queue runner stopped by an exception: {}", ex.what());
+      }
+    }
+    std::lock_guard lock(mu_);
+    stopped_ = true;
+    stopped_cv_.notify_all();
+  });
+}
+
+void QueueRunner::Wake() {
+  if (!timer_) return;
+  asio::post(timer_->get_executor(), [this] { timer_->cancel(); });
+}
+
+void QueueRunner::Submit(store::QueueEntry entry) {
+  {
+    std::lock_guard lock(mu_);
+    inbox_.push_back(std::move(entry));
+  }
+  Wake();
+}
+
+void QueueRunner::Kick() {
+  {
+    std::lock_guard lock(mu_);
+    rescan_ = true;
+  }
+  Wake();
+}
+
+void QueueRunner::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  Wake();
+}
+
+bool QueueRunner::WaitStopped(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  return stopped_cv_.wait_for(lock, timeout, [this] { return stopped_ || !timer_; });
+}
+
+QueueRunnerStats QueueRunner::stats() const {
+  std::lock_guard lock(stats_mu_);
+  return stats_;
+}
+
+asio::awaitable<void> QueueRunner::Recover() {
+  // Entries acknowledged but never attempted (the server stopped or crashed
+  // before delivering them) go first, ignoring their retry time.
+  while (true) {
+    auto load = [this] { return store_.LoadDueLocal(clock_.NowUnix(), true, options_.batch); };
+    auto entries = co_await Offload(blocking_, std::move(load));
+    if (!entries.ok()) {
+      LOG_ERROR("delivery: cannot read the queue: {}", entries.status().ToString());
+      co_return;
+    }
+    if (entries->empty()) break;
+    LOG_INFO("delivery: recovering {} queued messages", entries->size());
+    const size_t n = entries->size();
+    co_await Deliver(std::move(*entries));
+    if (n < static_cast<size_t>(options_.batch)) break;
+  }
+  co_await ReturnFailures();
+}
+
+asio::awaitable<void> QueueRunner::Loop() {
+  co_await Recover();
+  while (true) {
+    std::vector<store::QueueEntry> batch;
+    bool scan = false;
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) break;
+      while (!inbox_.empty() && batch.size() < static_cast<size_t>(options_.batch)) {
+        batch.push_back(std::move(inbox_.front()));
+        inbox_.pop_front();
+      }
+      if (batch.empty() && (rescan_ || clock_.NowUnix() >= next_scan_)) {
+        scan = true;
+        rescan_ = false;
+      }
+    }
+    if (scan) {
+      auto load = [this] { return store_.LoadDueLocal(clock_.NowUnix(), false, options_.batch); };
+      auto due = co_await Offload(blocking_, std::move(load));
+      auto next = [this] { return store_.NextLocalAttempt(); };
+      auto when = co_await Offload(blocking_, std::move(next));
+      int64_t now = clock_.NowUnix();
+      next_scan_ = now + options_.rescan_interval;
+      if (when.ok() && when->has_value()) next_scan_ = std::min(next_scan_, std::max(now, **when));
+      if (due.ok()) {
+        batch = std::move(*due);
+      } else {
+        LOG_ERROR("delivery: cannot read the queue: {}", due.status().ToString());
+      }
+      co_await ReturnFailures();
+      if (batch.size() == static_cast<size_t>(options_.batch)) rescan_ = true;
+    }
+    if (!batch.empty()) {
+      co_await Deliver(std::move(batch));
+      continue;
+    }
+    if (scan && next_scan_ <= clock_.NowUnix()) continue;
+    int64_t wait = std::max<int64_t>(1, next_scan_ - clock_.NowUnix());
+    timer_->expires_after(std::chrono::seconds(wait));
+    co_await timer_->async_wait(kAwait);
+  }
+  LOG_INFO("delivery: queue runner stopped");
+}
+
+asio::awaitable<void> QueueRunner::Deliver(std::vector<store::QueueEntry> entries) {
+  const int64_t now = clock_.NowUnix();
+  std::vector<store::LocalDelivery> plan;
+  for (const auto& e : entries) {
+    const bool last_chance = queue::IsLastChance(options_.retry, e.created, now);
+    for (const auto& r : e.recipients) {
+      if (!r.local || r.state != store::RecipientState::kPending) continue;
+      store::LocalDelivery d;
+      d.queue_id = e.id;
+      d.recipient_id = r.id;
+      d.address = r.address;
+      d.blob = e.blob;
+      d.blob_size = e.size;
+      // RFC 5321 §4.4: Return-Path is added at final delivery.
+      d.header_prefix = "Return-Path: <" + e.mail_from + ">\r\nDelivered-To: " + r.address + "\r\n";
+      d.internal_date = now;
+      d.retry_at = queue::NextAttempt(options_.retry, now, r.attempts + 1);
+      d.last_chance = last_chance;
+      plan.push_back(std::move(d));
+    }
+  }
+  if (plan.empty()) co_return;
+  auto deliver = [this, &plan] { return store_.DeliverLocal(plan); };
+  auto outcomes = co_await Offload(blocking_, std::move(deliver));
+  if (!outcomes.ok()) {
+    // Nothing was applied; the entries stay queued and the rescan retries.
+    LOG_ERROR("delivery: batch of {} failed, will retry: {}", plan.size(),
+              outcomes.status().ToString());
+    next_scan_ = now + options_.retry.retry_min;
+    co_return;
+  }
+  QueueRunnerStats delta;
+  for (size_t i = 0; i < plan.size(); ++i) {
+    const store::DeliveryOutcome& o = (*outcomes)[i];
+    const store::LocalDelivery& d = plan[i];
+    switch (o.kind) {
+      case store::DeliveryOutcome::kDelivered:
+        ++delta.delivered;
+        LOG_INFO("delivery: {} to=<{}> status=delivered uid={}", d.queue_id, d.address, o.uid);
+        notifier_.Publish({o.account_id, o.mailbox_id, o.modseq, o.uid});
+        break;
+      case store::DeliveryOutcome::kDeferred:
+        ++delta.deferred;
+        LOG_INFO("delivery: {} to=<{}> status=deferred ({})", d.queue_id, d.address, o.error);
+        break;
+      case store::DeliveryOutcome::kFailed:
+        ++delta.failed;
+        LOG_INFO("delivery: {} to=<{}> status=bounced ({})", d.queue_id, d.address, o.error);
+        break;
+      case store::DeliveryOutcome::kSkipped:
+        if (!o.error.empty()) {
+          LOG_ERROR("delivery: {} to=<{}> not delivered, will retry: {}", d.queue_id, d.address,
+                    o.error);
+        }
+        break;
+    }
+  }
+  {
+    std::lock_guard lock(stats_mu_);
+    stats_.delivered += delta.delivered;
+    stats_.deferred += delta.deferred;
+    stats_.failed += delta.failed;
+  }
+  if (delta.failed > 0) co_await ReturnFailures();
+}
+
+Result<std::optional<store::QueueEntry>> QueueRunner::BuildBounce(
+    const store::QueueEntry& failed, std::vector<int64_t>* notified) {
+  queue::BounceInput in;
+  unsigned want = 0;
+  for (const auto& r : failed.recipients) {
+    notified->push_back(r.id);
+    if (!queue::WantsFailureNotice(failed.mail_from, r.notify)) continue;
+    ++want;
+    std::string status = r.last_error.size() > 9 ? r.last_error.substr(4, 5) : "5.0.0";
+    in.recipients.push_back({r.address, r.orcpt, status, r.last_error});
+  }
+  if (want == 0) return std::optional<store::QueueEntry>();
+
+  // Where does the bounce go? Local senders get it in their INBOX.
+  auto sender = directory::NormalizeAddress(failed.mail_from);
+  if (!sender.ok()) return std::optional<store::QueueEntry>();
+  directory::ResolverOptions ropts;
+  ropts.recipient_delimiter = options_.recipient_delimiter;
+  PT_ASSIGN_OR_RETURN(auto resolution, directory::Resolve(store_, *sender, ropts));
+  std::vector<store::QueueRecipient> to;
+  if (resolution.kind == directory::Resolution::kNotLocal) {
+    store::QueueRecipient r;
+    r.address = *sender;
+    r.original = *sender;
+    r.local = false;
+    to.push_back(r);
+  } else {
+    for (const auto& d : resolution.destinations) {
+      store::QueueRecipient r;
+      r.address = d.address;
+      r.original = *sender;
+      r.local = d.local;
+      to.push_back(r);
+    }
+  }
+  if (to.empty()) {
+    LOG_INFO("delivery: no bounce for {}: sender <{}> is unknown here", failed.id,
+             failed.mail_from);
+    return std::optional<store::QueueEntry>();
+  }
+
+  PT_ASSIGN_OR_RETURN(std::string original, store_.blobs().Get(failed.blob));
+  in.reporting_host = options_.hostname;
+  in.queue_id = failed.id;
+  in.bounce_id = queue::NewQueueId();
+  in.envelope_sender = failed.mail_from;
+  in.envid = failed.dsn_envid;
+  in.ret = failed.dsn_ret;
+  in.arrival = failed.created;
+  in.now = clock_.NowUnix();
+  in.original_message = std::move(original);
+  std::string message = queue::BuildBounce(in);
+  PT_ASSIGN_OR_RETURN(store::BlobRef ref, store_.blobs().Put(message));
+
+  store::QueueEntry bounce;
+  bounce.id = in.bounce_id;
+  bounce.created = in.now;
+  bounce.mail_from = "";  // RFC 5321 §4.5.5: bounces use the null reverse-path
+  bounce.blob = ref.hash;
+  bounce.size = ref.size;
+  bounce.stored_size = ref.stored_size;
+  bounce.client = "bounce of " + failed.id;
+  bounce.kind = "bounce";
+  for (auto& r : to) {
+    r.next_attempt = in.now;
+    bounce.recipients.push_back(std::move(r));
+  }
+  return std::optional<store::QueueEntry>(std::move(bounce));
+}
+
+asio::awaitable<void> QueueRunner::ReturnFailures() {
+  auto load = [this] { return store_.LoadFailed(options_.batch); };
+  auto failed = co_await Offload(blocking_, std::move(load));
+  if (!failed.ok()) {
+    LOG_ERROR("delivery: cannot read failed recipients: {}", failed.status().ToString());
+    co_return;
+  }
+  for (const auto& entry : *failed) {
+    // Building (blob write) and queuing are blocking; do both off the loop.
+    auto work = [this, &entry]() -> Result<std::optional<store::QueueEntry>> {
+      std::vector<int64_t> notified;
+      PT_ASSIGN_OR_RETURN(auto bounce, BuildBounce(entry, &notified));
+      PT_RETURN_IF_ERROR(store_.QueueBounce(bounce, notified));
+      return bounce;
+    };
+    auto result = co_await Offload(blocking_, std::move(work));
+    if (!result.ok()) {
+      LOG_ERROR("delivery: cannot queue the bounce for {}: {}", entry.id,
+                result.status().ToString());
+      continue;
+    }
+    if (result->has_value()) {
+      LOG_INFO("delivery: {} bounce {} queued to <{}>", entry.id, (*result)->id,
+               entry.mail_from);
+      {
+        std::lock_guard lock(stats_mu_);
+        ++stats_.bounces;
+      }
+      store::QueueEntry bounce = std::move(**result);
+      bool local = false;
+      for (const auto& r : bounce.recipients) local = local || r.local;
+      if (local) {
+        // Recipient ids are assigned by the store; load the entry as stored.
+        auto get = [this, id = bounce.id] { return store_.GetQueueEntry(id); };
+        auto stored = co_await Offload(blocking_, std::move(get));
+        if (stored.ok() && stored->has_value()) Submit(std::move(**stored));
+      }
+    }
+  }
+}
+
+}  // namespace postern::delivery

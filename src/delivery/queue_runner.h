@@ -1,0 +1,84 @@
+// Local delivery: the queue consumer that puts accepted messages into the
+// INBOX of each local recipient, tells waiting readers, retries temporary
+// failures with backoff and returns permanent failures to the sender as DSN
+// bounces.
+//
+// Freshly queued entries are handed over in memory (Submit) and delivered at
+// once, many per store transaction; the queue in the store is rescanned at
+// startup (for entries acknowledged before a crash), when retries fall due
+// and on Kick(). Delivery is idempotent: a recipient is claimed inside the
+// delivery transaction, so an entry seen twice is delivered once.
+// Submit/Kick/Stop are thread-safe; the loop runs on one io_context.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+
+#include "base/clock.h"
+#include "mailbox/notifier.h"
+#include "net/asio.h"
+#include "queue/schedule.h"
+#include "store/store.h"
+
+namespace postern::delivery {
+
+struct QueueRunnerOptions {
+  std::string hostname;  // in bounces
+  queue::RetryPolicy retry;
+  int batch = 256;
+  std::string recipient_delimiter = "+";
+  int64_t rescan_interval = 60;  // seconds between safety-net rescans
+};
+
+struct QueueRunnerStats {
+  uint64_t delivered = 0;
+  uint64_t deferred = 0;
+  uint64_t failed = 0;
+  uint64_t bounces = 0;
+};
+
+class QueueRunner {
+ public:
+  QueueRunner(store::Store& store, asio::thread_pool& blocking, mailbox::ChangeNotifier& notifier,
+              QueueRunnerOptions options, const Clock& clock = Clock::Real());
+  ~QueueRunner();
+
+  void Start(asio::io_context& context);
+  void Submit(store::QueueEntry entry);
+  void Kick();
+  // Ends the loop after the batch in progress; WaitStopped() blocks until then.
+  void Stop();
+  bool WaitStopped(std::chrono::milliseconds timeout);
+  QueueRunnerStats stats() const;
+
+ private:
+  asio::awaitable<void> Loop();
+  asio::awaitable<void> Recover();
+  asio::awaitable<void> Deliver(std::vector<store::QueueEntry> entries);
+  asio::awaitable<void> ReturnFailures();
+  Result<std::optional<store::QueueEntry>> BuildBounce(const store::QueueEntry& failed,
+                                                       std::vector<int64_t>* notified);
+  void Wake();
+
+  store::Store& store_;
+  asio::thread_pool& blocking_;
+  mailbox::ChangeNotifier& notifier_;
+  QueueRunnerOptions options_;
+  const Clock& clock_;
+
+  std::unique_ptr<asio::steady_timer> timer_;
+  std::mutex mu_;
+  std::deque<store::QueueEntry> inbox_;
+  bool rescan_ = true;
+  bool stopping_ = false;
+  bool stopped_ = false;
+  std::condition_variable stopped_cv_;
+  int64_t next_scan_ = 0;
+
+  mutable std::mutex stats_mu_;
+  QueueRunnerStats stats_;
+};
+
+}  // namespace postern::delivery

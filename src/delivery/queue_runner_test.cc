@@ -1,0 +1,188 @@
+#include "delivery/queue_runner.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <thread>
+
+namespace postern::delivery {
+namespace {
+
+using namespace std::chrono_literals;
+
+class QueueRunnerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("runner-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    store::SqliteStoreOptions o;
+    o.data_dir = dir_.string();
+    o.clock = &clock_;
+    auto s = store::OpenSqliteStore(o);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    store_ = std::move(*s);
+    ASSERT_TRUE(store_->AddDomain("example.test").ok());
+    ASSERT_TRUE(store_->AddAccount("alice@example.test", "h", 0, 0).ok());
+    ASSERT_TRUE(store_->AddAccount("small@example.test", "h", 0, 1).ok());
+    notifier_.Subscribe(1, [this](const mailbox::MailboxChange& c) {
+      std::lock_guard lock(mu_);
+      changes_.push_back(c);
+    });
+  }
+  void TearDown() override {
+    if (runner_) {
+      runner_->Stop();
+      EXPECT_TRUE(runner_->WaitStopped(5s));
+    }
+    ctx_.stop();
+    if (thread_.joinable()) thread_.join();
+    runner_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void StartRunner() {
+    QueueRunnerOptions o;
+    o.hostname = "mx.example.test";
+    o.retry = {60, 3600, 86400};
+    o.rescan_interval = 1;
+    runner_ = std::make_unique<QueueRunner>(*store_, pool_, notifier_, o, clock_);
+    runner_->Start(ctx_);
+    thread_ = std::thread([this] {
+      auto guard = asio::make_work_guard(ctx_);
+      ctx_.run();
+    });
+  }
+  store::QueueEntry Queue(const std::string& from, const std::vector<std::string>& rcpts,
+                          const std::string& body = "Subject: t\r\n\r\nhello\r\n") {
+    auto ref = store_->blobs().Put(body);
+    EXPECT_TRUE(ref.ok());
+    store::QueueEntry e;
+    e.id = "Q" + std::to_string(++counter_);
+    e.created = clock_.NowUnix();
+    e.mail_from = from;
+    e.blob = ref->hash;
+    e.size = ref->size;
+    for (const auto& r : rcpts) {
+      store::QueueRecipient q;
+      q.address = r;
+      q.original = r;
+      q.next_attempt = clock_.NowUnix() + 60;
+      e.recipients.push_back(q);
+    }
+    EXPECT_TRUE(store_->Enqueue(e).ok());
+    return **store_->GetQueueEntry(e.id);
+  }
+  uint32_t InboxCount(const std::string& who) {
+    auto a = store_->FindAccount(who);
+    auto boxes = store_->ListMailboxes((*a)->id);
+    for (const auto& m : *boxes) {
+      if (m.role == "inbox") return m.messages;
+    }
+    return 0;
+  }
+  template <typename Pred>
+  bool Eventually(Pred pred, std::chrono::milliseconds limit = 5000ms) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (pred()) return true;
+      std::this_thread::sleep_for(10ms);
+    }
+    return pred();
+  }
+
+  std::filesystem::path dir_;
+  FakeClock clock_{1700000000};
+  std::unique_ptr<store::Store> store_;
+  asio::thread_pool pool_{2};
+  asio::io_context ctx_;
+  std::thread thread_;
+  mailbox::ChangeNotifier notifier_;
+  std::unique_ptr<QueueRunner> runner_;
+  std::mutex mu_;
+  std::vector<mailbox::MailboxChange> changes_;
+  int counter_ = 0;
+};
+
+TEST_F(QueueRunnerTest, SubmittedEntriesAreDeliveredAndAnnounced) {
+  StartRunner();
+  runner_->Submit(Queue("bob@remote.test", {"alice@example.test"}));
+  ASSERT_TRUE(Eventually([&] { return InboxCount("alice@example.test") == 1; }));
+  EXPECT_TRUE(Eventually([&] { return store_->ListQueue()->empty(); }));
+  std::lock_guard lock(mu_);
+  ASSERT_EQ(changes_.size(), 1u);
+  EXPECT_EQ(changes_[0].uid, 1u);
+  auto acct = *store_->FindAccount("alice@example.test");
+  auto msg = store_->FindMessage(acct->id, "INBOX", 1);
+  auto text = store_->ReadMessage(**msg);
+  EXPECT_EQ(text->rfind("Return-Path: <bob@remote.test>\r\nDelivered-To: alice@example.test\r\n", 0),
+            0u);
+}
+
+TEST_F(QueueRunnerTest, EntriesQueuedBeforeStartAreRecovered) {
+  Queue("bob@remote.test", {"alice@example.test"});
+  Queue("", {"alice@example.test"});
+  StartRunner();
+  ASSERT_TRUE(Eventually([&] { return InboxCount("alice@example.test") == 2; }));
+  EXPECT_EQ(runner_->stats().delivered, 2u);
+}
+
+TEST_F(QueueRunnerTest, SubmittingTwiceDeliversOnce) {
+  StartRunner();
+  auto e = Queue("bob@remote.test", {"alice@example.test"});
+  runner_->Submit(e);
+  runner_->Submit(e);
+  runner_->Kick();
+  ASSERT_TRUE(Eventually([&] { return runner_->stats().delivered >= 1; }));
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(InboxCount("alice@example.test"), 1u);
+}
+
+TEST_F(QueueRunnerTest, OverQuotaIsRetriedThenBouncedToALocalSender) {
+  StartRunner();
+  runner_->Submit(Queue("alice@example.test", {"small@example.test"}));
+  ASSERT_TRUE(Eventually([&] { return InboxCount("small@example.test") == 1; }));
+  runner_->Submit(Queue("alice@example.test", {"small@example.test"}));
+  ASSERT_TRUE(Eventually([&] { return runner_->stats().deferred == 1; }));
+  EXPECT_EQ(store_->ListQueue()->size(), 1u);
+
+  clock_.Advance(std::chrono::seconds(61));  // due again, still full
+  runner_->Kick();
+  ASSERT_TRUE(Eventually([&] { return runner_->stats().deferred == 2; }));
+
+  clock_.Advance(std::chrono::hours(25));  // past max_age: the next failure is final
+  runner_->Kick();
+  ASSERT_TRUE(Eventually([&] { return runner_->stats().bounces == 1; }));
+  // The bounce lands in the sender's INBOX, from the null sender.
+  ASSERT_TRUE(Eventually([&] { return InboxCount("alice@example.test") == 1; }));
+  auto acct = *store_->FindAccount("alice@example.test");
+  auto text = store_->ReadMessage(**store_->FindMessage(acct->id, "INBOX", 1));
+  ASSERT_TRUE(text.ok());
+  EXPECT_EQ(text->rfind("Return-Path: <>\r\n", 0), 0u);
+  EXPECT_NE(text->find("Status: 5.2.2"), std::string::npos);
+  EXPECT_NE(text->find("Final-Recipient: rfc822; small@example.test"), std::string::npos);
+  EXPECT_TRUE(Eventually([&] { return store_->ListQueue()->empty(); }));
+}
+
+TEST_F(QueueRunnerTest, NoBounceForNullSenderOrNotifyNever) {
+  StartRunner();
+  runner_->Submit(Queue("alice@example.test", {"small@example.test"}));
+  ASSERT_TRUE(Eventually([&] { return InboxCount("small@example.test") == 1; }));
+  runner_->Submit(Queue("", {"small@example.test"}));
+  auto never = Queue("alice@example.test", {"small@example.test"});
+  ASSERT_TRUE(store_->RemoveQueueEntry(never.id).ok());
+  never.recipients[0].notify = 1;  // NOTIFY=NEVER
+  ASSERT_TRUE(store_->Enqueue(never).ok());
+  runner_->Submit(**store_->GetQueueEntry(never.id));
+  ASSERT_TRUE(Eventually([&] { return runner_->stats().deferred == 2; }));
+  clock_.Advance(std::chrono::hours(25));
+  runner_->Kick();
+  ASSERT_TRUE(Eventually([&] { return runner_->stats().failed == 2; }));
+  EXPECT_TRUE(Eventually([&] { return store_->ListQueue()->empty(); }));
+  EXPECT_EQ(runner_->stats().bounces, 0u);
+  EXPECT_EQ(InboxCount("alice@example.test"), 0u);
+}
+
+}  // namespace
+}  // namespace postern::delivery
