@@ -21,8 +21,8 @@ std::string FormatRfc5322Date(int64_t unix_seconds) {
   if (off < 0) off = -off;
   char buf[64];
   std::snprintf(buf, sizeof buf, "%s, %d %s %04d %02d:%02d:%02d %c%02ld%02ld", kDays[tm.tm_wday],
-                tm.tm_mday, kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-                tm.tm_sec, sign, off / 60, off % 60);
+                tm.tm_mday, kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                sign, off / 60, off % 60);
   return buf;
 }
 

@@ -32,9 +32,7 @@ class SystemClock final : public Clock {
 class FakeClock final : public Clock {
  public:
   explicit FakeClock(int64_t unix_seconds = 1700000000) : micros_(unix_seconds * 1000000) {}
-  SystemTime Now() const override {
-    return SystemTime(std::chrono::microseconds(micros_.load()));
-  }
+  SystemTime Now() const override { return SystemTime(std::chrono::microseconds(micros_.load())); }
   void Advance(std::chrono::microseconds d) { micros_ += d.count(); }
   void SetUnix(int64_t unix_seconds) { micros_ = unix_seconds * 1000000; }
 

@@ -48,7 +48,9 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
-inline Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+inline Status InvalidArgument(std::string m) {
+  return {StatusCode::kInvalidArgument, std::move(m)};
+}
 inline Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
 inline Status AlreadyExists(std::string m) { return {StatusCode::kAlreadyExists, std::move(m)}; }
 inline Status FailedPrecondition(std::string m) {
@@ -71,7 +73,7 @@ inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {  // NOLINT: implicit by design
     assert(!std::get<Status>(v_).ok() && "Result constructed from an OK status");
   }
@@ -102,10 +104,10 @@ class [[nodiscard]] Result {
 #define PT_CONCAT(a, b) PT_CONCAT_INNER(a, b)
 
 // Returns the Status from the enclosing function if `expr` is not OK.
-#define PT_RETURN_IF_ERROR(expr)                   \
-  do {                                             \
-    ::postern::Status pt_status_ = (expr);         \
-    if (!pt_status_.ok()) return pt_status_;       \
+#define PT_RETURN_IF_ERROR(expr)             \
+  do {                                       \
+    ::postern::Status pt_status_ = (expr);   \
+    if (!pt_status_.ok()) return pt_status_; \
   } while (0)
 
 // `PT_ASSIGN_OR_RETURN(auto x, Foo());` declares x from a Result or returns its Status.

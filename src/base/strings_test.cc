@@ -23,9 +23,9 @@ TEST(StringsTest, TrimAndSplit) {
 TEST(StringsTest, Utf8Validation) {
   EXPECT_TRUE(IsValidUtf8("plain"));
   EXPECT_TRUE(IsValidUtf8("j\xc3\xb6rg"));
-  EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));          // overlong '/'
-  EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));      // surrogate
-  EXPECT_FALSE(IsValidUtf8("\xe2\x82"));          // truncated
+  EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));      // overlong '/'
+  EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));  // surrogate
+  EXPECT_FALSE(IsValidUtf8("\xe2\x82"));      // truncated
   EXPECT_FALSE(IsValidUtf8(std::string("a\0b", 3)));
   EXPECT_TRUE(HasNonAscii("j\xc3\xb6rg"));
   EXPECT_FALSE(HasNonAscii("jorg"));

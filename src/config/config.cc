@@ -1,5 +1,6 @@
 #include "config/config.h"
 
+#include <toml++/toml.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -9,7 +10,6 @@
 #include <map>
 #include <set>
 #include <sstream>
-#include <toml++/toml.h>
 #include <variant>
 
 #include "base/strings.h"
@@ -52,15 +52,14 @@ const std::vector<Key>& Keys() {
        "When started as root, switch to this user after binding the listeners. Empty keeps "
        "the current user (a warning is logged when that is root).",
        nullptr, [](Config& c, const Value& v) { c.server.user = As<std::string>(v); }},
-      {"server", "log_level", Type::kEnum, R"("info")", "Log verbosity.",
-       "debug|info|warn|error",
+      {"server", "log_level", Type::kEnum, R"("info")", "Log verbosity.", "debug|info|warn|error",
        [](Config& c, const Value& v) { c.server.log_level = As<std::string>(v); }},
       {"server", "log_file", Type::kPath, R"("")",
        "Log to this file instead of standard error. Relative to the config file.", nullptr,
        [](Config& c, const Value& v) { c.server.log_file = As<std::string>(v); }},
       {"server", "shutdown_timeout", Type::kDuration, R"("30s")",
-       "On SIGTERM, how long running sessions may take to finish before they are closed.",
-       nullptr, [](Config& c, const Value& v) { c.server.shutdown_timeout = As<int64_t>(v); }},
+       "On SIGTERM, how long running sessions may take to finish before they are closed.", nullptr,
+       [](Config& c, const Value& v) { c.server.shutdown_timeout = As<int64_t>(v); }},
       {"server", "io_threads", Type::kInt, "0",
        "Threads running network sessions. 0 means one per CPU core.", nullptr,
        [](Config& c, const Value& v) { c.server.io_threads = As<int64_t>(v); }},
@@ -73,8 +72,8 @@ const std::vector<Key>& Keys() {
        [](Config& c, const Value& v) { c.tls.key = As<std::string>(v); }},
 
       {"smtp", "listen", Type::kStringList, R"(["0.0.0.0:25"])",
-       "Addresses of the inbound SMTP (MX) listener, as \"ip:port\" or \"[ipv6]:port\".",
-       nullptr, [](Config& c, const Value& v) { c.smtp.listen = As<std::vector<std::string>>(v); }},
+       "Addresses of the inbound SMTP (MX) listener, as \"ip:port\" or \"[ipv6]:port\".", nullptr,
+       [](Config& c, const Value& v) { c.smtp.listen = As<std::vector<std::string>>(v); }},
       {"smtp", "max_message_size", Type::kBytes, R"("50M")",
        "Largest message accepted. Announced in EHLO (SIZE, RFC 1870); larger messages get "
        "552 5.3.4.",
@@ -91,8 +90,8 @@ const std::vector<Key>& Keys() {
        "Longest line inside a message. A message with a longer line is refused with 554 5.6.0.",
        nullptr, [](Config& c, const Value& v) { c.smtp.max_data_line = As<int64_t>(v); }},
       {"smtp", "command_timeout", Type::kDuration, R"("5m")",
-       "How long to wait for the next command (RFC 5321 §4.5.3.2.7: at least 5 minutes).",
-       nullptr, [](Config& c, const Value& v) { c.smtp.command_timeout = As<int64_t>(v); }},
+       "How long to wait for the next command (RFC 5321 §4.5.3.2.7: at least 5 minutes).", nullptr,
+       [](Config& c, const Value& v) { c.smtp.command_timeout = As<int64_t>(v); }},
       {"smtp", "data_timeout", Type::kDuration, R"("5m")",
        "How long to wait for each block of message data (RFC 5321 §4.5.3.2.5/6).", nullptr,
        [](Config& c, const Value& v) { c.smtp.data_timeout = As<int64_t>(v); }},
@@ -101,8 +100,8 @@ const std::vector<Key>& Keys() {
        "it is closed with 421 4.7.0.",
        nullptr, [](Config& c, const Value& v) { c.smtp.max_errors = As<int64_t>(v); }},
       {"smtp", "max_connections", Type::kInt, "1000",
-       "Concurrent SMTP connections overall; more are greeted with 421 4.7.0 and closed.",
-       nullptr, [](Config& c, const Value& v) { c.smtp.max_connections = As<int64_t>(v); }},
+       "Concurrent SMTP connections overall; more are greeted with 421 4.7.0 and closed.", nullptr,
+       [](Config& c, const Value& v) { c.smtp.max_connections = As<int64_t>(v); }},
       {"smtp", "max_connections_per_ip", Type::kInt, "100",
        "Concurrent SMTP connections from one IP address (IPv6: one /64).", nullptr,
        [](Config& c, const Value& v) { c.smtp.max_connections_per_ip = As<int64_t>(v); }},
@@ -120,15 +119,14 @@ const std::vector<Key>& Keys() {
        "Answer VRFY truthfully. Off by default: VRFY then answers 252 and reveals nothing.",
        nullptr, [](Config& c, const Value& v) { c.smtp.vrfy = As<bool>(v); }},
       {"smtp", "recipient_delimiter", Type::kString, R"("+")",
-       "Sub-addressing: mail to user+tag@domain goes to user@domain. Empty turns it off.",
-       nullptr,
+       "Sub-addressing: mail to user+tag@domain goes to user@domain. Empty turns it off.", nullptr,
        [](Config& c, const Value& v) { c.smtp.recipient_delimiter = As<std::string>(v); }},
 
       {"queue", "retry_min", Type::kDuration, R"("1m")",
        "First delay before a temporarily failed delivery is retried; it doubles each time.",
        nullptr, [](Config& c, const Value& v) { c.queue.retry_min = As<int64_t>(v); }},
-      {"queue", "retry_max", Type::kDuration, R"("1h")", "Longest delay between retries.",
-       nullptr, [](Config& c, const Value& v) { c.queue.retry_max = As<int64_t>(v); }},
+      {"queue", "retry_max", Type::kDuration, R"("1h")", "Longest delay between retries.", nullptr,
+       [](Config& c, const Value& v) { c.queue.retry_max = As<int64_t>(v); }},
       {"queue", "max_age", Type::kDuration, R"("5d")",
        "A message still undeliverable after this long is returned to its sender (a DSN "
        "bounce, RFC 3464).",
@@ -146,14 +144,22 @@ const std::vector<Key>& Keys() {
 
 const char* TypeName(Type t) {
   switch (t) {
-    case Type::kString: return "string";
-    case Type::kPath: return "path";
-    case Type::kInt: return "integer";
-    case Type::kBytes: return "size";
-    case Type::kDuration: return "duration";
-    case Type::kBool: return "boolean";
-    case Type::kStringList: return "list of strings";
-    case Type::kEnum: return "one of";
+    case Type::kString:
+      return "string";
+    case Type::kPath:
+      return "path";
+    case Type::kInt:
+      return "integer";
+    case Type::kBytes:
+      return "size";
+    case Type::kDuration:
+      return "duration";
+    case Type::kBool:
+      return "boolean";
+    case Type::kStringList:
+      return "list of strings";
+    case Type::kEnum:
+      return "one of";
   }
   return "?";
 }
@@ -424,7 +430,8 @@ std::string ReferenceMarkdown() {
     std::string type = TypeName(key.type);
     if (key.type == Type::kEnum) {
       type += " ";
-      for (char c : std::string(key.choices)) type += c == '|' ? std::string(", ") : std::string(1, c);
+      for (char c : std::string(key.choices))
+        type += c == '|' ? std::string(", ") : std::string(1, c);
     }
     out << "| `" << key.name << "` | " << type << " | `" << key.default_toml << "` | " << key.help
         << " |\n";

@@ -14,9 +14,9 @@
 namespace postern::config {
 
 struct ServerConfig {
-  std::string hostname;      // our name in greetings and Received: fields
-  std::string data_dir;      // absolute after Load()
-  std::string user;          // drop to this user after binding, when started as root
+  std::string hostname;  // our name in greetings and Received: fields
+  std::string data_dir;  // absolute after Load()
+  std::string user;      // drop to this user after binding, when started as root
   std::string log_level;
   std::string log_file;      // absolute after Load(); empty = stderr
   int64_t shutdown_timeout;  // seconds
@@ -46,9 +46,9 @@ struct SmtpConfig {
 };
 
 struct QueueConfig {
-  int64_t retry_min;   // seconds: first retry delay
-  int64_t retry_max;   // seconds: backoff cap
-  int64_t max_age;     // seconds: bounce after this long
+  int64_t retry_min;       // seconds: first retry delay
+  int64_t retry_max;       // seconds: backoff cap
+  int64_t max_age;         // seconds: bounce after this long
   int64_t delivery_batch;  // queue entries delivered per transaction at most
 };
 

@@ -55,8 +55,7 @@ TEST(ConfigTest, UnknownKeysAreErrorsWithSuggestions) {
 TEST(ConfigTest, TypeErrorsNameTheKey) {
   auto c = Parse("[smtp]\nmax_recipients = \"many\"\n", "/");
   ASSERT_FALSE(c.ok());
-  EXPECT_NE(c.status().message().find("smtp.max_recipients must be an integer"),
-            std::string::npos);
+  EXPECT_NE(c.status().message().find("smtp.max_recipients must be an integer"), std::string::npos);
   auto e = Parse("[smtp]\nbare_line_endings = \"fix\"\n", "/");
   ASSERT_FALSE(e.ok());
   EXPECT_NE(e.status().message().find("normalize,reject"), std::string::npos);

@@ -204,8 +204,8 @@ asio::awaitable<void> QueueRunner::Deliver(std::vector<store::QueueEntry> entrie
   if (delta.failed > 0) co_await ReturnFailures();
 }
 
-Result<std::optional<store::QueueEntry>> QueueRunner::BuildBounce(
-    const store::QueueEntry& failed, std::vector<int64_t>* notified) {
+Result<std::optional<store::QueueEntry>> QueueRunner::BuildBounce(const store::QueueEntry& failed,
+                                                                  std::vector<int64_t>* notified) {
   queue::BounceInput in;
   unsigned want = 0;
   for (const auto& r : failed.recipients) {
@@ -296,8 +296,7 @@ asio::awaitable<void> QueueRunner::ReturnFailures() {
       continue;
     }
     if (result->has_value()) {
-      LOG_INFO("delivery: {} bounce {} queued to <{}>", entry.id, (*result)->id,
-               entry.mail_from);
+      LOG_INFO("delivery: {} bounce {} queued to <{}>", entry.id, (*result)->id, entry.mail_from);
       {
         std::lock_guard lock(stats_mu_);
         ++stats_.bounces;

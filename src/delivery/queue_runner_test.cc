@@ -116,8 +116,8 @@ TEST_F(QueueRunnerTest, SubmittedEntriesAreDeliveredAndAnnounced) {
   auto acct = *store_->FindAccount("alice@example.test");
   auto msg = store_->FindMessage(acct->id, "INBOX", 1);
   auto text = store_->ReadMessage(**msg);
-  EXPECT_EQ(text->rfind("Return-Path: <bob@remote.test>\r\nDelivered-To: alice@example.test\r\n", 0),
-            0u);
+  EXPECT_EQ(
+      text->rfind("Return-Path: <bob@remote.test>\r\nDelivered-To: alice@example.test\r\n", 0), 0u);
 }
 
 TEST_F(QueueRunnerTest, EntriesQueuedBeforeStartAreRecovered) {

@@ -17,8 +17,10 @@ bool SodiumReady() {
 }  // namespace
 
 Status CheckPasswordPolicy(std::string_view password) {
-  if (password.size() < 8) return InvalidArgument("the password is too short: use at least 8 characters");
-  if (password.size() > 1024) return InvalidArgument("the password is too long: at most 1024 bytes");
+  if (password.size() < 8)
+    return InvalidArgument("the password is too short: use at least 8 characters");
+  if (password.size() > 1024)
+    return InvalidArgument("the password is too long: at most 1024 bytes");
   if (password.find('\0') != std::string_view::npos) {
     return InvalidArgument("the password contains a NUL byte");
   }
@@ -29,8 +31,7 @@ Status CheckPasswordPolicy(std::string_view password) {
 Result<std::string> HashPassword(std::string_view password) {
   if (!SodiumReady()) return Internal("libsodium failed to initialize");
   char out[crypto_pwhash_STRBYTES];
-  if (crypto_pwhash_str(out, password.data(), password.size(),
-                        crypto_pwhash_OPSLIMIT_INTERACTIVE,
+  if (crypto_pwhash_str(out, password.data(), password.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
                         crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
     return ResourceExhausted("not enough memory to hash the password");
   }

@@ -25,9 +25,7 @@ struct Destination {
   std::string address;  // normalized
   bool local = false;   // an account here (else a remote forward)
   AccountInfo account;  // for local destinations
-  bool operator==(const Destination& o) const {
-    return address == o.address && local == o.local;
-  }
+  bool operator==(const Destination& o) const { return address == o.address && local == o.local; }
 };
 
 struct Resolution {

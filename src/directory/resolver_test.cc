@@ -82,11 +82,9 @@ TEST_F(ResolverTest, AliasTakesPrecedenceAndCanKeepACopy) {
 
 TEST_F(ResolverTest, CatchAll) {
   lookup_.aliases["@example.test"] = {"bob@example.test"};
-  EXPECT_EQ(Addresses(Must("anything@example.test")),
-            std::vector<std::string>{"bob@example.test"});
+  EXPECT_EQ(Addresses(Must("anything@example.test")), std::vector<std::string>{"bob@example.test"});
   // Existing users still get their own mail.
-  EXPECT_EQ(Addresses(Must("alice@example.test")),
-            std::vector<std::string>{"alice@example.test"});
+  EXPECT_EQ(Addresses(Must("alice@example.test")), std::vector<std::string>{"alice@example.test"});
   EXPECT_EQ(Addresses(Must("alice+tag@example.test")),
             std::vector<std::string>{"alice@example.test"});
 }
@@ -110,8 +108,8 @@ TEST_F(ResolverTest, LoopsAndDuplicatesTerminate) {
 
 TEST_F(ResolverTest, DeepChainsStop) {
   for (int i = 0; i < 50; ++i) {
-    lookup_.aliases["l" + std::to_string(i) + "@example.test"] = {
-        "l" + std::to_string(i + 1) + "@example.test"};
+    lookup_.aliases["l" + std::to_string(i) + "@example.test"] = {"l" + std::to_string(i + 1) +
+                                                                  "@example.test"};
   }
   lookup_.aliases["l50@example.test"] = {"alice@example.test"};
   auto r = Must("l0@example.test");
@@ -122,8 +120,7 @@ TEST_F(ResolverTest, DeepChainsStop) {
 
 TEST_F(ResolverTest, StaleLocalTargetsAreDropped) {
   lookup_.aliases["team@example.test"] = {"gone@example.test", "alice@example.test"};
-  EXPECT_EQ(Addresses(Must("team@example.test")),
-            std::vector<std::string>{"alice@example.test"});
+  EXPECT_EQ(Addresses(Must("team@example.test")), std::vector<std::string>{"alice@example.test"});
   lookup_.aliases["empty@example.test"] = {"gone@example.test"};
   EXPECT_EQ(Must("empty@example.test").kind, Resolution::kUnknownUser);
 }
@@ -142,7 +139,9 @@ TEST(NormalizeTest, Addresses) {
   EXPECT_FALSE(NormalizeAddress("@example.test", false).ok());
   EXPECT_FALSE(NormalizeAddress("no-at-sign").ok());
   EXPECT_FALSE(NormalizeAddress("a@[127.0.0.1]").ok());
-  EXPECT_EQ(*NormalizeAddress("j\xc3\xb6rg@b\xc3\xbc" "cher.example"), "j\xc3\xb6rg@xn--bcher-kva.example");
+  EXPECT_EQ(*NormalizeAddress("j\xc3\xb6rg@b\xc3\xbc"
+                              "cher.example"),
+            "j\xc3\xb6rg@xn--bcher-kva.example");
 }
 
 }  // namespace

@@ -41,7 +41,7 @@ asio::awaitable<T> AwaitCallback(Start start) {
     auto shared = std::make_shared<Handler>(std::move(handler));
     start([shared, ex](T value) {
       asio::post(ex, [shared, value = std::move(value)]() mutable {
-        std::move(*shared)(std::move(value));
+        std::move (*shared)(std::move(value));
       });
     });
   };

@@ -110,11 +110,11 @@ asio::awaitable<size_t> Connection::ReadMore(Duration timeout, ReadStatus* statu
   error_code ec;
   size_t n;
   if (tls_) {
-    std::tie(ec, n) = co_await tls_->async_read_some(asio::buffer(in_.data() + old, kReadChunk),
-                                                     kAwait);
+    std::tie(ec, n) =
+        co_await tls_->async_read_some(asio::buffer(in_.data() + old, kReadChunk), kAwait);
   } else {
-    std::tie(ec, n) = co_await socket_.async_read_some(asio::buffer(in_.data() + old, kReadChunk),
-                                                       kAwait);
+    std::tie(ec, n) =
+        co_await socket_.async_read_some(asio::buffer(in_.data() + old, kReadChunk), kAwait);
   }
   ClearDeadline();
   in_.resize(old + (ec ? 0 : n));

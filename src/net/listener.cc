@@ -27,8 +27,8 @@ Result<asio::ip::tcp::endpoint> ParseEndpoint(const std::string& text) {
   error_code ec;
   auto addr = asio::ip::make_address(host, ec);
   if (ec) return InvalidArgument("\"" + host + "\" in \"" + text + "\" is not an IP address");
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
-      std::stoi(port) > 65535) {
+  if (port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string::npos || std::stoi(port) > 65535) {
     return InvalidArgument("\"" + port + "\" in \"" + text + "\" is not a port number");
   }
   return asio::ip::tcp::endpoint(addr, static_cast<uint16_t>(std::stoi(port)));

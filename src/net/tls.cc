@@ -70,9 +70,7 @@ Status GenerateSelfSignedCertificate(const std::string& hostname, const std::str
   if (!key) return Internal("cannot generate an RSA key: " + OpenSslError());
   X509* cert = X509_new();
   Status status;
-  auto fail = [&](const std::string& what) {
-    status = Internal(what + ": " + OpenSslError());
-  };
+  auto fail = [&](const std::string& what) { status = Internal(what + ": " + OpenSslError()); };
   X509_set_version(cert, 2);
   ASN1_INTEGER_set(X509_get_serialNumber(cert), static_cast<long>(std::time(nullptr)));
   X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
@@ -82,8 +80,8 @@ Status GenerateSelfSignedCertificate(const std::string& hostname, const std::str
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
                              reinterpret_cast<const unsigned char*>(hostname.c_str()), -1, -1, 0);
   X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
-                             reinterpret_cast<const unsigned char*>("Postern self-signed"), -1,
-                             -1, 0);
+                             reinterpret_cast<const unsigned char*>("Postern self-signed"), -1, -1,
+                             0);
   X509_set_issuer_name(cert, name);
   std::string san = "DNS:" + hostname + ",DNS:localhost,IP:127.0.0.1,IP:::1";
   if (!AddExtension(cert, NID_subject_alt_name, san.c_str()) ||

@@ -33,8 +33,8 @@ std::string BuildBounce(const BounceInput& in) {
   m += "Message-ID: <" + in.bounce_id + "@" + in.reporting_host + ">\r\n";
   m += "Auto-Submitted: auto-replied\r\n";  // RFC 3834 §5
   m += "MIME-Version: 1.0\r\n";
-  m += "Content-Type: multipart/report; report-type=delivery-status;\r\n\tboundary=\"" +
-       boundary + "\"\r\n";
+  m += "Content-Type: multipart/report; report-type=delivery-status;\r\n\tboundary=\"" + boundary +
+       "\"\r\n";
   m += "\r\nThis is a MIME-encapsulated message.\r\n\r\n";
 
   m += "--" + boundary + "\r\n";
@@ -63,8 +63,7 @@ std::string BuildBounce(const BounceInput& in) {
   }
   m += "\r\n--" + boundary + "\r\n";
 
-  const bool headers_only =
-      in.ret == "HDRS" || in.original_message.size() > in.max_returned_bytes;
+  const bool headers_only = in.ret == "HDRS" || in.original_message.size() > in.max_returned_bytes;
   if (headers_only) {
     m += "Content-Description: Undelivered Message Headers\r\n";
     m += "Content-Type: text/rfc822-headers\r\n\r\n";

@@ -11,23 +11,23 @@
 namespace postern::queue {
 
 struct FailedRecipient {
-  std::string address;   // final recipient
-  std::string original;  // ORCPT value ("rfc822;addr") or empty
-  std::string status;    // enhanced code, "5.2.2"
+  std::string address;     // final recipient
+  std::string original;    // ORCPT value ("rfc822;addr") or empty
+  std::string status;      // enhanced code, "5.2.2"
   std::string diagnostic;  // "552 5.2.2 mailbox x is full"
 };
 
 struct BounceInput {
-  std::string reporting_host;  // our hostname
-  std::string queue_id;        // of the failed message
-  std::string bounce_id;       // the new message's queue id (for Message-ID)
+  std::string reporting_host;   // our hostname
+  std::string queue_id;         // of the failed message
+  std::string bounce_id;        // the new message's queue id (for Message-ID)
   std::string envelope_sender;  // who gets the bounce
   std::string envid;            // ORIGINAL-ENVELOPE-ID, if any
   std::string ret;              // "", "FULL" or "HDRS"
   int64_t arrival = 0;          // unix time the message arrived
   int64_t now = 0;
   std::vector<FailedRecipient> recipients;
-  std::string original_message;  // the full stored message
+  std::string original_message;            // the full stored message
   size_t max_returned_bytes = 256 * 1024;  // larger messages are returned as headers only
 };
 

@@ -19,10 +19,9 @@ void Append(std::string& out, uint64_t value, int chars) {
 std::string NewQueueId() {
   static std::atomic<uint64_t> counter{std::random_device{}()};
   thread_local std::mt19937_64 rng{std::random_device{}()};
-  uint64_t micros = static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::microseconds>(
-          std::chrono::system_clock::now().time_since_epoch())
-          .count());
+  uint64_t micros = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                              std::chrono::system_clock::now().time_since_epoch())
+                                              .count());
   std::string id;
   id.reserve(16);
   Append(id, micros, 11);  // 55 bits: microseconds, ordered

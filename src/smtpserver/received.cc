@@ -5,15 +5,15 @@
 namespace postern::smtpserver {
 namespace {
 
-// Keeps client-chosen text safe inside a header comment: printable ASCII
-// only, no parentheses or backslashes, bounded length. Spaces survive only
-// where asked (a HELO name has none).
-std::string CommentSafe(const std::string& s, size_t max_len, bool keep_spaces) {
+// Keeps text safe inside a header comment: printable ASCII only, bounded
+// length, no backslashes. Client-chosen text (`trusted` false) also loses
+// spaces and parentheses; our own TLS description keeps its nested comment.
+std::string CommentSafe(const std::string& s, size_t max_len, bool trusted) {
   std::string out;
   for (unsigned char c : s) {
     if (out.size() >= max_len) break;
-    bool bad = c < 0x20 || c >= 0x7f || c == '(' || c == ')' || c == '\\' ||
-               (c == ' ' && !keep_spaces);
+    bool bad =
+        c < 0x20 || c >= 0x7f || c == '\\' || (!trusted && (c == '(' || c == ')' || c == ' '));
     out.push_back(bad ? '?' : static_cast<char>(c));
   }
   return out.empty() ? "unknown" : out;
@@ -28,9 +28,10 @@ std::string ProtocolName(bool extended, bool tls, bool smtputf8) {
 }
 
 std::string BuildReceivedHeader(const ReceivedInfo& info) {
-  std::string h = "Received: from " + CommentSafe(info.helo, 255, false) + " (" +
-                  (info.client_name.empty() ? "unknown" : CommentSafe(info.client_name, 255, false)) +
-                  " [" + info.client_ip + "])\r\n";
+  std::string h =
+      "Received: from " + CommentSafe(info.helo, 255, false) + " (" +
+      (info.client_name.empty() ? "unknown" : CommentSafe(info.client_name, 255, false)) + " [" +
+      info.client_ip + "])\r\n";
   if (!info.tls.empty()) h += "\t(using " + CommentSafe(info.tls, 200, true) + ")\r\n";
   h += "\tby " + info.hostname + " (Postern) with " +
        ProtocolName(info.extended, !info.tls.empty(), info.smtputf8) + " id " + info.queue_id;

@@ -8,7 +8,7 @@
 namespace postern::smtpserver {
 
 struct ReceivedInfo {
-  std::string helo;      // what the client called itself (untrusted)
+  std::string helo;  // what the client called itself (untrusted)
   std::string client_ip;
   std::string client_name;  // reverse DNS, "" when unknown
   std::string tls;          // Connection::TlsDescription(), "" without TLS

@@ -30,19 +30,19 @@ asio::awaitable<void> Session::Run() {
   co_await Flush();
   while (!closing_) {
     if (conn_->draining()) {
-      Send(Reply(421, "4.3.2", options_.hostname + " Service shutting down, try again later",
-                 true));
+      Send(
+          Reply(421, "4.3.2", options_.hostname + " Service shutting down, try again later", true));
       break;
     }
-    net::Line line = co_await conn_->ReadLine(options_.max_command_line,
-                                              options_.command_timeout, /*idle=*/true);
+    net::Line line = co_await conn_->ReadLine(options_.max_command_line, options_.command_timeout,
+                                              /*idle=*/true);
     switch (line.status) {
       case net::ReadStatus::kOk: {
         // Parse before anything else reads: the line view dies at the next read.
-        smtp::ParsedCommand parsed = smtp::ParseCommand(
-            line.text, {.extended = extended_,
-                        .utf8_transaction = txn_.params.smtputf8,
-                        .max_size_value = options_.max_message_size});
+        smtp::ParsedCommand parsed =
+            smtp::ParseCommand(line.text, {.extended = extended_,
+                                           .utf8_transaction = txn_.params.smtputf8,
+                                           .max_size_value = options_.max_message_size});
         co_await Handle(parsed);
         break;
       }
@@ -150,12 +150,8 @@ void Session::DoHelo(const smtp::Command& cmd) {
   // RFC 2034 §3: no enhanced codes in the EHLO reply.
   Reply r;
   r.code = 250;
-  r.lines = {options_.hostname,
-             "PIPELINING",
-             "SIZE " + std::to_string(options_.max_message_size),
-             "8BITMIME",
-             "SMTPUTF8",
-             "ENHANCEDSTATUSCODES"};
+  r.lines = {options_.hostname, "PIPELINING", "SIZE " + std::to_string(options_.max_message_size),
+             "8BITMIME",        "SMTPUTF8",   "ENHANCEDSTATUSCODES"};
   if (options_.tls && !conn_->tls()) r.lines.push_back("STARTTLS");
   r.lines.push_back("CHUNKING");
   r.lines.push_back("DSN");
@@ -167,8 +163,7 @@ void Session::DoHelp() {
   r.code = 214;
   r.enhanced = "2.0.0";
   r.lines = {"Postern SMTP server. Commands:",
-             "HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT HELP VRFY STARTTLS",
-             "End of HELP info"};
+             "HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT HELP VRFY STARTTLS", "End of HELP info"};
   Send(r);
 }
 
@@ -185,7 +180,8 @@ asio::awaitable<void> Session::DoVrfy(const smtp::Command& cmd) {
     text = text.substr(1, text.size() - 2);
   }
   auto mailbox = smtp::ParseMailbox(text, true);
-  auto domain = mailbox.ok() ? smtp::NormalizeDomain(mailbox->domain) : Result<std::string>(mailbox.status());
+  auto domain =
+      mailbox.ok() ? smtp::NormalizeDomain(mailbox->domain) : Result<std::string>(mailbox.status());
   if (!domain.ok()) {
     Send(Reply(501, "5.1.3", "Error: VRFY needs a full address like user@example.org"));
     CountError();

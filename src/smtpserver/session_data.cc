@@ -91,11 +91,11 @@ asio::awaitable<void> Session::DoBdat(const smtp::Command& cmd) {
   }
   if (!refusal && !txn_.chunks) {
     BeginContent();
-    txn_.chunks.emplace(smtp::DataDecoder::Options{
-        .mode = smtp::DataDecoder::Mode::kChunked,
-        .max_size = options_.max_message_size,
-        .max_line_length = options_.max_data_line,
-        .bare_line_endings = options_.bare_line_endings});
+    txn_.chunks.emplace(
+        smtp::DataDecoder::Options{.mode = smtp::DataDecoder::Mode::kChunked,
+                                   .max_size = options_.max_message_size,
+                                   .max_line_length = options_.max_data_line,
+                                   .bare_line_endings = options_.bare_line_endings});
   }
   uint64_t remaining = cmd.bdat_size;
   while (remaining > 0) {
@@ -140,9 +140,9 @@ asio::awaitable<void> Session::FinishMessage(const smtp::DataDecoder& decoder) {
     refusal = Reply(554, "5.6.0", "Message has a bare CR or LF; lines must end in CRLF");
   } else if (decoder.received_headers() + 1 > options_.max_hops) {
     // RFC 5321 §6.3: too many Received: fields means a loop.
-    refusal = Reply(554, "5.4.6", "Too many hops (" +
-                                      std::to_string(decoder.received_headers()) +
-                                      " Received: fields); mail loop?");
+    refusal = Reply(554, "5.4.6",
+                    "Too many hops (" + std::to_string(decoder.received_headers()) +
+                        " Received: fields); mail loop?");
   }
   if (refusal) {
     LOG_INFO("smtp: {} from [{}] refused: {}", txn_.queue_id, conn_->remote_ip(),
@@ -173,8 +173,7 @@ asio::awaitable<void> Session::FinishMessage(const smtp::DataDecoder& decoder) {
 
   Status stored = co_await backend_.Accept(std::move(env), std::move(content));
   if (!stored.ok()) {
-    LOG_ERROR("smtp: {} from [{}] not stored: {}", queue_id, conn_->remote_ip(),
-              stored.ToString());
+    LOG_ERROR("smtp: {} from [{}] not stored: {}", queue_id, conn_->remote_ip(), stored.ToString());
     if (stored.code() == StatusCode::kResourceExhausted) {
       Send(Reply(452, "4.3.1", "Insufficient system storage, try again later"));
     } else {

@@ -78,8 +78,8 @@ asio::awaitable<void> Session::DoRcpt(const smtp::Command& cmd) {
     }
     address = AsciiToLower(mb.local_part) + "@" + *domain;
   }
-  RecipientCheck check = co_await backend_.CheckRecipient(address, cmd.path.postmaster,
-                                                          txn_.params.size.value_or(0));
+  RecipientCheck check =
+      co_await backend_.CheckRecipient(address, cmd.path.postmaster, txn_.params.size.value_or(0));
   if (!check.reply.IsPositive()) {
     ++txn_.rejected;
     if (check.reply.IsPermanent()) CountError();
@@ -87,9 +87,9 @@ asio::awaitable<void> Session::DoRcpt(const smtp::Command& cmd) {
     co_return;
   }
   AcceptedRecipient rcpt;
-  rcpt.address = cmd.path.postmaster ? check.destinations.empty() ? "postmaster"
-                                                                  : check.destinations[0].address
-                                     : address;
+  rcpt.address = cmd.path.postmaster
+                     ? check.destinations.empty() ? "postmaster" : check.destinations[0].address
+                     : address;
   rcpt.params = cmd.rcpt;
   rcpt.destinations = std::move(check.destinations);
   txn_.recipients.push_back(std::move(rcpt));

@@ -96,7 +96,8 @@ class SessionTest : public ::testing::Test {
         if (nl == std::string::npos) {
           char tmp[4096];
           error_code ec;
-          size_t n = tls ? tls->read_some(asio::buffer(tmp), ec) : sock.read_some(asio::buffer(tmp), ec);
+          size_t n =
+              tls ? tls->read_some(asio::buffer(tmp), ec) : sock.read_some(asio::buffer(tmp), ec);
           if (ec) return out;
           buf.append(tmp, n);
           continue;
@@ -147,9 +148,9 @@ TEST_F(SessionTest, GreetingAndCapabilities) {
   auto c = Connect();
   EXPECT_EQ(c->Reply(), "220 mx.example.test ESMTP Postern\r\n");
   std::string ehlo = c->Cmd("EHLO client.test");
-  for (const char* cap : {"250-mx.example.test\r\n", "250-PIPELINING\r\n", "250-SIZE 10000\r\n",
-                          "250-8BITMIME\r\n", "250-SMTPUTF8\r\n", "250-ENHANCEDSTATUSCODES\r\n",
-                          "250-CHUNKING\r\n", "250 DSN\r\n"}) {
+  for (const char* cap :
+       {"250-mx.example.test\r\n", "250-PIPELINING\r\n", "250-SIZE 10000\r\n", "250-8BITMIME\r\n",
+        "250-SMTPUTF8\r\n", "250-ENHANCEDSTATUSCODES\r\n", "250-CHUNKING\r\n", "250 DSN\r\n"}) {
     EXPECT_NE(ehlo.find(cap), std::string::npos) << cap << " missing in\n" << ehlo;
   }
   EXPECT_EQ(ehlo.find("STARTTLS"), std::string::npos) << "no TLS configured";
@@ -187,8 +188,9 @@ TEST_F(SessionTest, OneMessage) {
   Start();
   auto c = ConnectAndGreet();
   EXPECT_EQ(Code(c->Cmd("MAIL FROM:<Sender@Remote.TEST> BODY=8BITMIME")), "250 2.1.0");
-  EXPECT_EQ(Code(c->Cmd("RCPT TO:<user@example.test> NOTIFY=FAILURE ORCPT=rfc822;user@example.test")),
-            "250 2.1.5");
+  EXPECT_EQ(
+      Code(c->Cmd("RCPT TO:<user@example.test> NOTIFY=FAILURE ORCPT=rfc822;user@example.test")),
+      "250 2.1.5");
   EXPECT_EQ(c->Cmd("DATA"), "354 End data with <CR><LF>.<CR><LF>\r\n");
   std::string reply = c->Cmd("Subject: hi\r\n\r\n..leading dot\r\nbody\r\n.");
   ASSERT_EQ(Code(reply), "250 2.0.0") << reply;
@@ -206,8 +208,8 @@ TEST_F(SessionTest, OneMessage) {
   EXPECT_NE(content.find("by mx.example.test (Postern) with ESMTP id " + env.queue_id),
             std::string::npos);
   EXPECT_NE(content.find("for <user@example.test>;"), std::string::npos);
-  EXPECT_NE(content.find("\r\nSubject: hi\r\n\r\n.leading dot\r\nbody\r\n"),
-            std::string::npos) << "body must follow, dot-unstuffed";
+  EXPECT_NE(content.find("\r\nSubject: hi\r\n\r\n.leading dot\r\nbody\r\n"), std::string::npos)
+      << "body must follow, dot-unstuffed";
   EXPECT_EQ(content.substr(content.size() - 6), "body\r\n");
 }
 
@@ -215,7 +217,8 @@ TEST_F(SessionTest, PipelinedTransactionGetsRepliesInOrder) {
   Start();
   auto c = ConnectAndGreet();
   c->Write(
-      "MAIL FROM:<a@remote.test>\r\nRCPT TO:<one@example.test>\r\nRCPT TO:<unknown@example.test>\r\n"
+      "MAIL FROM:<a@remote.test>\r\nRCPT TO:<one@example.test>\r\nRCPT "
+      "TO:<unknown@example.test>\r\n"
       "RCPT TO:<two@example.test>\r\nDATA\r\n");
   EXPECT_EQ(Code(c->Reply()), "250 2.1.0");
   EXPECT_EQ(Code(c->Reply()), "250 2.1.5");

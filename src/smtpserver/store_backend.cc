@@ -85,8 +85,7 @@ RecipientCheck StoreBackend::CheckBlocking(const std::string& address, bool post
   return Judge(target, directory::Resolve(store_, target, opts), declared_size);
 }
 
-asio::awaitable<RecipientCheck> StoreBackend::CheckRecipient(std::string address,
-                                                             bool postmaster,
+asio::awaitable<RecipientCheck> StoreBackend::CheckRecipient(std::string address, bool postmaster,
                                                              uint64_t declared_size) {
   auto check = [this, address = std::move(address), postmaster, declared_size] {
     return CheckBlocking(address, postmaster, declared_size);

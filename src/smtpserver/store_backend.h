@@ -34,8 +34,7 @@ class StoreBackend final : public Backend {
                               uint64_t declared_size);
 
  private:
-  RecipientCheck CheckBlocking(const std::string& address, bool postmaster,
-                               uint64_t declared_size);
+  RecipientCheck CheckBlocking(const std::string& address, bool postmaster, uint64_t declared_size);
   store::Store& store_;
   asio::thread_pool& blocking_;
   StoreBackendOptions options_;

@@ -107,8 +107,8 @@ Result<BlobRef> FileBlobStore::Put(std::string_view content) {
   ref.size = content.size();
 
   std::string compressed(ZSTD_compressBound(content.size()), '\0');
-  size_t n = ZSTD_compress(compressed.data(), compressed.size(), content.data(), content.size(),
-                           level_);
+  size_t n =
+      ZSTD_compress(compressed.data(), compressed.size(), content.data(), content.size(), level_);
   if (ZSTD_isError(n)) return Internal(std::string("zstd: ") + ZSTD_getErrorName(n));
   compressed.resize(n);
   ref.stored_size = n;

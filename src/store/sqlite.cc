@@ -96,9 +96,9 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path, bool c
   sqlite3_extended_result_codes(db, 1);
   // WAL: readers never block the writer. synchronous=FULL: every commit is
   // fsynced, so a transaction that returned is durable (our 250 promise).
-  PT_RETURN_IF_ERROR(out->Exec(
-      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
-      "PRAGMA cache_size=-16000; PRAGMA temp_store=MEMORY;"));
+  PT_RETURN_IF_ERROR(
+      out->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
+                "PRAGMA cache_size=-16000; PRAGMA temp_store=MEMORY;"));
   return out;
 }
 

@@ -36,7 +36,7 @@ AccountInfo ReadAccount(const Statement& q) {
   return a;
 }
 
-#define ACCOUNT_COLUMNS                                                                        \
+#define ACCOUNT_COLUMNS                                                                           \
   "id, address, password_hash, quota_bytes, quota_messages, used_bytes, used_messages, created, " \
   "disabled"
 
@@ -121,8 +121,8 @@ Status SqliteStore::CreateMailboxes(Database& db, int64_t account_id) {
 }
 
 Result<AccountInfo> SqliteStore::AddAccount(const std::string& address,
-                                            const std::string& password_hash,
-                                            uint64_t quota_bytes, uint64_t quota_messages) {
+                                            const std::string& password_hash, uint64_t quota_bytes,
+                                            uint64_t quota_messages) {
   AccountInfo info;
   info.address = address;
   info.password_hash = password_hash;
@@ -244,7 +244,8 @@ Status SqliteStore::RemoveAlias(const std::string& source, const std::string& ta
       PT_ASSIGN_OR_RETURN(auto q, db.Prepare("DELETE FROM aliases WHERE source = ?"));
       PT_RETURN_IF_ERROR(q.BindAll(source).Run());
     } else {
-      PT_ASSIGN_OR_RETURN(auto q, db.Prepare("DELETE FROM aliases WHERE source = ? AND target = ?"));
+      PT_ASSIGN_OR_RETURN(auto q,
+                          db.Prepare("DELETE FROM aliases WHERE source = ? AND target = ?"));
       PT_RETURN_IF_ERROR(q.BindAll(source, target).Run());
     }
     if (db.Changes() == 0) {
@@ -297,7 +298,8 @@ Result<std::optional<AccountInfo>> SqliteStore::FindAccount(const std::string& a
 
 Result<std::vector<std::string>> SqliteStore::FindAliasTargets(const std::string& source) {
   PT_ASSIGN_OR_RETURN(auto db, Read());
-  PT_ASSIGN_OR_RETURN(auto q, db->Prepare("SELECT target FROM aliases WHERE source = ? ORDER BY id"));
+  PT_ASSIGN_OR_RETURN(auto q,
+                      db->Prepare("SELECT target FROM aliases WHERE source = ? ORDER BY id"));
   q.BindAll(source);
   std::vector<std::string> out;
   while (q.Step()) out.push_back(q.Text(0));

@@ -108,8 +108,8 @@ Result<DeliveryOutcome> SqliteStore::DeliverOne(Database& db, const LocalDeliver
   if (account.WouldExceedQuota(size)) {
     // RFC 3463: X.2.2 mailbox full. Temporary until the retry limit.
     if (item.last_chance) {
-      PT_RETURN_IF_ERROR(set_outcome(DeliveryOutcome::kFailed,
-                                     "552 5.2.2 mailbox " + item.address + " is full"));
+      PT_RETURN_IF_ERROR(
+          set_outcome(DeliveryOutcome::kFailed, "552 5.2.2 mailbox " + item.address + " is full"));
     } else {
       PT_RETURN_IF_ERROR(set_outcome(DeliveryOutcome::kDeferred,
                                      "452 4.2.2 mailbox " + item.address + " is full"));

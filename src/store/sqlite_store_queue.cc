@@ -172,7 +172,8 @@ Status SqliteStore::RemoveIfFinished(Database& db, const std::string& id, WriteE
 }
 
 Status SqliteStore::RemoveQueueEntry(const std::string& id) {
-  return Write([&](Database& db, WriteEffects& effects) { return DeleteQueueEntry(db, id, effects); });
+  return Write(
+      [&](Database& db, WriteEffects& effects) { return DeleteQueueEntry(db, id, effects); });
 }
 
 Result<int64_t> SqliteStore::FlushQueue() {

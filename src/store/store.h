@@ -79,19 +79,19 @@ struct MessageInfo {
 // ---- queue ----
 
 enum class RecipientState : int {
-  kPending = 0,    // to be delivered (now or at next_attempt)
+  kPending = 0,  // to be delivered (now or at next_attempt)
   kDelivered = 1,
-  kFailed = 2,     // permanently failed; the bounce is not queued yet
+  kFailed = 2,          // permanently failed; the bounce is not queued yet
   kFailedNotified = 3,  // failed and the sender was told (or needs no DSN)
 };
 
 struct QueueRecipient {
   int64_t id = 0;
-  std::string address;    // the final recipient after alias expansion
-  std::string original;   // the RCPT TO address this came from
-  std::string orcpt;      // DSN ORCPT (RFC 3461 §4.2), decoded, "type;addr"
-  unsigned notify = 0;    // DSN NOTIFY bits (smtp::DsnNotify)
-  bool local = true;      // delivered into a mailbox here, or relayed
+  std::string address;   // the final recipient after alias expansion
+  std::string original;  // the RCPT TO address this came from
+  std::string orcpt;     // DSN ORCPT (RFC 3461 §4.2), decoded, "type;addr"
+  unsigned notify = 0;   // DSN NOTIFY bits (smtp::DsnNotify)
+  bool local = true;     // delivered into a mailbox here, or relayed
   RecipientState state = RecipientState::kPending;
   int attempts = 0;
   int64_t next_attempt = 0;
@@ -107,9 +107,9 @@ struct QueueEntry {
   uint64_t stored_size = 0;  // bytes on disk (compressed)
   std::string body_type = "7BIT";
   bool smtputf8 = false;
-  std::string dsn_ret;    // "", "FULL", "HDRS"
+  std::string dsn_ret;  // "", "FULL", "HDRS"
   std::string dsn_envid;
-  std::string client;     // "helo [ip]"
+  std::string client;  // "helo [ip]"
   std::string kind = "inbound";
   std::vector<QueueRecipient> recipients;
 };
@@ -118,13 +118,13 @@ struct QueueEntry {
 struct LocalDelivery {
   std::string queue_id;
   int64_t recipient_id = 0;
-  std::string address;        // the account's address
+  std::string address;  // the account's address
   std::string blob;
   uint64_t blob_size = 0;
   std::string header_prefix;  // Return-Path, Delivered-To
   int64_t internal_date = 0;
-  int64_t retry_at = 0;       // next attempt if this one fails temporarily
-  bool last_chance = false;   // a temporary failure now becomes permanent
+  int64_t retry_at = 0;      // next attempt if this one fails temporarily
+  bool last_chance = false;  // a temporary failure now becomes permanent
 };
 
 struct DeliveryOutcome {
@@ -211,9 +211,9 @@ class Store : public directory::DirectoryLookup {
 };
 
 struct SqliteStoreOptions {
-  std::string data_dir;        // holds postern.db and blobs/
+  std::string data_dir;  // holds postern.db and blobs/
   int compression_level = 3;
-  bool create = true;          // create a missing database
+  bool create = true;  // create a missing database
   // Remove blob files whose last reference went away. Only the server does
   // this (it knows its own in-flight blobs); the CLI leaves them to the
   // server's garbage collection.

@@ -1,0 +1,209 @@
+#include "server/server.h"
+
+#include <grp.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/signal_set.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <future>
+
+#include "base/log.h"
+#include "delivery/queue_runner.h"
+#include "mailbox/notifier.h"
+#include "net/async.h"
+#include "net/io_pool.h"
+#include "net/tls.h"
+#include "server/control.h"
+#include "smtpserver/smtp_server.h"
+#include "smtpserver/store_backend.h"
+#include "store/store.h"
+
+namespace postern::server {
+namespace {
+
+constexpr int64_t kGarbageMinAge = 3600;  // an unreferenced blob older than this goes
+constexpr auto kGarbageInterval = std::chrono::hours(24);
+
+Status DropPrivileges(const std::string& user) {
+  if (::geteuid() != 0) {
+    if (!user.empty()) LOG_INFO("not root: staying user {} (server.user ignored)", ::geteuid());
+    return Status::Ok();
+  }
+  if (user.empty()) {
+    LOG_WARN("running as root: set server.user to an unprivileged account");
+    return Status::Ok();
+  }
+  struct passwd* pw = ::getpwnam(user.c_str());
+  if (!pw) {
+    return InvalidArgument("server.user \"" + user +
+                           "\" does not exist: create it (adduser --system " + user +
+                           ") or change server.user");
+  }
+  if (::initgroups(pw->pw_name, pw->pw_gid) != 0 || ::setgid(pw->pw_gid) != 0 ||
+      ::setuid(pw->pw_uid) != 0) {
+    return PermissionDenied("cannot switch to user " + user);
+  }
+  LOG_INFO("switched to user {}", user);
+  return Status::Ok();
+}
+
+smtpserver::SmtpServerOptions SmtpOptions(const config::Config& c,
+                                          std::shared_ptr<asio::ssl::context> tls) {
+  smtpserver::SmtpServerOptions o;
+  auto& s = o.session;
+  s.hostname = c.server.hostname;
+  s.max_message_size = static_cast<uint64_t>(c.smtp.max_message_size);
+  s.max_recipients = static_cast<size_t>(c.smtp.max_recipients);
+  s.max_command_line = static_cast<size_t>(c.smtp.max_command_line);
+  s.max_data_line = static_cast<size_t>(c.smtp.max_data_line);
+  s.command_timeout = std::chrono::seconds(c.smtp.command_timeout);
+  s.data_timeout = std::chrono::seconds(c.smtp.data_timeout);
+  s.max_errors = static_cast<int>(c.smtp.max_errors);
+  s.max_hops = static_cast<int>(c.smtp.max_hops);
+  s.bare_line_endings = c.smtp.bare_line_endings == "reject" ? smtp::BareLineEndings::kReject
+                                                             : smtp::BareLineEndings::kNormalize;
+  s.vrfy = c.smtp.vrfy;
+  s.tls = std::move(tls);
+  o.max_connections = static_cast<size_t>(c.smtp.max_connections);
+  o.max_connections_per_ip = static_cast<size_t>(c.smtp.max_connections_per_ip);
+  return o;
+}
+
+// Removes blob files nothing refers to: left over when the process died
+// between writing a message and committing it.
+asio::awaitable<void> CollectGarbage(store::Store& store, asio::thread_pool& blocking) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  timer.expires_after(std::chrono::minutes(1));
+  while (true) {
+    auto [ec] = co_await timer.async_wait(kAwait);
+    if (ec) co_return;
+    auto collect = [&store] { return store.CollectGarbage(kGarbageMinAge); };
+    auto removed = co_await Offload(blocking, std::move(collect));
+    if (!removed.ok()) {
+      LOG_WARN("store: garbage collection failed: {}", removed.status().ToString());
+    } else if (*removed > 0) {
+      LOG_INFO("store: removed {} unreferenced message files", *removed);
+    }
+    timer.expires_after(kGarbageInterval);
+  }
+}
+
+}  // namespace
+
+std::string ControlSocketPath(const config::Config& config) {
+  return config.server.data_dir + "/control.sock";
+}
+
+int Serve(const config::Config& config, const ServeOptions& options) {
+  if (Status s = InitLogging(config.server.log_level, config.server.log_file); !s.ok()) {
+    std::fprintf(stderr, "postern: %s\n", s.message().c_str());
+    return 1;
+  }
+  auto fail = [](const Status& s) {
+    LOG_ERROR("{}", s.message());
+    spdlog::default_logger()->flush();
+    if (spdlog::default_logger()->sinks().size() == 1) {
+      std::fprintf(stderr, "postern: %s\n", s.message().c_str());
+    }
+    return 1;
+  };
+
+  store::SqliteStoreOptions store_options;
+  store_options.data_dir = config.server.data_dir;
+  store_options.compression_level = static_cast<int>(config.store.compression_level);
+  store_options.create = true;
+  auto opened = store::OpenSqliteStore(store_options);
+  if (!opened.ok()) return fail(opened.status());
+  std::unique_ptr<store::Store> store = std::move(*opened);
+
+  std::shared_ptr<asio::ssl::context> tls;
+  if (std::filesystem::exists(config.tls.certificate) && std::filesystem::exists(config.tls.key)) {
+    auto ctx = net::MakeServerTlsContext(config.tls.certificate, config.tls.key);
+    if (!ctx.ok()) return fail(ctx.status());
+    tls = *ctx;
+  } else {
+    LOG_WARN("STARTTLS is off: no certificate at {} (set tls.certificate and tls.key)",
+             config.tls.certificate);
+  }
+
+  net::IoContextPool pool(static_cast<size_t>(config.server.io_threads));
+  asio::thread_pool blocking(16);
+  mailbox::ChangeNotifier notifier;
+
+  delivery::QueueRunnerOptions runner_options;
+  runner_options.hostname = config.server.hostname;
+  runner_options.retry = {config.queue.retry_min, config.queue.retry_max, config.queue.max_age};
+  runner_options.batch = static_cast<int>(config.queue.delivery_batch);
+  runner_options.recipient_delimiter = config.smtp.recipient_delimiter;
+  delivery::QueueRunner runner(*store, blocking, notifier, runner_options);
+
+  smtpserver::StoreBackendOptions backend_options;
+  backend_options.hostname = config.server.hostname;
+  backend_options.recipient_delimiter = config.smtp.recipient_delimiter;
+  backend_options.first_retry = config.queue.retry_min;
+  smtpserver::StoreBackend backend(*store, blocking, backend_options,
+                                   [&runner](store::QueueEntry e) { runner.Submit(std::move(e)); });
+  smtpserver::SmtpServer smtp(pool, backend, SmtpOptions(config, tls));
+  if (Status s = smtp.Bind(config.smtp.listen); !s.ok()) return fail(s);
+
+  ControlSocket control(pool.First(), ControlSocketPath(config));
+  control.On("flush", [&runner] {
+    runner.Kick();
+    return std::string("ok");
+  });
+  control.On("status", [&runner, &smtp] {
+    auto st = runner.stats();
+    return "ok sessions=" + std::to_string(smtp.active_sessions()) +
+           " delivered=" + std::to_string(st.delivered) +
+           " deferred=" + std::to_string(st.deferred) + " bounced=" + std::to_string(st.failed);
+  });
+  if (Status s = control.Listen(); !s.ok()) return fail(s);
+
+  if (Status s = DropPrivileges(config.server.user); !s.ok()) return fail(s);
+
+  if (!options.pid_file.empty()) {
+    std::ofstream pid(options.pid_file, std::ios::trunc);
+    pid << ::getpid() << "\n";
+    if (!pid) return fail(Unavailable("cannot write the pid file " + options.pid_file));
+  }
+
+  std::promise<int> stop_signal;
+  asio::signal_set signals(pool.First(), SIGTERM, SIGINT);
+  signals.async_wait([&stop_signal](const error_code& ec, int sig) {
+    if (!ec) stop_signal.set_value(sig);
+  });
+  ::signal(SIGPIPE, SIG_IGN);
+
+  pool.Start();
+  runner.Start(pool.First());
+  smtp.Start();
+  asio::co_spawn(pool.First(), CollectGarbage(*store, blocking), asio::detached);
+  LOG_INFO("postern started as {}: smtp on {}, data in {}", config.server.hostname,
+           fmt::join(config.smtp.listen, ", "), config.server.data_dir);
+
+  int sig = stop_signal.get_future().get();
+  LOG_INFO("signal {}: draining (up to {}s)", sig, config.server.shutdown_timeout);
+  smtp.StopAccepting();
+  smtp.Drain();
+  if (!smtp.WaitForSessions(std::chrono::seconds(config.server.shutdown_timeout))) {
+    LOG_WARN("closing {} sessions that did not finish in time", smtp.active_sessions());
+    smtp.CloseAll();
+    smtp.WaitForSessions(std::chrono::seconds(5));
+  }
+  control.Close();
+  runner.Stop();
+  runner.WaitStopped(std::chrono::seconds(config.server.shutdown_timeout));
+  pool.Stop();
+  blocking.join();
+  store.reset();  // the writer commits what it holds before it ends
+  if (!options.pid_file.empty()) ::unlink(options.pid_file.c_str());
+  LOG_INFO("postern stopped");
+  spdlog::default_logger()->flush();
+  return 0;
+}
+
+}  // namespace postern::server
