@@ -45,5 +45,6 @@ void AddAliasCommands(CLI::App& app, Context& ctx, Action* action);
 void AddMailCommands(CLI::App& app, Context& ctx, Action* action);  // mailbox, message
 void AddQueueCommands(CLI::App& app, Context& ctx, Action* action);
 void AddConfigCommands(CLI::App& app, Context& ctx, Action* action);
+void AddStatsCommand(CLI::App& app, Context& ctx, Action* action);
 
 }  // namespace postern::cli

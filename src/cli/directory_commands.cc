@@ -1,5 +1,6 @@
 // `postern domain`, `postern user` and `postern alias`.
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <iterator>
 
@@ -31,6 +32,52 @@ Result<std::string> ChoosePassword(bool from_stdin, bool* generated) {
   *generated = !from_stdin;
   if (from_stdin) return ReadPasswordFromStdin();
   return directory::GeneratePassword();
+}
+
+// Postfix virtual(5) syntax: "source target, target", whitespace-led
+// continuation lines, # comments. Errors name the line.
+Result<std::vector<store::AliasInfo>> ParseAliasFile(const std::string& path) {
+  std::ifstream file;
+  std::istream* in = &std::cin;
+  if (path != "-") {
+    file.open(path);
+    if (!file) return NotFound("cannot read " + path);
+    in = &file;
+  }
+  std::vector<std::pair<int, std::string>> entries;  // line number, joined text
+  std::string line;
+  for (int n = 1; std::getline(*in, line); ++n) {
+    if (size_t hash = line.find('#'); hash != std::string::npos) line.erase(hash);
+    if (TrimWhitespace(line).empty()) continue;
+    if ((line[0] == ' ' || line[0] == '\t') && !entries.empty()) {
+      entries.back().second += " " + line;
+    } else {
+      entries.emplace_back(n, line);
+    }
+  }
+  std::vector<store::AliasInfo> out;
+  for (auto& [n, text] : entries) {
+    for (char& c : text) {
+      if (c == ',' || c == '\t') c = ' ';
+    }
+    std::vector<std::string> words;
+    for (auto w : Split(text, ' ')) {
+      if (!w.empty()) words.emplace_back(w);
+    }
+    const std::string where = path + " line " + std::to_string(n) + ": ";
+    if (words.size() < 2) return InvalidArgument(where + "expected \"source target\"");
+    store::AliasInfo alias;
+    auto source = directory::NormalizeAddress(words[0], true);
+    if (!source.ok()) return InvalidArgument(where + source.status().message());
+    alias.source = *source;
+    for (size_t i = 1; i < words.size(); ++i) {
+      auto target = directory::NormalizeAddress(words[i], true);
+      if (!target.ok()) return InvalidArgument(where + target.status().message());
+      alias.targets.push_back(*target);
+    }
+    out.push_back(std::move(alias));
+  }
+  return out;
 }
 
 std::string DomainOf(const std::string& address) { return address.substr(address.rfind('@') + 1); }
@@ -278,51 +325,69 @@ void AddAliasCommands(CLI::App& app, Context& ctx, Action* action) {
     };
   });
 
-  CLI::App* remove = alias->add_subcommand("remove", "Remove an alias, or one of its targets");
-  remove->add_option("SOURCE", o->source, "The alias")->required();
-  remove->add_option("TARGET", o->target, "Only this target");
-  remove->callback([=, &ctx] {
+  auto file = std::make_shared<std::string>();
+  CLI::App* import = alias->add_subcommand(
+      "import", "Add many aliases from a file in Postfix virtual(5) format, all or nothing");
+  import
+      ->add_option("FILE", *file,
+                   "Lines \"source target[, target...]\"; # starts a comment; - reads stdin")
+      ->required();
+  import->callback([=, &ctx] {
     *action = [=, &ctx]() -> Status {
-      PT_ASSIGN_OR_RETURN(std::string source, directory::NormalizeAddress(o->source, true));
-      std::string target;
-      if (!o->target.empty()) {
-        PT_ASSIGN_OR_RETURN(target, directory::NormalizeAddress(o->target, true));
-      }
-      PT_ASSIGN_OR_RETURN(store::Store * store, ctx.Store());
-      PT_RETURN_IF_ERROR(store->RemoveAlias(source, target));
-      std::printf("Removed alias %s%s\n", source.c_str(),
-                  target.empty() ? "" : (" -> " + target).c_str());
-      return Status::Ok();
-    };
-  });
+      PT_ASSIGN_OR_RETURN(auto aliases, ParseAliasFile(*file));
+  PT_ASSIGN_OR_RETURN(store::Store * store, ctx.Store());
+  PT_RETURN_IF_ERROR(store->AddAliases(aliases));
+  std::printf("Imported %zu aliases\n", aliases.size());
+  return Status::Ok();
+};
+}  // namespace postern::cli
+);
 
-  CLI::App* list = alias->add_subcommand("list", "List aliases, of one domain or all");
-  list->add_option("DOMAIN", o->domain, "Only this domain");
-  list->add_flag("--json", ctx.globals().json, "Print JSON");
-  list->callback([=, &ctx] {
-    *action = [=, &ctx]() -> Status {
-      std::string domain;
-      if (!o->domain.empty()) {
-        PT_ASSIGN_OR_RETURN(domain, directory::NormalizeDomainName(o->domain));
-      }
-      PT_ASSIGN_OR_RETURN(store::Store * store, ctx.Store());
-      PT_ASSIGN_OR_RETURN(auto aliases, store->ListAliases(domain));
-      if (ctx.globals().json) {
-        json out = json::array();
-        for (const auto& a : aliases) out.push_back({{"source", a.source}, {"targets", a.targets}});
-        PrintJson(out);
-        return Status::Ok();
-      }
-      Table t({"ALIAS", "TARGETS"});
-      for (const auto& a : aliases) {
-        std::string targets;
-        for (const auto& x : a.targets) targets += (targets.empty() ? "" : ", ") + x;
-        t.Add({a.source, targets});
-      }
-      t.Print("No aliases yet: postern alias add info@example.org you@example.org");
+CLI::App* remove = alias->add_subcommand("remove", "Remove an alias, or one of its targets");
+remove->add_option("SOURCE", o->source, "The alias")->required();
+remove->add_option("TARGET", o->target, "Only this target");
+remove->callback([=, &ctx] {
+  *action = [=, &ctx]() -> Status {
+    PT_ASSIGN_OR_RETURN(std::string source, directory::NormalizeAddress(o->source, true));
+    std::string target;
+    if (!o->target.empty()) {
+      PT_ASSIGN_OR_RETURN(target, directory::NormalizeAddress(o->target, true));
+    }
+    PT_ASSIGN_OR_RETURN(store::Store * store, ctx.Store());
+    PT_RETURN_IF_ERROR(store->RemoveAlias(source, target));
+    std::printf("Removed alias %s%s\n", source.c_str(),
+                target.empty() ? "" : (" -> " + target).c_str());
+    return Status::Ok();
+  };
+});
+
+CLI::App* list = alias->add_subcommand("list", "List aliases, of one domain or all");
+list->add_option("DOMAIN", o->domain, "Only this domain");
+list->add_flag("--json", ctx.globals().json, "Print JSON");
+list->callback([=, &ctx] {
+  *action = [=, &ctx]() -> Status {
+    std::string domain;
+    if (!o->domain.empty()) {
+      PT_ASSIGN_OR_RETURN(domain, directory::NormalizeDomainName(o->domain));
+    }
+    PT_ASSIGN_OR_RETURN(store::Store * store, ctx.Store());
+    PT_ASSIGN_OR_RETURN(auto aliases, store->ListAliases(domain));
+    if (ctx.globals().json) {
+      json out = json::array();
+      for (const auto& a : aliases) out.push_back({{"source", a.source}, {"targets", a.targets}});
+      PrintJson(out);
       return Status::Ok();
-    };
-  });
+    }
+    Table t({"ALIAS", "TARGETS"});
+    for (const auto& a : aliases) {
+      std::string targets;
+      for (const auto& x : a.targets) targets += (targets.empty() ? "" : ", ") + x;
+      t.Add({a.source, targets});
+    }
+    t.Print("No aliases yet: postern alias add info@example.org you@example.org");
+    return Status::Ok();
+  };
+});
 }
 
 }  // namespace postern::cli

@@ -207,6 +207,40 @@ void AddQueueCommands(CLI::App& app, Context& ctx, Action* action) {
   });
 }
 
+void AddStatsCommand(CLI::App& app, Context& ctx, Action* action) {
+  CLI::App* stats = app.add_subcommand("stats", "Totals: domains, users, stored mail, queue");
+  stats->add_flag("--json", ctx.globals().json, "Print JSON");
+  stats->callback([=, &ctx] {
+    *action = [&ctx]() -> Status {
+      PT_ASSIGN_OR_RETURN(store::Store * store, ctx.Store());
+      PT_ASSIGN_OR_RETURN(store::StoreStats s, store->Stats());
+      if (ctx.globals().json) {
+        PrintJson({{"domains", s.domains},
+                   {"users", s.accounts},
+                   {"aliases", s.aliases},
+                   {"messages", s.messages},
+                   {"message_bytes", s.message_bytes},
+                   {"stored_bodies", s.blobs},
+                   {"stored_bytes", s.blob_bytes},
+                   {"queued", s.queued},
+                   {"pending_recipients", s.pending_recipients}});
+        return Status::Ok();
+      }
+      std::printf("domains:   %lld\nusers:     %lld\naliases:   %lld\n",
+                  static_cast<long long>(s.domains), static_cast<long long>(s.accounts),
+                  static_cast<long long>(s.aliases));
+      std::printf("messages:  %lld (%s; %lld bodies, %s on disk)\n",
+                  static_cast<long long>(s.messages),
+                  FormatBytes(static_cast<uint64_t>(s.message_bytes)).c_str(),
+                  static_cast<long long>(s.blobs),
+                  FormatBytes(static_cast<uint64_t>(s.blob_bytes)).c_str());
+      std::printf("queue:     %lld messages, %lld deliveries waiting\n",
+                  static_cast<long long>(s.queued), static_cast<long long>(s.pending_recipients));
+      return Status::Ok();
+    };
+  });
+}
+
 void AddConfigCommands(CLI::App& app, Context& ctx, Action* action) {
   CLI::App* cfg = app.add_subcommand("config", "Check the configuration, print its reference");
   cfg->require_subcommand(1);

@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
   cli::AddAliasCommands(app, ctx, &action);
   cli::AddMailCommands(app, ctx, &action);
   cli::AddQueueCommands(app, ctx, &action);
+  cli::AddStatsCommand(app, ctx, &action);
   cli::AddConfigCommands(app, ctx, &action);
   try {
     app.parse(argc, argv);

@@ -41,6 +41,7 @@ class SqliteStore final : public Store {
   Status SetQuota(const std::string& address, uint64_t quota_bytes,
                   uint64_t quota_messages) override;
   Status AddAlias(const std::string& source, const std::vector<std::string>& targets) override;
+  Status AddAliases(const std::vector<AliasInfo>& aliases) override;
   Status RemoveAlias(const std::string& source, const std::string& target) override;
   Result<std::vector<AliasInfo>> ListAliases(const std::string& domain) override;
 
@@ -67,6 +68,7 @@ class SqliteStore final : public Store {
       const std::vector<LocalDelivery>& batch) override;
   Status QueueBounce(const std::optional<QueueEntry>& bounce,
                      const std::vector<int64_t>& notified_recipient_ids) override;
+  Result<StoreStats> Stats() override;
   Result<int64_t> CollectGarbage(int64_t min_age_seconds) override;
 
  private:
@@ -102,6 +104,8 @@ class SqliteStore final : public Store {
 
   // Helpers used inside write jobs (they run on the writer thread).
   Status CreateMailboxes(Database& db, int64_t account_id);
+  Status InsertAlias(Database& db, const std::string& source,
+                     const std::vector<std::string>& targets);
   Status DeleteAccountData(Database& db, int64_t account_id, WriteEffects& effects);
   Status ReleaseBlob(Database& db, const std::string& hash, WriteEffects& effects);
   Status DeleteQueueEntry(Database& db, const std::string& id, WriteEffects& effects);

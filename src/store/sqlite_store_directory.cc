@@ -224,18 +224,53 @@ Status SqliteStore::SetQuota(const std::string& address, uint64_t quota_bytes,
   });
 }
 
+Status SqliteStore::InsertAlias(Database& db, const std::string& source,
+                                const std::vector<std::string>& targets) {
+  if (targets.empty()) return InvalidArgument("alias " + source + " needs at least one target");
+  PT_ASSIGN_OR_RETURN(int64_t domain_id, DomainId(db, DomainOf(source)));
+  PT_ASSIGN_OR_RETURN(auto ins, db.Prepare("INSERT OR IGNORE INTO aliases(source, target, "
+                                           "domain_id, created) VALUES(?, ?, ?, ?)"));
+  for (const auto& t : targets) {
+    ins.Reset();
+    PT_RETURN_IF_ERROR(ins.BindAll(source, t, domain_id, Now()).Run());
+  }
+  return Status::Ok();
+}
+
 Status SqliteStore::AddAlias(const std::string& source, const std::vector<std::string>& targets) {
-  if (targets.empty()) return InvalidArgument("an alias needs at least one target address");
+  return Write([&](Database& db, WriteEffects&) { return InsertAlias(db, source, targets); });
+}
+
+Status SqliteStore::AddAliases(const std::vector<AliasInfo>& aliases) {
   return Write([&](Database& db, WriteEffects&) -> Status {
-    PT_ASSIGN_OR_RETURN(int64_t domain_id, DomainId(db, DomainOf(source)));
-    PT_ASSIGN_OR_RETURN(auto ins, db.Prepare("INSERT OR IGNORE INTO aliases(source, target, "
-                                             "domain_id, created) VALUES(?, ?, ?, ?)"));
-    for (const auto& t : targets) {
-      ins.Reset();
-      PT_RETURN_IF_ERROR(ins.BindAll(source, t, domain_id, Now()).Run());
-    }
+    for (const auto& a : aliases) PT_RETURN_IF_ERROR(InsertAlias(db, a.source, a.targets));
     return Status::Ok();
   });
+}
+
+Result<StoreStats> SqliteStore::Stats() {
+  PT_ASSIGN_OR_RETURN(auto db, Read());
+  PT_ASSIGN_OR_RETURN(
+      auto q, db->Prepare("SELECT (SELECT COUNT(*) FROM domains), (SELECT COUNT(*) FROM accounts), "
+                          "(SELECT COUNT(DISTINCT source) FROM aliases), "
+                          "(SELECT COALESCE(SUM(messages), 0) FROM mailboxes), "
+                          "(SELECT COALESCE(SUM(size), 0) FROM mailboxes), "
+                          "(SELECT COUNT(*) FROM blobs), "
+                          "(SELECT COALESCE(SUM(stored_size), 0) FROM blobs), "
+                          "(SELECT COUNT(*) FROM queue), "
+                          "(SELECT COUNT(*) FROM queue_recipients WHERE state = 0)"));
+  if (!q.Step()) return q.status();
+  StoreStats s;
+  s.domains = q.Int(0);
+  s.accounts = q.Int(1);
+  s.aliases = q.Int(2);
+  s.messages = q.Int(3);
+  s.message_bytes = q.Int(4);
+  s.blobs = q.Int(5);
+  s.blob_bytes = q.Int(6);
+  s.queued = q.Int(7);
+  s.pending_recipients = q.Int(8);
+  return s;
 }
 
 Status SqliteStore::RemoveAlias(const std::string& source, const std::string& target) {

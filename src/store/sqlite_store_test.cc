@@ -155,6 +155,20 @@ TEST_F(StoreTest, Aliases) {
   EXPECT_TRUE(store_->FindAliasTargets("team@example.test")->empty());
   EXPECT_EQ(store_->RemoveAlias("team@example.test", "").code(), StatusCode::kNotFound);
   EXPECT_EQ(store_->AddAlias("x@nowhere.test", {"y@example.test"}).code(), StatusCode::kNotFound);
+
+  // An import is all or nothing.
+  std::vector<AliasInfo> batch = {{"one@example.test", {"a@example.test"}},
+                                  {"two@example.test", {"b@example.test", "c@remote.test"}},
+                                  {"bad@nowhere.test", {"a@example.test"}}};
+  EXPECT_EQ(store_->AddAliases(batch).code(), StatusCode::kNotFound);
+  EXPECT_TRUE(store_->FindAliasTargets("one@example.test")->empty());
+  batch.pop_back();
+  ASSERT_TRUE(store_->AddAliases(batch).ok());
+  EXPECT_EQ(store_->FindAliasTargets("two@example.test")->size(), 2u);
+  auto stats = store_->Stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->domains, 1);
+  EXPECT_EQ(stats->aliases, 3);  // @example.test, one@, two@
 }
 
 TEST_F(StoreTest, DeliveryStoresOneBlobForAllRecipients) {

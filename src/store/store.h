@@ -136,6 +136,18 @@ struct DeliveryOutcome {
   uint64_t modseq = 0;
 };
 
+struct StoreStats {
+  int64_t domains = 0;
+  int64_t accounts = 0;
+  int64_t aliases = 0;
+  int64_t messages = 0;       // in all mailboxes
+  int64_t message_bytes = 0;  // their sizes
+  int64_t blobs = 0;          // distinct stored bodies
+  int64_t blob_bytes = 0;     // on disk, compressed
+  int64_t queued = 0;         // queue entries
+  int64_t pending_recipients = 0;
+};
+
 class Store : public directory::DirectoryLookup {
  public:
   ~Store() override = default;
@@ -158,6 +170,8 @@ class Store : public directory::DirectoryLookup {
   virtual Status SetQuota(const std::string& address, uint64_t quota_bytes,
                           uint64_t quota_messages) = 0;
   virtual Status AddAlias(const std::string& source, const std::vector<std::string>& targets) = 0;
+  // Many aliases in one transaction (an import): all or nothing.
+  virtual Status AddAliases(const std::vector<AliasInfo>& aliases) = 0;
   // Removes one target, or every target of `source` when `target` is empty.
   virtual Status RemoveAlias(const std::string& source, const std::string& target) = 0;
   virtual Result<std::vector<AliasInfo>> ListAliases(const std::string& domain) = 0;
@@ -204,6 +218,9 @@ class Store : public directory::DirectoryLookup {
   // the given failed recipients as notified, in one transaction.
   virtual Status QueueBounce(const std::optional<QueueEntry>& bounce,
                              const std::vector<int64_t>& notified_recipient_ids) = 0;
+
+  // Totals for `postern stats`.
+  virtual Result<StoreStats> Stats() = 0;
 
   // Removes blob files no row refers to (older than `min_age_seconds`).
   // Returns how many were removed.
