@@ -9,14 +9,17 @@ Environment:
   POSTERN_BIN   path of the postern binary (CTest sets it)
   POSTERN_KEEP  keep the temporary directories for inspection
 """
+import concurrent.futures
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import tomllib
 import unittest
@@ -51,6 +54,107 @@ def _toml_value(v):
     raise TypeError(v)
 
 
+LOG_ALARMS = ("exception", "AddressSanitizer", "runtime error")
+
+
+def wait_until(predicate, timeout=20, interval=0.05):
+    """Polls predicate() until it returns something true; returns the last value."""
+    deadline = time.time() + timeout
+    value = predicate()
+    while not value and time.time() < deadline:
+        time.sleep(interval)
+        value = predicate()
+    return value
+
+
+class Reply:
+    """One SMTP reply: code, the text of each line, and the enhanced code if any."""
+
+    def __init__(self, code, lines):
+        self.code = code
+        self.lines = lines
+        m = re.match(r"([245]\.\d{1,3}\.\d{1,3})\b", lines[0] if lines else "")
+        self.enhanced = m.group(1) if m else ""
+
+    @property
+    def text(self):
+        return "\n".join(self.lines)
+
+    def __str__(self):
+        return "\n".join(f"{self.code} {line}" for line in self.lines)
+
+    __repr__ = __str__
+
+
+class SmtpClient:
+    """A raw SMTP connection: exact bytes out, replies parsed one at a time.
+
+    For what smtplib cannot do (pipelining by hand, BDAT, malformed input)."""
+
+    def __init__(self, port, host="127.0.0.1", timeout=15, source=None):
+        self.sock = socket.create_connection(
+            (host, port), timeout=timeout, source_address=(source, 0) if source else None)
+        self.buf = b""
+
+    def send(self, data):
+        self.sock.sendall(data.encode() if isinstance(data, str) else data)
+
+    def _line(self):
+        while b"\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError("connection closed; unread: %r" % self.buf)
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line.rstrip(b"\r").decode("utf-8", "replace")
+
+    def reply(self):
+        """The next reply; EOFError if the server closed the connection first."""
+        lines, code = [], None
+        while True:
+            line = self._line()
+            if len(line) < 3 or not line[:3].isdigit():
+                raise AssertionError(f"not an SMTP reply line: {line!r}")
+            code = int(line[:3])
+            lines.append(line[4:])
+            if len(line) == 3 or line[3] == " ":
+                return Reply(code, lines)
+
+    def cmd(self, line):
+        """Sends one command (CRLF added) and returns its reply."""
+        self.send((line.encode() if isinstance(line, str) else line) + b"\r\n")
+        return self.reply()
+
+    def ehlo(self, name="client.remote.test"):
+        return self.cmd("EHLO " + name)
+
+    def closed(self, timeout=10):
+        """True when the server closes the connection (after any pending replies) in time."""
+        self.sock.settimeout(timeout)
+        try:
+            while True:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    return True
+                self.buf += chunk
+        except ConnectionResetError:
+            return True
+        except socket.timeout:
+            return False
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
 class Server:
     """One postern instance: init, configure, serve, administer, stop."""
 
@@ -63,6 +167,8 @@ class Server:
         self.pid_file = os.path.join(self.dir, "postern.pid")
         self.proc = None
         self.passwords = {}
+        self._cache = {}  # (address, mailbox, uidvalidity, uid) -> bytes
+        self._cache_lock = threading.Lock()
         self.run_cli("init", "--dir", self.dir, "--domain", DOMAIN, "--hostname", HOST,
                      "--port-base", str(self.base), "--bind", "127.0.0.1")
         self.configure(overrides or {})
@@ -125,11 +231,106 @@ class Server:
             n = self.inbox_count(address)
         return n
 
+    def stats(self):
+        return self.cli_json("stats")
+
+    def queue_list(self):
+        return self.cli_json("queue", "list")
+
+    def wait_queue_empty(self, timeout=30):
+        """Waits until no delivery is pending; returns the last stats."""
+        last = {}
+
+        def empty():
+            last.update(self.stats())
+            return last["pending_recipients"] == 0
+
+        wait_until(empty, timeout, 0.1)
+        return last
+
+    def messages(self, address, mailbox="INBOX", workers=4):
+        """Every message of a mailbox as {uid: stored bytes}, fetched with `message show`.
+
+        UIDs are probed from 1 to UIDNEXT-1 (expunged ones are skipped); stored messages
+        never change, so each is fetched only once per server."""
+        box = self.mailboxes(address)[mailbox]
+        key = (address, mailbox, box["uidvalidity"])
+        with self._cache_lock:
+            have = {uid: self._cache[key + (uid,)] for uid in range(1, box["uidnext"])
+                    if key + (uid,) in self._cache}
+        missing = [uid for uid in range(1, box["uidnext"]) if uid not in have]
+
+        def fetch(uid):
+            r = subprocess.run([BIN, "--config", self.config, "message", "show", address, mailbox,
+                                str(uid)], capture_output=True, timeout=60)
+            if r.returncode != 0:
+                if b"no message with UID" in r.stderr:
+                    return uid, None
+                raise AssertionError(r.stderr.decode())
+            return uid, r.stdout
+
+        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+            for uid, data in pool.map(fetch, missing):
+                if data is not None:
+                    have[uid] = data
+                    with self._cache_lock:
+                        self._cache[key + (uid,)] = data
+        return dict(sorted(have.items()))
+
+    def find_messages(self, address, needle, mailbox="INBOX"):
+        """The stored messages of a mailbox that contain `needle` (bytes or str)."""
+        if isinstance(needle, str):
+            needle = needle.encode()
+        return [m for m in self.messages(address, mailbox).values() if needle in m]
+
+    def wait_for_message(self, address, needle, mailbox="INBOX", timeout=20):
+        """The one stored message containing `needle`, waiting for its delivery."""
+        found = wait_until(lambda: self.find_messages(address, needle, mailbox), timeout, 0.1)
+        if not found:
+            raise AssertionError(f"no message with {needle!r} in {mailbox} of {address}")
+        if len(found) > 1:
+            raise AssertionError(f"{len(found)} messages with {needle!r} in {address}")
+        return found[0]
+
+    def connect(self, ehlo="client.remote.test", **kwargs):
+        """A raw SMTP client past the greeting (and EHLO unless ehlo is None)."""
+        c = SmtpClient(self.port, **kwargs)
+        greeting = c.reply()
+        if greeting.code != 220:
+            c.close()
+            raise AssertionError(f"greeting: {greeting}")
+        if ehlo:
+            r = c.ehlo(ehlo)
+            if r.code != 250:
+                c.close()
+                raise AssertionError(f"EHLO: {r}")
+        return c
+
+    def send_raw(self, mail_from, rcpts, content, mail_params=""):
+        """One transaction over a raw connection; `content` is sent dot-stuffed by the caller.
+
+        Returns (reply to the final dot, queue id or None)."""
+        with self.connect() as c:
+            r = c.cmd(f"MAIL FROM:<{mail_from}>" + (" " + mail_params if mail_params else ""))
+            if r.code != 250:
+                return r, None
+            for rcpt in rcpts:
+                c.cmd(f"RCPT TO:<{rcpt}>")
+            r = c.cmd("DATA")
+            if r.code != 354:
+                return r, None
+            c.send(content + b".\r\n")
+            r = c.reply()
+            c.cmd("QUIT")
+            m = re.search(r"queued as (\S+)", r.text)
+            return r, m.group(1) if m else None
+
     # --- process ------------------------------------------------------------
     def start(self, timeout=20):
-        self.proc = subprocess.Popen([BIN, "--config", self.config, "serve", "--pid-file",
-                                      self.pid_file], stdout=subprocess.DEVNULL,
-                                     stderr=open(os.path.join(self.dir, "stderr.log"), "ab"))
+        with open(os.path.join(self.dir, "stderr.log"), "ab") as stderr:
+            self.proc = subprocess.Popen([BIN, "--config", self.config, "serve", "--pid-file",
+                                          self.pid_file], stdout=subprocess.DEVNULL,
+                                         stderr=stderr)
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -163,6 +364,16 @@ class Server:
             self.proc.kill()
             self.proc.wait()
             self.proc = None
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def assert_log_clean(self):
+        """An internal error in the log is a failure even when every reply looked right."""
+        log = self.read_log()
+        for bad in LOG_ALARMS:
+            if bad in log:
+                raise AssertionError(f"'{bad}' in the server log:\n{log}")
 
     def read_log(self):
         out = ""
@@ -200,6 +411,6 @@ class ServerTestCase(unittest.TestCase):
         if code != 0:
             raise AssertionError(f"postern exited with {code}:\n{log}")
         # An internal error in the log is a failure even when every reply looked right.
-        for bad in ("exception", "AddressSanitizer", "runtime error"):
+        for bad in LOG_ALARMS:
             if bad in log:
                 raise AssertionError(f"'{bad}' in the server log:\n{log}")
