@@ -109,6 +109,11 @@ const std::vector<Key>& Keys() {
        "A message with more Received: fields is refused with 554 5.4.6 as a mail loop "
        "(RFC 5321 §6.3).",
        nullptr, [](Config& c, const Value& v) { c.smtp.max_hops = As<int64_t>(v); }},
+      {"smtp", "memory_limit", Type::kBytes, R"("512M")",
+       "Message data all SMTP sessions together may hold in memory while receiving. Past it, "
+       "messages get 452 4.3.1 and their senders retry later, instead of the server running "
+       "out of memory.",
+       nullptr, [](Config& c, const Value& v) { c.smtp.memory_limit = As<int64_t>(v); }},
       {"smtp", "bare_line_endings", Type::kEnum, R"("normalize")",
        "What to do with a bare CR or LF inside DATA (they never end a message, see SMTP "
        "smuggling): \"normalize\" stores them as CRLF, \"reject\" refuses the message with "

@@ -40,6 +40,7 @@ struct SmtpConfig {
   int64_t max_connections;
   int64_t max_connections_per_ip;
   int64_t max_hops;
+  int64_t memory_limit;
   std::string bare_line_endings;  // "normalize" | "reject"
   bool vrfy;
   std::string recipient_delimiter;  // "" disables sub-addressing

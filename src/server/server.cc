@@ -68,6 +68,7 @@ smtpserver::SmtpServerOptions SmtpOptions(const config::Config& c,
                                                              : smtp::BareLineEndings::kNormalize;
   s.vrfy = c.smtp.vrfy;
   s.tls = std::move(tls);
+  s.memory = std::make_shared<smtpserver::MemoryBudget>(static_cast<uint64_t>(c.smtp.memory_limit));
   o.max_connections = static_cast<size_t>(c.smtp.max_connections);
   o.max_connections_per_ip = static_cast<size_t>(c.smtp.max_connections_per_ip);
   return o;

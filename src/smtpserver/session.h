@@ -16,6 +16,7 @@
 #include "smtp/command.h"
 #include "smtp/data_decoder.h"
 #include "smtpserver/backend.h"
+#include "smtpserver/memory_budget.h"
 
 namespace postern::smtpserver {
 
@@ -32,6 +33,7 @@ struct SessionOptions {
   smtp::BareLineEndings bare_line_endings = smtp::BareLineEndings::kNormalize;
   bool vrfy = false;
   std::shared_ptr<boost::asio::ssl::context> tls;  // null: no STARTTLS
+  std::shared_ptr<MemoryBudget> memory;            // null: no server-wide cap
 };
 
 class Session {
@@ -52,6 +54,8 @@ class Session {
     std::string content;
     std::optional<smtp::DataDecoder> chunks;  // BDAT in progress
     uint64_t chunk_bytes = 0;                 // BDAT bytes announced so far
+    MemoryReservation memory;                 // what `content` holds of the budget
+    bool over_budget = false;                 // content was dropped: answer 452
   };
 
   void Send(const smtp::Reply& reply);
@@ -72,6 +76,9 @@ class Session {
 
   // Starts the content: queue id and our Received: field.
   void BeginContent();
+  // Charges the budget for what `content` grew by since `before`; once the
+  // budget is spent, drops the content (the message will get 452 4.3.1).
+  void ChargeContent(size_t before);
   // Checks a complete message and hands it to the backend; sends the reply.
   asio::awaitable<void> FinishMessage(const smtp::DataDecoder& decoder);
   // Sends 421 and ends the session after a read failed mid-message.

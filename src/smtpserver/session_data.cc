@@ -28,9 +28,22 @@ void Session::BeginContent() {
   if (txn_.recipients.size() == 1) info.single_recipient = txn_.recipients[0].address;
   info.time = Clock::Real().NowUnix();
   txn_.content = BuildReceivedHeader(info);
-  if (txn_.params.size && *txn_.params.size <= options_.max_message_size) {
-    txn_.content.reserve(txn_.content.size() + *txn_.params.size + 1024);
+  txn_.memory = MemoryReservation(options_.memory);
+  ChargeContent(0);
+}
+
+void Session::ChargeContent(size_t before) {
+  if (!txn_.over_budget && txn_.memory.Grow(txn_.content.size() - before)) return;
+  if (!txn_.over_budget) {
+    LOG_WARN(
+        "smtp: {} from [{}]: the memory budget for messages in progress is spent; "
+        "answering 452 (raise smtp.memory_limit?)",
+        txn_.queue_id, conn_->remote_ip());
   }
+  txn_.over_budget = true;
+  txn_.memory.Release();
+  txn_.content.clear();
+  txn_.content.shrink_to_fit();
 }
 
 void Session::AbortRead(net::ReadStatus status) {
@@ -71,7 +84,9 @@ asio::awaitable<void> Session::DoData() {
       AbortRead(status);
       co_return;
     }
+    const size_t before = txn_.content.size();
     conn_->Consume(decoder.Feed(bytes, &txn_.content));
+    ChargeContent(before);
   }
   co_await FinishMessage(decoder);
 }
@@ -105,7 +120,11 @@ asio::awaitable<void> Session::DoBdat(const smtp::Command& cmd) {
       co_return;
     }
     size_t take = static_cast<size_t>(std::min<uint64_t>(remaining, bytes.size()));
-    if (!refusal) txn_.chunks->Feed(bytes.substr(0, take), &txn_.content);
+    if (!refusal) {
+      const size_t before = txn_.content.size();
+      txn_.chunks->Feed(bytes.substr(0, take), &txn_.content);
+      ChargeContent(before);
+    }
     conn_->Consume(take);
     remaining -= take;
   }
@@ -120,14 +139,20 @@ asio::awaitable<void> Session::DoBdat(const smtp::Command& cmd) {
     Send(Reply(250, "2.0.0", "Ok: " + std::to_string(cmd.bdat_size) + " octets received"));
     co_return;
   }
+  const size_t before = txn_.content.size();
   txn_.chunks->Finish(&txn_.content);
+  ChargeContent(before);
   smtp::DataDecoder decoder = std::move(*txn_.chunks);
   co_await FinishMessage(decoder);
 }
 
 asio::awaitable<void> Session::FinishMessage(const smtp::DataDecoder& decoder) {
   std::optional<Reply> refusal;
-  if (decoder.size_exceeded()) {
+  if (txn_.over_budget) {
+    refusal = Reply(452, "4.3.1",
+                    "Insufficient system storage: too much mail in progress, "
+                    "try again later");
+  } else if (decoder.size_exceeded()) {
     refusal = Reply(552, "5.3.4",
                     "Message size exceeds fixed maximum message size of " +
                         std::to_string(options_.max_message_size) + " bytes");
@@ -148,7 +173,7 @@ asio::awaitable<void> Session::FinishMessage(const smtp::DataDecoder& decoder) {
     LOG_INFO("smtp: {} from [{}] refused: {}", txn_.queue_id, conn_->remote_ip(),
              refusal->Summary());
     Send(*refusal);
-    CountError();
+    if (refusal->IsPermanent()) CountError();
     Reset();
     co_return;
   }
@@ -169,6 +194,7 @@ asio::awaitable<void> Session::FinishMessage(const smtp::DataDecoder& decoder) {
   std::string queue_id = txn_.queue_id;
   std::string from = txn_.mail_from;
   std::string content = std::move(txn_.content);
+  MemoryReservation memory = std::move(txn_.memory);  // held until stored
   Reset();
 
   Status stored = co_await backend_.Accept(std::move(env), std::move(content));

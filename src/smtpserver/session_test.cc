@@ -384,6 +384,26 @@ TEST_F(SessionTest, SmuggledCommandsStayInsideTheMessage) {
   }
 }
 
+TEST_F(SessionTest, MemoryBudgetRefusesTemporarily) {
+  SmtpServerOptions o;
+  o.session.memory = std::make_shared<MemoryBudget>(3000);
+  Start(o);
+  auto c = ConnectAndGreet();
+  c->Cmd("MAIL FROM:<a@remote.test>");
+  c->Cmd("RCPT TO:<u@example.test>");
+  c->Cmd("DATA");
+  std::string big;
+  for (int i = 0; i < 50; ++i) big += std::string(98, 'x') + "\r\n";
+  EXPECT_EQ(Code(c->Cmd(big + ".")), "452 4.3.1");
+  EXPECT_TRUE(backend_.envelopes.empty());
+  EXPECT_EQ(o.session.memory->used(), 0u) << "the refused message gave its share back";
+  c->Cmd("MAIL FROM:<a@remote.test>");
+  c->Cmd("RCPT TO:<u@example.test>");
+  c->Cmd("DATA");
+  EXPECT_EQ(Code(c->Cmd("small\r\n.")), "250 2.0.0");
+  EXPECT_EQ(o.session.memory->used(), 0u);
+}
+
 TEST_F(SessionTest, BareLineEndingsCanBeRefused) {
   SmtpServerOptions o;
   o.session.bare_line_endings = smtp::BareLineEndings::kReject;
