@@ -1,6 +1,7 @@
 #include "server/control.h"
 
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <boost/asio/read_until.hpp>
@@ -20,6 +21,10 @@ ControlSocket::ControlSocket(asio::io_context& context, std::string path)
 ControlSocket::~ControlSocket() = default;
 
 Status ControlSocket::Listen() {
+  if (path_.size() >= sizeof(sockaddr_un::sun_path)) {
+    return InvalidArgument("no control socket: the path " + path_ +
+                           " is too long for a Unix socket (move server.data_dir)");
+  }
   ::unlink(path_.c_str());
   acceptor_ = std::make_unique<stream_protocol::acceptor>(context_);
   error_code ec;

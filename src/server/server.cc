@@ -1,17 +1,22 @@
 #include "server/server.h"
 
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/asio/signal_set.hpp>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <future>
 
 #include "base/log.h"
+#include "base/strings.h"
 #include "delivery/queue_runner.h"
 #include "mailbox/notifier.h"
 #include "net/async.h"
@@ -93,6 +98,29 @@ asio::awaitable<void> CollectGarbage(store::Store& store, asio::thread_pool& blo
   }
 }
 
+// One server per data directory: blob pins and the queue runner's in-memory
+// hand-over are per process, so a second server on the same store could
+// remove a file another is about to reference. The lock dies with the
+// process, so a crash never leaves a stale lock behind.
+Result<int> LockDataDir(const std::string& data_dir) {
+  std::string path = data_dir + "/postern.lock";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+  if (fd < 0) return Unavailable("cannot open " + path + ": " + std::strerror(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    char pid[32] = {0};
+    ssize_t n = ::pread(fd, pid, sizeof pid - 1, 0);
+    ::close(fd);
+    std::string who = n > 0 ? std::string(TrimWhitespace(std::string_view(pid, n))) : "?";
+    return FailedPrecondition("another postern serve (pid " + who + ") is running on " + data_dir +
+                              ": stop it first");
+  }
+  std::string me = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, me.data(), me.size(), 0) < 0) {
+    LOG_WARN("cannot write the pid into {}", path);
+  }
+  return fd;
+}
+
 }  // namespace
 
 std::string ControlSocketPath(const config::Config& config) {
@@ -104,14 +132,18 @@ int Serve(const config::Config& config, const ServeOptions& options) {
     std::fprintf(stderr, "postern: %s\n", s.message().c_str());
     return 1;
   }
-  auto fail = [](const Status& s) {
+  // Errors go to the log; when the log is a file, to the terminal as well.
+  auto fail = [&config](const Status& s) {
     LOG_ERROR("{}", s.message());
     spdlog::default_logger()->flush();
-    if (spdlog::default_logger()->sinks().size() == 1) {
-      std::fprintf(stderr, "postern: %s\n", s.message().c_str());
-    }
+    if (!config.server.log_file.empty()) std::fprintf(stderr, "postern: %s\n", s.message().c_str());
     return 1;
   };
+
+  std::error_code dir_error;
+  std::filesystem::create_directories(config.server.data_dir, dir_error);
+  auto lock = LockDataDir(config.server.data_dir);
+  if (!lock.ok()) return fail(lock.status());
 
   store::SqliteStoreOptions store_options;
   store_options.data_dir = config.server.data_dir;
@@ -162,7 +194,11 @@ int Serve(const config::Config& config, const ServeOptions& options) {
            " delivered=" + std::to_string(st.delivered) +
            " deferred=" + std::to_string(st.deferred) + " bounced=" + std::to_string(st.failed);
   });
-  if (Status s = control.Listen(); !s.ok()) return fail(s);
+  if (Status s = control.Listen(); !s.ok()) {
+    // Not fatal: the CLI then says the server does not answer, and queue
+    // flush takes effect at the next rescan.
+    LOG_WARN("{}", s.message());
+  }
 
   if (Status s = DropPrivileges(config.server.user); !s.ok()) return fail(s);
 
@@ -202,6 +238,7 @@ int Serve(const config::Config& config, const ServeOptions& options) {
   blocking.join();
   store.reset();  // the writer commits what it holds before it ends
   if (!options.pid_file.empty()) ::unlink(options.pid_file.c_str());
+  ::close(*lock);
   LOG_INFO("postern stopped");
   spdlog::default_logger()->flush();
   return 0;

@@ -21,8 +21,8 @@ class AcceptingBackend : public Backend {
   asio::awaitable<RecipientCheck> CheckRecipient(std::string address, bool postmaster,
                                                  uint64_t) override {
     RecipientCheck c;
-    const bool ours = address.size() > 13 &&
-                      address.compare(address.size() - 13, 13, "@example.test") == 0;
+    const bool ours =
+        address.size() > 13 && address.compare(address.size() - 13, 13, "@example.test") == 0;
     if (postmaster || ours) {
       c.reply = smtp::Reply(250, "2.1.5", "Ok");
       directory::Destination d;

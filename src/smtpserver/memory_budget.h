@@ -34,7 +34,8 @@ class MemoryReservation {
  public:
   MemoryReservation() = default;
   explicit MemoryReservation(std::shared_ptr<MemoryBudget> budget) : budget_(std::move(budget)) {}
-  MemoryReservation(MemoryReservation&& o) noexcept : budget_(std::move(o.budget_)), bytes_(o.bytes_) {
+  MemoryReservation(MemoryReservation&& o) noexcept
+      : budget_(std::move(o.budget_)), bytes_(o.bytes_) {
     o.bytes_ = 0;
   }
   MemoryReservation& operator=(MemoryReservation&& o) noexcept {
