@@ -326,68 +326,68 @@ void AddAliasCommands(CLI::App& app, Context& ctx, Action* action) {
   });
 
   auto file = std::make_shared<std::string>();
-  CLI::App* import = alias->add_subcommand(
+  CLI::App* import_cmd = alias->add_subcommand(
       "import", "Add many aliases from a file in Postfix virtual(5) format, all or nothing");
-  import
+  import_cmd
       ->add_option("FILE", *file,
                    "Lines \"source target[, target...]\"; # starts a comment; - reads stdin")
       ->required();
-  import->callback([=, &ctx] {
+  import_cmd->callback([=, &ctx] {
     *action = [=, &ctx]() -> Status {
       PT_ASSIGN_OR_RETURN(auto aliases, ParseAliasFile(*file));
-  PT_ASSIGN_OR_RETURN(store::Store * store, ctx.Store());
-  PT_RETURN_IF_ERROR(store->AddAliases(aliases));
-  std::printf("Imported %zu aliases\n", aliases.size());
-  return Status::Ok();
-};
-}  // namespace postern::cli
-);
-
-CLI::App* remove = alias->add_subcommand("remove", "Remove an alias, or one of its targets");
-remove->add_option("SOURCE", o->source, "The alias")->required();
-remove->add_option("TARGET", o->target, "Only this target");
-remove->callback([=, &ctx] {
-  *action = [=, &ctx]() -> Status {
-    PT_ASSIGN_OR_RETURN(std::string source, directory::NormalizeAddress(o->source, true));
-    std::string target;
-    if (!o->target.empty()) {
-      PT_ASSIGN_OR_RETURN(target, directory::NormalizeAddress(o->target, true));
-    }
-    PT_ASSIGN_OR_RETURN(store::Store * store, ctx.Store());
-    PT_RETURN_IF_ERROR(store->RemoveAlias(source, target));
-    std::printf("Removed alias %s%s\n", source.c_str(),
-                target.empty() ? "" : (" -> " + target).c_str());
-    return Status::Ok();
-  };
-});
-
-CLI::App* list = alias->add_subcommand("list", "List aliases, of one domain or all");
-list->add_option("DOMAIN", o->domain, "Only this domain");
-list->add_flag("--json", ctx.globals().json, "Print JSON");
-list->callback([=, &ctx] {
-  *action = [=, &ctx]() -> Status {
-    std::string domain;
-    if (!o->domain.empty()) {
-      PT_ASSIGN_OR_RETURN(domain, directory::NormalizeDomainName(o->domain));
-    }
-    PT_ASSIGN_OR_RETURN(store::Store * store, ctx.Store());
-    PT_ASSIGN_OR_RETURN(auto aliases, store->ListAliases(domain));
-    if (ctx.globals().json) {
-      json out = json::array();
-      for (const auto& a : aliases) out.push_back({{"source", a.source}, {"targets", a.targets}});
-      PrintJson(out);
+      PT_ASSIGN_OR_RETURN(store::Store * store, ctx.Store());
+      PT_RETURN_IF_ERROR(store->AddAliases(aliases));
+      std::printf("Imported %zu aliases\n", aliases.size());
       return Status::Ok();
-    }
-    Table t({"ALIAS", "TARGETS"});
-    for (const auto& a : aliases) {
-      std::string targets;
-      for (const auto& x : a.targets) targets += (targets.empty() ? "" : ", ") + x;
-      t.Add({a.source, targets});
-    }
-    t.Print("No aliases yet: postern alias add info@example.org you@example.org");
-    return Status::Ok();
-  };
-});
+    };
+  }  // namespace postern::cli
+  );
+
+  CLI::App* remove = alias->add_subcommand("remove", "Remove an alias, or one of its targets");
+  remove->add_option("SOURCE", o->source, "The alias")->required();
+  remove->add_option("TARGET", o->target, "Only this target");
+  remove->callback([=, &ctx] {
+    *action = [=, &ctx]() -> Status {
+      PT_ASSIGN_OR_RETURN(std::string source, directory::NormalizeAddress(o->source, true));
+      std::string target;
+      if (!o->target.empty()) {
+        PT_ASSIGN_OR_RETURN(target, directory::NormalizeAddress(o->target, true));
+      }
+      PT_ASSIGN_OR_RETURN(store::Store * store, ctx.Store());
+      PT_RETURN_IF_ERROR(store->RemoveAlias(source, target));
+      std::printf("Removed alias %s%s\n", source.c_str(),
+                  target.empty() ? "" : (" -> " + target).c_str());
+      return Status::Ok();
+    };
+  });
+
+  CLI::App* list = alias->add_subcommand("list", "List aliases, of one domain or all");
+  list->add_option("DOMAIN", o->domain, "Only this domain");
+  list->add_flag("--json", ctx.globals().json, "Print JSON");
+  list->callback([=, &ctx] {
+    *action = [=, &ctx]() -> Status {
+      std::string domain;
+      if (!o->domain.empty()) {
+        PT_ASSIGN_OR_RETURN(domain, directory::NormalizeDomainName(o->domain));
+      }
+      PT_ASSIGN_OR_RETURN(store::Store * store, ctx.Store());
+      PT_ASSIGN_OR_RETURN(auto aliases, store->ListAliases(domain));
+      if (ctx.globals().json) {
+        json out = json::array();
+        for (const auto& a : aliases) out.push_back({{"source", a.source}, {"targets", a.targets}});
+        PrintJson(out);
+        return Status::Ok();
+      }
+      Table t({"ALIAS", "TARGETS"});
+      for (const auto& a : aliases) {
+        std::string targets;
+        for (const auto& x : a.targets) targets += (targets.empty() ? "" : ", ") + x;
+        t.Add({a.source, targets});
+      }
+      t.Print("No aliases yet: postern alias add info@example.org you@example.org");
+      return Status::Ok();
+    };
+  });
 }
 
 }  // namespace postern::cli
