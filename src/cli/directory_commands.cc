@@ -92,7 +92,7 @@ std::string Quota(uint64_t used, uint64_t limit, bool bytes) {
 
 void AddDomainCommands(CLI::App& app, Context& ctx, Action* action) {
   CLI::App* domain = app.add_subcommand("domain", "Add, remove and list mail domains");
-  domain->require_subcommand(1);
+  domain->require_subcommand(0, 1);
 
   auto name = std::make_shared<std::string>();
   CLI::App* add = domain->add_subcommand("add", "Serve mail for a domain");
@@ -152,7 +152,7 @@ void AddDomainCommands(CLI::App& app, Context& ctx, Action* action) {
 
 void AddUserCommands(CLI::App& app, Context& ctx, Action* action) {
   CLI::App* user = app.add_subcommand("user", "Add, remove, list users and set passwords");
-  user->require_subcommand(1);
+  user->require_subcommand(0, 1);
 
   struct UserOptions {
     std::string address;
@@ -291,7 +291,7 @@ void AddUserCommands(CLI::App& app, Context& ctx, Action* action) {
 void AddAliasCommands(CLI::App& app, Context& ctx, Action* action) {
   CLI::App* alias =
       app.add_subcommand("alias", "Aliases: forward an address to others; @domain is a catch-all");
-  alias->require_subcommand(1);
+  alias->require_subcommand(0, 1);
   struct AliasOptions {
     std::string source;
     std::vector<std::string> targets;

@@ -62,7 +62,7 @@ void AddMailCommands(CLI::App& app, Context& ctx, Action* action) {
   auto uid = std::make_shared<uint32_t>(0);
 
   CLI::App* mailbox = app.add_subcommand("mailbox", "Look at a user's mailboxes");
-  mailbox->require_subcommand(1);
+  mailbox->require_subcommand(0, 1);
   CLI::App* list = mailbox->add_subcommand("list", "Mailboxes of a user, with counts");
   list->add_option("ADDRESS", *address, "user@domain")->required();
   list->add_flag("--json", ctx.globals().json, "Print JSON");
@@ -97,7 +97,7 @@ void AddMailCommands(CLI::App& app, Context& ctx, Action* action) {
   });
 
   CLI::App* message = app.add_subcommand("message", "Look at stored messages");
-  message->require_subcommand(1);
+  message->require_subcommand(0, 1);
   CLI::App* show = message->add_subcommand("show", "Print a message exactly as stored");
   show->add_option("ADDRESS", *address, "user@domain")->required();
   show->add_option("MAILBOX", *mailbox_name, "Mailbox name, e.g. INBOX")->required();
@@ -121,7 +121,7 @@ void AddMailCommands(CLI::App& app, Context& ctx, Action* action) {
 void AddQueueCommands(CLI::App& app, Context& ctx, Action* action) {
   auto id = std::make_shared<std::string>();
   CLI::App* queue = app.add_subcommand("queue", "Messages waiting for delivery");
-  queue->require_subcommand(1);
+  queue->require_subcommand(0, 1);
 
   CLI::App* list = queue->add_subcommand("list", "List queued messages");
   list->add_flag("--json", ctx.globals().json, "Print JSON");
@@ -243,7 +243,7 @@ void AddStatsCommand(CLI::App& app, Context& ctx, Action* action) {
 
 void AddConfigCommands(CLI::App& app, Context& ctx, Action* action) {
   CLI::App* cfg = app.add_subcommand("config", "Check the configuration, print its reference");
-  cfg->require_subcommand(1);
+  cfg->require_subcommand(0, 1);
   CLI::App* reference =
       cfg->add_subcommand("reference", "Print every configuration key (Markdown)");
   reference->callback([=] {

@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
   app.add_option("-c,--config", globals.config_path,
                  "Configuration file (default: $POSTERN_CONFIG, ./postern.toml, "
                  "/etc/postern/postern.toml)");
-  app.require_subcommand(1);
+  app.require_subcommand(0, 1);
   app.fallthrough();
   cli::Action action;
   cli::AddInitCommand(app, ctx, &action);
@@ -59,11 +59,35 @@ int main(int argc, char** argv) {
   cli::AddConfigCommands(app, ctx, &action);
   try {
     app.parse(argc, argv);
+  } catch (const CLI::ExtrasError& e) {
+    // An unknown command or a stray argument: name it, and where to look.
+    std::string where = "postern";
+    for (const CLI::App* sub = &app; !sub->get_subcommands().empty();) {
+      sub = sub->get_subcommands().front();
+      where += " " + sub->get_name();
+    }
+    std::string extra;
+    for (const auto& word : app.remaining()) extra += (extra.empty() ? "" : " ") + word;
+    std::fprintf(stderr, "postern: unknown command or argument \"%s\" for `%s`; see %s --help\n",
+                 extra.c_str(), where.c_str(), where.c_str());
+    return 2;
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
   if (!action) {
-    std::fprintf(stderr, "postern: choose a command; see postern --help\n");
+    // A command group without its subcommand: list what it offers.
+    const CLI::App* group = &app;
+    std::string where = "postern";
+    while (!group->get_subcommands().empty()) {
+      group = group->get_subcommands().front();
+      where += " " + group->get_name();
+    }
+    std::string choices;
+    for (const CLI::App* sub : group->get_subcommands({})) {
+      choices += (choices.empty() ? "" : ", ") + sub->get_name();
+    }
+    std::fprintf(stderr, "postern: `%s` needs a command: %s (see %s --help)\n", where.c_str(),
+                 choices.c_str(), where.c_str());
     return 2;
   }
   Status status = action();

@@ -181,6 +181,7 @@ asio::awaitable<void> QueueRunner::Deliver(std::vector<store::QueueEntry> entrie
         break;
       case store::DeliveryOutcome::kDeferred:
         ++delta.deferred;
+        next_scan_ = std::min(next_scan_, d.retry_at);  // come back when it is due
         LOG_INFO("delivery: {} to=<{}> status=deferred ({})", d.queue_id, d.address, o.error);
         break;
       case store::DeliveryOutcome::kFailed:

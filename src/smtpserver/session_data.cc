@@ -92,6 +92,17 @@ asio::awaitable<void> Session::DoData() {
 }
 
 asio::awaitable<void> Session::DoBdat(const smtp::Command& cmd) {
+  if (cmd.bdat_size > options_.max_message_size) {
+    // One chunk beyond the size limit: reading (and discarding) it all would
+    // let a client tie up the session for gigabytes, and without reading it
+    // the stream cannot be resynchronised, so refuse and close.
+    Send(Reply(552, "5.3.4",
+               "Chunk exceeds the maximum message size of " +
+                   std::to_string(options_.max_message_size) + " bytes; closing",
+               true));
+    CountError();
+    co_return;
+  }
   // Decide first, then read the chunk whatever the verdict: the client sends
   // it regardless (RFC 3030 §3), and it must not be read as commands.
   std::optional<Reply> refusal;

@@ -342,15 +342,27 @@ TEST_F(SessionTest, Chunking) {
   // BDAT 0 LAST ends a message, and oversize chunks are read and refused.
   c->Cmd("MAIL FROM:<a@remote.test>");
   c->Cmd("RCPT TO:<u@example.test>");
-  c->Write("BDAT 20000\r\n" + std::string(20000, 'z'));
-  EXPECT_EQ(Code(c->Reply()), "552 5.3.4");
-  EXPECT_EQ(Code(c->Cmd("NOOP")), "250 2.0.0");
+  c->Write("BDAT 6000\r\n" + std::string(6000, 'z'));
+  EXPECT_EQ(Code(c->Reply()), "250 2.0.0");
+  c->Write("BDAT 6000\r\n" + std::string(6000, 'z'));
+  EXPECT_EQ(Code(c->Reply()), "552 5.3.4") << "the chunks together exceed the limit";
+  EXPECT_EQ(Code(c->Cmd("NOOP")), "250 2.0.0") << "the chunk was read, the session goes on";
   c->Cmd("MAIL FROM:<a@remote.test>");
   c->Cmd("RCPT TO:<u@example.test>");
   c->Write("BDAT 3\r\nabcBDAT 0 LAST\r\n");
   EXPECT_EQ(Code(c->Reply()), "250 2.0.0");
   EXPECT_EQ(Code(c->Reply()), "250 2.0.0");
   EXPECT_EQ(backend_.contents.size(), 2u);
+}
+
+TEST_F(SessionTest, OversizedSingleChunkClosesTheSession) {
+  Start();
+  auto c = ConnectAndGreet();
+  c->Cmd("MAIL FROM:<a@remote.test>");
+  c->Cmd("RCPT TO:<u@example.test>");
+  EXPECT_EQ(Code(c->Cmd("BDAT 99999999999999999999")), "552 5.3.4");
+  EXPECT_TRUE(c->Closed());
+  EXPECT_TRUE(backend_.envelopes.empty());
 }
 
 TEST_F(SessionTest, HeloRefusesExtensionParameters) {

@@ -35,6 +35,7 @@ void SmtpServer::StopAccepting() {
 }
 
 void SmtpServer::Drain() {
+  draining_ = true;  // before the walk: a later registration sees it
   std::lock_guard lock(mu_);
   for (const auto& c : sessions_) c->Drain();
 }
@@ -113,6 +114,17 @@ asio::awaitable<void> SmtpServer::Serve(std::shared_ptr<net::Connection> conn) {
     sessions_.insert(conn);
   }
   Registration registration{this, conn, key};
+  if (draining_) {
+    // Accepted while the server began to drain (the listener closes
+    // asynchronously): no greeting, just the shutdown notice.
+    conn->Queue(smtp::Reply(421, "4.3.2",
+                            options_.session.hostname + " Service shutting down, try again later",
+                            true)
+                    .Serialize());
+    co_await conn->Flush(std::chrono::seconds(10));
+    conn->Close();
+    co_return;
+  }
   LOG_DEBUG("smtp: connect from [{}]:{}", conn->remote_ip(), conn->remote_port());
   Session session(conn, backend_, options_.session);
   co_await session.Run();

@@ -59,6 +59,8 @@ class SmtpServer {
 
   mutable std::mutex mu_;
   std::set<std::shared_ptr<net::Connection>> sessions_;
+  // Set by Drain(): a session that registers afterwards is told 421 at once.
+  std::atomic<bool> draining_{false};
 };
 
 }  // namespace postern::smtpserver

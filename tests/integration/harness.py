@@ -358,6 +358,16 @@ class Server:
         self.proc = None
         return code
 
+    def send_signal(self, sig):
+        """Sends a signal without waiting (see wait_exit)."""
+        self.proc.send_signal(sig)
+
+    def wait_exit(self, timeout=40):
+        """Waits for the process to end by itself; returns its exit code."""
+        code = self.proc.wait(timeout)
+        self.proc = None
+        return code
+
     def kill(self):
         """SIGKILL: no chance to clean up, like a crash or a power cut."""
         if self.proc:

@@ -69,7 +69,9 @@ class OpenRelayTest(ServerTestCase):
     def assert_refused(self, rcpt, allowed, **kw):
         r, data = self.try_rcpt(rcpt, **kw)
         self.assertIn((r.code, r.enhanced), allowed, f"RCPT TO:{rcpt} -> {r}")
-        self.assertEqual((data.code, data.enhanced), (554, "5.5.1"), f"DATA after {rcpt}: {data}")
+        # 554 "no valid recipients" after refused RCPTs, 503 after one that did not parse.
+        self.assertIn((data.code, data.enhanced), {(554, "5.5.1"), (503, "5.5.1")},
+                      f"DATA after {rcpt}: {data}")
 
     def test_vectors(self):
         for rcpt, allowed in VECTORS:
@@ -130,7 +132,8 @@ class OpenRelayCatchAllTest(ServerTestCase):
         sent = []
         for rcpt in ("user%remote.test@example.test", "remote.test!user@example.test",
                      "USER%REMOTE.TEST@EXAMPLE.TEST", "user%remote.test%example.test@example.test",
-                     "remote.test!user%remote.test@example.test"):
+                     "remote.test!user%remote.test@example.test",
+                     '"user@remote.test"@example.test', '"user%remote.test"@example.test'):
             with self.subTest(rcpt=rcpt):
                 tok = uuid.uuid4().hex
                 with self.server.connect() as c:

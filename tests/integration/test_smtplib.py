@@ -255,6 +255,39 @@ class SmtplibTest(ServerTestCase):
         self.assertIn("queued as", replies[0].text)
         self.assertTrue(self.server.wait_for_message(DEMO, tok).endswith(chunks[0]))
 
+    def test_bdat_over_the_size_limit(self):
+        tok = token()
+        before = self.server.wait_queue_empty()
+        with self.server.connect() as c:
+            c.cmd("MAIL FROM:<a@remote.test>")
+            c.cmd(f"RCPT TO:<{DEMO}>")
+            first = f"Subject: bigbdat {tok}\r\n\r\n".encode()
+            first += b"x" * (40000 - len(first) - 2) + b"\r\n"
+            c.send(b"BDAT 40000\r\n" + first)
+            self.assertEqual(c.reply().code, 250)
+            c.send(b"BDAT 40000 LAST\r\n" + b"y" * 39998 + b"\r\n")
+            r = c.reply()
+            self.assertEqual((r.code, r.enhanced), (552, "5.3.4"), r)
+            # The failed chunk ended the transaction (RFC 3030 §4.2)...
+            c.send(b"BDAT 5 LAST\r\nabcde")
+            self.assertEqual(c.reply().code, 503)
+            # ...and RSET in the middle of chunks starts afresh.
+            c.cmd("MAIL FROM:<a@remote.test>")
+            c.cmd(f"RCPT TO:<{DEMO}>")
+            c.send(b"BDAT 9\r\nSubject: ")
+            self.assertEqual(c.reply().code, 250)
+            self.assertEqual(c.cmd("RSET").code, 250)
+            c.cmd("MAIL FROM:<a@remote.test>")
+            c.cmd(f"RCPT TO:<{DEMO}>")
+            again = f"Subject: after rset {tok}\r\n\r\nx\r\n".encode()
+            c.send(b"BDAT %d LAST\r\n" % len(again) + again)
+            self.assertEqual(c.reply().code, 250)
+        stored = self.server.wait_for_message(DEMO, f"after rset {tok}")
+        self.assertTrue(stored.endswith(again))
+        self.assertEqual(self.server.find_messages(DEMO, f"bigbdat {tok}"), [])
+        self.assertEqual(self.server.wait_queue_empty()["stored_bodies"],
+                         before["stored_bodies"] + 1)
+
     def test_bdat_then_data_is_refused(self):
         with self.server.connect() as c:
             c.cmd("MAIL FROM:<a@remote.test>")
