@@ -143,6 +143,11 @@ const std::vector<Key>& Keys() {
       {"store", "compression_level", Type::kInt, "3",
        "zstd level for stored messages (1 fastest … 19 smallest).", nullptr,
        [](Config& c, const Value& v) { c.store.compression_level = As<int64_t>(v); }},
+      {"store", "inline_max", Type::kBytes, R"("64K")",
+       "Message bodies up to this size (compressed) are kept inside the database, so one "
+       "commit makes a message durable; larger ones are files under data/blobs. 0 puts every "
+       "body in a file.",
+       nullptr, [](Config& c, const Value& v) { c.store.inline_max = As<int64_t>(v); }},
   };
   return keys;
 }

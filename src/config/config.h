@@ -55,6 +55,7 @@ struct QueueConfig {
 
 struct StoreConfig {
   int64_t compression_level;  // zstd level for message blobs
+  int64_t inline_max;         // bodies up to this (compressed) size live in the database
 };
 
 struct Config {

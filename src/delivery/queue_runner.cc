@@ -138,26 +138,85 @@ asio::awaitable<void> QueueRunner::Loop() {
   LOG_INFO("delivery: queue runner stopped");
 }
 
+std::vector<store::LocalDelivery> QueueRunner::Plan(const store::QueueEntry& e, int64_t now) const {
+  std::vector<store::LocalDelivery> plan;
+  const bool last_chance = queue::IsLastChance(options_.retry, e.created, now);
+  for (size_t i = 0; i < e.recipients.size(); ++i) {
+    const store::QueueRecipient& r = e.recipients[i];
+    if (!r.local || r.state != store::RecipientState::kPending) continue;
+    store::LocalDelivery d;
+    d.queue_id = e.id;
+    d.recipient_id = r.id;
+    d.recipient_index = static_cast<int>(i);
+    d.address = r.address;
+    d.blob = e.blob;
+    d.blob_size = e.size;
+    // RFC 5321 §4.4: Return-Path is added at final delivery.
+    d.header_prefix = "Return-Path: <" + e.mail_from + ">\r\nDelivered-To: " + r.address + "\r\n";
+    d.internal_date = now;
+    d.retry_at = queue::NextAttempt(options_.retry, now, r.attempts + 1);
+    d.last_chance = last_chance;
+    plan.push_back(std::move(d));
+  }
+  return plan;
+}
+
+void QueueRunner::Report(const std::vector<store::LocalDelivery>& plan,
+                         const std::vector<store::DeliveryOutcome>& outcomes) {
+  QueueRunnerStats delta;
+  int64_t retry = INT64_MAX;
+  for (size_t i = 0; i < plan.size() && i < outcomes.size(); ++i) {
+    const store::DeliveryOutcome& o = outcomes[i];
+    const store::LocalDelivery& d = plan[i];
+    switch (o.kind) {
+      case store::DeliveryOutcome::kDelivered:
+        ++delta.delivered;
+        LOG_INFO("delivery: {} to=<{}> status=delivered uid={}", d.queue_id, d.address, o.uid);
+        notifier_.Publish({o.account_id, o.mailbox_id, o.modseq, o.uid});
+        break;
+      case store::DeliveryOutcome::kDeferred:
+        ++delta.deferred;
+        retry = std::min(retry, d.retry_at);
+        LOG_INFO("delivery: {} to=<{}> status=deferred ({})", d.queue_id, d.address, o.error);
+        break;
+      case store::DeliveryOutcome::kFailed:
+        ++delta.failed;
+        LOG_INFO("delivery: {} to=<{}> status=bounced ({})", d.queue_id, d.address, o.error);
+        break;
+      case store::DeliveryOutcome::kSkipped:
+        if (!o.error.empty()) {
+          LOG_ERROR("delivery: {} to=<{}> not delivered, will retry: {}", d.queue_id, d.address,
+                    o.error);
+          retry = std::min(retry, d.retry_at);
+        }
+        break;
+    }
+  }
+  {
+    std::lock_guard lock(stats_mu_);
+    stats_.delivered += delta.delivered;
+    stats_.deferred += delta.deferred;
+    stats_.failed += delta.failed;
+  }
+  if (retry != INT64_MAX || delta.failed > 0) ScheduleScan(retry, delta.failed > 0);
+}
+
+void QueueRunner::ScheduleScan(int64_t when, bool failures) {
+  if (!timer_) return;
+  asio::post(timer_->get_executor(), [this, when, failures] {
+    next_scan_ = std::min(next_scan_, when);
+    if (failures) rescan_ = true;
+    timer_->cancel();
+  });
+}
+
 asio::awaitable<void> QueueRunner::Deliver(std::vector<store::QueueEntry> entries) {
   const int64_t now = clock_.NowUnix();
   std::vector<store::LocalDelivery> plan;
   for (const auto& e : entries) {
-    const bool last_chance = queue::IsLastChance(options_.retry, e.created, now);
-    for (const auto& r : e.recipients) {
-      if (!r.local || r.state != store::RecipientState::kPending) continue;
-      store::LocalDelivery d;
-      d.queue_id = e.id;
-      d.recipient_id = r.id;
-      d.address = r.address;
-      d.blob = e.blob;
-      d.blob_size = e.size;
-      // RFC 5321 §4.4: Return-Path is added at final delivery.
-      d.header_prefix = "Return-Path: <" + e.mail_from + ">\r\nDelivered-To: " + r.address + "\r\n";
-      d.internal_date = now;
-      d.retry_at = queue::NextAttempt(options_.retry, now, r.attempts + 1);
-      d.last_chance = last_chance;
-      plan.push_back(std::move(d));
-    }
+    auto part = Plan(e, now);
+    plan.insert(plan.end(), std::make_move_iterator(part.begin()),
+                std::make_move_iterator(part.end()));
   }
   if (plan.empty()) co_return;
   auto deliver = [this, &plan] { return store_.DeliverLocal(plan); };
@@ -169,40 +228,7 @@ asio::awaitable<void> QueueRunner::Deliver(std::vector<store::QueueEntry> entrie
     next_scan_ = now + options_.retry.retry_min;
     co_return;
   }
-  QueueRunnerStats delta;
-  for (size_t i = 0; i < plan.size(); ++i) {
-    const store::DeliveryOutcome& o = (*outcomes)[i];
-    const store::LocalDelivery& d = plan[i];
-    switch (o.kind) {
-      case store::DeliveryOutcome::kDelivered:
-        ++delta.delivered;
-        LOG_INFO("delivery: {} to=<{}> status=delivered uid={}", d.queue_id, d.address, o.uid);
-        notifier_.Publish({o.account_id, o.mailbox_id, o.modseq, o.uid});
-        break;
-      case store::DeliveryOutcome::kDeferred:
-        ++delta.deferred;
-        next_scan_ = std::min(next_scan_, d.retry_at);  // come back when it is due
-        LOG_INFO("delivery: {} to=<{}> status=deferred ({})", d.queue_id, d.address, o.error);
-        break;
-      case store::DeliveryOutcome::kFailed:
-        ++delta.failed;
-        LOG_INFO("delivery: {} to=<{}> status=bounced ({})", d.queue_id, d.address, o.error);
-        break;
-      case store::DeliveryOutcome::kSkipped:
-        if (!o.error.empty()) {
-          LOG_ERROR("delivery: {} to=<{}> not delivered, will retry: {}", d.queue_id, d.address,
-                    o.error);
-        }
-        break;
-    }
-  }
-  {
-    std::lock_guard lock(stats_mu_);
-    stats_.delivered += delta.delivered;
-    stats_.deferred += delta.deferred;
-    stats_.failed += delta.failed;
-  }
-  if (delta.failed > 0) co_await ReturnFailures();
+  Report(plan, *outcomes);
 }
 
 Result<std::optional<store::QueueEntry>> QueueRunner::BuildBounce(const store::QueueEntry& failed,
@@ -246,7 +272,7 @@ Result<std::optional<store::QueueEntry>> QueueRunner::BuildBounce(const store::Q
     return std::optional<store::QueueEntry>();
   }
 
-  PT_ASSIGN_OR_RETURN(std::string original, store_.blobs().Get(failed.blob));
+  PT_ASSIGN_OR_RETURN(std::string original, store_.ReadBody(failed.blob));
   in.reporting_host = options_.hostname;
   in.queue_id = failed.id;
   in.bounce_id = queue::NewQueueId();
@@ -256,16 +282,17 @@ Result<std::optional<store::QueueEntry>> QueueRunner::BuildBounce(const store::Q
   in.arrival = failed.created;
   in.now = clock_.NowUnix();
   in.original_message = std::move(original);
-  std::string message = queue::BuildBounce(in);
-  PT_ASSIGN_OR_RETURN(store::BlobRef ref, store_.blobs().Put(message));
+  PT_ASSIGN_OR_RETURN(store::Body body, store_.EncodeBody(queue::BuildBounce(in)));
+  if (body.in_file) PT_RETURN_IF_ERROR(store_.WriteBodyFile(body));
 
   store::QueueEntry bounce;
   bounce.id = in.bounce_id;
   bounce.created = in.now;
   bounce.mail_from = "";  // RFC 5321 §4.5.5: bounces use the null reverse-path
-  bounce.blob = ref.hash;
-  bounce.size = ref.size;
-  bounce.stored_size = ref.stored_size;
+  bounce.blob = body.ref.hash;
+  bounce.size = body.ref.size;
+  bounce.stored_size = body.ref.stored_size;
+  if (!body.in_file) bounce.inline_body = std::move(body.compressed);
   bounce.client = "bounce of " + failed.id;
   bounce.kind = "bounce";
   for (auto& r : to) {

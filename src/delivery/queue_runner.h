@@ -47,6 +47,16 @@ class QueueRunner {
 
   void Start(asio::io_context& context);
   void Submit(store::QueueEntry entry);
+
+  // The local deliveries to attempt for `entry` now (pending local
+  // recipients), with Return-Path/Delivered-To and the retry policy applied.
+  // recipient_index names each recipient in entry.recipients. Thread-safe.
+  std::vector<store::LocalDelivery> Plan(const store::QueueEntry& entry, int64_t now) const;
+  // Logs the outcomes, tells readers about new mail, and schedules what must
+  // happen next (a retry, a bounce). Thread-safe: used by the SMTP backend for
+  // deliveries made while accepting a message.
+  void Report(const std::vector<store::LocalDelivery>& plan,
+              const std::vector<store::DeliveryOutcome>& outcomes);
   void Kick();
   // Ends the loop after the batch in progress; WaitStopped() blocks until then.
   void Stop();
@@ -61,6 +71,8 @@ class QueueRunner {
   Result<std::optional<store::QueueEntry>> BuildBounce(const store::QueueEntry& failed,
                                                        std::vector<int64_t>* notified);
   void Wake();
+  // Makes the loop come back by `when` (and return failures when asked).
+  void ScheduleScan(int64_t when, bool failures);
 
   store::Store& store_;
   asio::thread_pool& blocking_;

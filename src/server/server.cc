@@ -149,6 +149,7 @@ int Serve(const config::Config& config, const ServeOptions& options) {
   store_options.data_dir = config.server.data_dir;
   store_options.compression_level = static_cast<int>(config.store.compression_level);
   store_options.create = true;
+  store_options.inline_max = static_cast<size_t>(config.store.inline_max);
   auto opened = store::OpenSqliteStore(store_options);
   if (!opened.ok()) return fail(opened.status());
   std::unique_ptr<store::Store> store = std::move(*opened);
@@ -178,8 +179,7 @@ int Serve(const config::Config& config, const ServeOptions& options) {
   backend_options.hostname = config.server.hostname;
   backend_options.recipient_delimiter = config.smtp.recipient_delimiter;
   backend_options.first_retry = config.queue.retry_min;
-  smtpserver::StoreBackend backend(*store, blocking, backend_options,
-                                   [&runner](store::QueueEntry e) { runner.Submit(std::move(e)); });
+  smtpserver::StoreBackend backend(*store, blocking, runner, backend_options);
   smtpserver::SmtpServer smtp(pool, backend, SmtpOptions(config, tls));
   if (Status s = smtp.Bind(config.smtp.listen); !s.ok()) return fail(s);
 

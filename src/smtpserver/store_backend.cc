@@ -10,13 +10,15 @@ namespace postern::smtpserver {
 
 using smtp::Reply;
 
+namespace {
+// Bodies up to this size are hashed and compressed on the session's own
+// thread (tens of microseconds); larger ones on the blocking pool.
+constexpr size_t kEncodeInPlace = 256 * 1024;
+}  // namespace
+
 StoreBackend::StoreBackend(store::Store& store, asio::thread_pool& blocking,
-                           StoreBackendOptions options,
-                           std::function<void(store::QueueEntry)> on_queued)
-    : store_(store),
-      blocking_(blocking),
-      options_(std::move(options)),
-      on_queued_(std::move(on_queued)) {}
+                           delivery::QueueRunner& runner, StoreBackendOptions options)
+    : store_(store), blocking_(blocking), runner_(runner), options_(std::move(options)) {}
 
 RecipientCheck StoreBackend::Judge(const std::string& address,
                                    const Result<directory::Resolution>& resolution,
@@ -94,18 +96,29 @@ asio::awaitable<RecipientCheck> StoreBackend::CheckRecipient(std::string address
 }
 
 asio::awaitable<Status> StoreBackend::Accept(Envelope env, std::string content) {
-  auto put = [this, &content] { return store_.blobs().Put(content); };
-  Result<store::BlobRef> ref = co_await Offload(blocking_, std::move(put));
-  if (!ref.ok()) co_return ref.status();
+  Result<store::Body> body = Internal("not encoded");
+  if (content.size() <= kEncodeInPlace) {
+    body = store_.EncodeBody(content);
+  } else {
+    auto encode = [this, &content] { return store_.EncodeBody(content); };
+    body = co_await Offload(blocking_, std::move(encode));
+  }
+  if (!body.ok()) co_return body.status();
+  if (body->in_file) {
+    auto write = [this, &body] { return store_.WriteBodyFile(*body); };
+    Status written = co_await Offload(blocking_, std::move(write));
+    if (!written.ok()) co_return written;
+  }
 
   const int64_t now = Clock::Real().NowUnix();
   store::QueueEntry entry;
   entry.id = env.queue_id;
   entry.created = now;
   entry.mail_from = env.mail_from;
-  entry.blob = ref->hash;
-  entry.size = ref->size;
-  entry.stored_size = ref->stored_size;
+  entry.blob = body->ref.hash;
+  entry.size = body->ref.size;
+  entry.stored_size = body->ref.stored_size;
+  if (!body->in_file) entry.inline_body = std::move(body->compressed);
   entry.body_type = env.params.body == smtp::BodyType::k8BitMime ? "8BITMIME" : "7BIT";
   entry.smtputf8 = env.params.smtputf8;
   entry.dsn_ret = env.params.ret == smtp::DsnRet::kFull      ? "FULL"
@@ -125,21 +138,28 @@ asio::awaitable<Status> StoreBackend::Accept(Envelope env, std::string content) 
       if (!rcpt.params.orcpt.empty()) r.orcpt = rcpt.params.orcpt_type + ";" + rcpt.params.orcpt;
       r.notify = rcpt.params.notify;
       r.local = dest.local;
-      // The fast path delivers at once; this is when a rescan would retry.
+      // Local recipients are delivered in the accepting transaction; this is
+      // when whatever stays queued is first retried.
       r.next_attempt = now + options_.first_retry;
       entry.recipients.push_back(std::move(r));
     }
   }
 
-  using Committed = std::pair<Status, store::QueueEntry>;
-  auto start = [this, &entry](std::function<void(Committed)> done) {
-    store_.EnqueueAsync(std::move(entry), [done = std::move(done)](Status s, store::QueueEntry e) {
-      done(Committed(std::move(s), std::move(e)));
-    });
+  struct Committed {
+    Status status;
+    std::vector<store::DeliveryOutcome> outcomes;
+  };
+  std::vector<store::LocalDelivery> plan = runner_.Plan(entry, now);
+  auto start = [this, &entry, &plan](std::function<void(Committed)> done) {
+    store_.AcceptAsync(std::move(entry), plan,
+                       [done = std::move(done)](Status s, store::QueueEntry,
+                                                std::vector<store::DeliveryOutcome> outcomes) {
+                         done(Committed{std::move(s), std::move(outcomes)});
+                       });
   };
   Committed committed = co_await AwaitCallback<Committed>(std::move(start));
-  if (committed.first.ok() && on_queued_) on_queued_(std::move(committed.second));
-  co_return committed.first;
+  if (committed.status.ok()) runner_.Report(plan, committed.outcomes);
+  co_return committed.status;
 }
 
 }  // namespace postern::smtpserver

@@ -1,11 +1,12 @@
-// The real Backend: recipients resolved through the directory in the store,
-// messages written as a blob plus a queue entry (group-committed) before the
+// The real Backend: recipients resolved through the directory in the store;
+// a message is accepted in one group-committed transaction that stores its
+// body (inline when small, else in a blob file fsynced first), its queue
+// entry, and its delivery into the local recipients' INBOX, before the
 // session may answer 250. Blocking store calls run on the blocking pool.
 // Thread-safe.
 #pragma once
 
-#include <functional>
-
+#include "delivery/queue_runner.h"
 #include "directory/resolver.h"
 #include "smtpserver/backend.h"
 #include "store/store.h"
@@ -15,14 +16,15 @@ namespace postern::smtpserver {
 struct StoreBackendOptions {
   std::string hostname;             // for the bare <Postmaster>
   std::string recipient_delimiter;  // sub-addressing
-  int64_t first_retry = 60;         // a new entry's next_attempt if the fast path fails
+  int64_t first_retry = 60;         // next_attempt of recipients left in the queue
 };
 
 class StoreBackend final : public Backend {
  public:
-  // `on_queued` receives every committed entry (for immediate delivery).
-  StoreBackend(store::Store& store, asio::thread_pool& blocking, StoreBackendOptions options,
-               std::function<void(store::QueueEntry)> on_queued);
+  // Local recipients are delivered in the transaction that accepts the
+  // message, planned and reported by `runner` (which keeps what is left).
+  StoreBackend(store::Store& store, asio::thread_pool& blocking, delivery::QueueRunner& runner,
+               StoreBackendOptions options);
 
   asio::awaitable<RecipientCheck> CheckRecipient(std::string address, bool postmaster,
                                                  uint64_t declared_size) override;
@@ -37,8 +39,8 @@ class StoreBackend final : public Backend {
   RecipientCheck CheckBlocking(const std::string& address, bool postmaster, uint64_t declared_size);
   store::Store& store_;
   asio::thread_pool& blocking_;
+  delivery::QueueRunner& runner_;
   StoreBackendOptions options_;
-  std::function<void(store::QueueEntry)> on_queued_;
 };
 
 }  // namespace postern::smtpserver

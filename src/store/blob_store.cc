@@ -101,18 +101,47 @@ Status FileBlobStore::EnsureDir(const std::string& dir, const std::string& paren
   return ErrnoStatus("cannot create " + dir);
 }
 
-Result<BlobRef> FileBlobStore::Put(std::string_view content) {
-  BlobRef ref;
-  ref.hash = Sha256Hex(content);
-  ref.size = content.size();
-
-  std::string compressed(ZSTD_compressBound(content.size()), '\0');
-  size_t n =
-      ZSTD_compress(compressed.data(), compressed.size(), content.data(), content.size(), level_);
+Result<EncodedBlob> EncodeBlob(std::string_view content, int compression_level) {
+  // One compression context per thread: creating one per message costs more
+  // than compressing a small message.
+  struct Context {
+    ZSTD_CCtx* cctx = ZSTD_createCCtx();
+    ~Context() { ZSTD_freeCCtx(cctx); }
+  };
+  thread_local Context context;
+  EncodedBlob out;
+  out.ref.hash = Sha256Hex(content);
+  out.ref.size = content.size();
+  out.compressed.resize(ZSTD_compressBound(content.size()));
+  size_t n = ZSTD_compressCCtx(context.cctx, out.compressed.data(), out.compressed.size(),
+                               content.data(), content.size(), compression_level);
   if (ZSTD_isError(n)) return Internal(std::string("zstd: ") + ZSTD_getErrorName(n));
-  compressed.resize(n);
-  ref.stored_size = n;
+  out.compressed.resize(n);
+  out.ref.stored_size = n;
+  return out;
+}
 
+Result<std::string> DecodeBlob(std::string_view compressed, const std::string& hash) {
+  unsigned long long raw = ZSTD_getFrameContentSize(compressed.data(), compressed.size());
+  if (raw == ZSTD_CONTENTSIZE_ERROR || raw == ZSTD_CONTENTSIZE_UNKNOWN || raw > (1ull << 34)) {
+    return DataLoss("message blob " + hash + " is corrupt (bad zstd frame)");
+  }
+  std::string out(static_cast<size_t>(raw), '\0');
+  size_t n = ZSTD_decompress(out.data(), out.size(), compressed.data(), compressed.size());
+  if (ZSTD_isError(n) || n != raw) {
+    return DataLoss("message blob " + hash +
+                    " is corrupt: " + (ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short frame"));
+  }
+  return out;
+}
+
+Result<BlobRef> FileBlobStore::Put(std::string_view content) {
+  PT_ASSIGN_OR_RETURN(EncodedBlob blob, EncodeBlob(content, level_));
+  PT_RETURN_IF_ERROR(PutEncoded(blob.ref, blob.compressed));
+  return blob.ref;
+}
+
+Status FileBlobStore::PutEncoded(const BlobRef& ref, std::string_view compressed) {
   {
     std::lock_guard lock(pins_->mu);
     ++pins_->count[ref.hash];
@@ -144,7 +173,7 @@ Result<BlobRef> FileBlobStore::Put(std::string_view content) {
     return unpin_on_error(s);
   }
   if (Status ds = FsyncPath(d2); !ds.ok()) return unpin_on_error(ds);
-  return ref;
+  return Status::Ok();
 }
 
 void FileBlobStore::Unpin(const std::string& hash) {
@@ -180,16 +209,7 @@ Result<std::string> FileBlobStore::Get(const std::string& hash) const {
     got += static_cast<size_t>(n);
   }
   ::close(fd);
-  unsigned long long raw = ZSTD_getFrameContentSize(compressed.data(), compressed.size());
-  if (raw == ZSTD_CONTENTSIZE_ERROR || raw == ZSTD_CONTENTSIZE_UNKNOWN || raw > (1ull << 34)) {
-    return DataLoss("message blob " + hash + " is corrupt (bad zstd frame)");
-  }
-  std::string out(static_cast<size_t>(raw), '\0');
-  size_t n = ZSTD_decompress(out.data(), out.size(), compressed.data(), compressed.size());
-  if (ZSTD_isError(n) || n != raw) {
-    return DataLoss("message blob " + hash + " is corrupt: " + ZSTD_getErrorName(n));
-  }
-  return out;
+  return DecodeBlob(compressed, hash);
 }
 
 Status FileBlobStore::Remove(const std::string& hash) {

@@ -23,10 +23,22 @@ struct BlobRef {
   uint64_t stored_size = 0;  // bytes on disk
 };
 
+// A body hashed and compressed, not yet stored anywhere. Pure CPU work:
+// EncodeBlob runs on any thread (it keeps one zstd context per thread).
+struct EncodedBlob {
+  BlobRef ref;
+  std::string compressed;  // one zstd frame
+};
+Result<EncodedBlob> EncodeBlob(std::string_view content, int compression_level);
+// The content of a zstd frame made by EncodeBlob; `hash` names it in errors.
+Result<std::string> DecodeBlob(std::string_view compressed, const std::string& hash);
+
 class BlobStore {
  public:
   virtual ~BlobStore() = default;
   virtual Result<BlobRef> Put(std::string_view content) = 0;
+  // Put() for a body already encoded (EncodeBlob).
+  virtual Status PutEncoded(const BlobRef& ref, std::string_view compressed) = 0;
   virtual void Unpin(const std::string& hash) = 0;
   virtual Result<std::string> Get(const std::string& hash) const = 0;
   // Deletes the blob unless it is pinned. A missing blob is not an error.
@@ -44,6 +56,7 @@ class FileBlobStore final : public BlobStore {
   ~FileBlobStore() override;
 
   Result<BlobRef> Put(std::string_view content) override;
+  Status PutEncoded(const BlobRef& ref, std::string_view compressed) override;
   void Unpin(const std::string& hash) override;
   Result<std::string> Get(const std::string& hash) const override;
   Status Remove(const std::string& hash) override;

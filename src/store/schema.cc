@@ -116,11 +116,18 @@ CREATE INDEX queue_recipients_by_queue ON queue_recipients(queue_id);
 CREATE INDEX queue_recipients_ready ON queue_recipients(state, next_attempt);
 )sql";
 
+// Version 2: small message bodies stored inline (compressed) in the blobs
+// table, so one WAL commit makes a message durable. NULL: the body is a file.
+constexpr const char* kSchemaV2 = R"sql(
+ALTER TABLE blobs ADD COLUMN data BLOB;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
   static const std::vector<Migration> migrations = {
       {1, "initial schema: directory, mailboxes, messages, blobs, queue, change log", kSchemaV1},
+      {2, "inline storage of small message bodies", kSchemaV2},
   };
   return migrations;
 }

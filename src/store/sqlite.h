@@ -55,6 +55,7 @@ class Statement {
   bool IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
 
   void Reset();
+  sqlite3_stmt* raw() const { return stmt_; }
 
  private:
   void BindOne(int i, int64_t v) { Bind(i, v); }

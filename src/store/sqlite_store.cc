@@ -181,8 +181,38 @@ Result<int64_t> SqliteStore::CollectGarbage(int64_t min_age_seconds) {
   return removed;
 }
 
+Result<Body> SqliteStore::EncodeBody(std::string_view content) {
+  PT_ASSIGN_OR_RETURN(EncodedBlob blob, EncodeBlob(content, options_.compression_level));
+  Body body;
+  body.ref = blob.ref;
+  body.compressed = std::move(blob.compressed);
+  body.in_file = body.compressed.size() > options_.inline_max;
+  return body;
+}
+
+Status SqliteStore::WriteBodyFile(const Body& body) {
+  return blobs_->PutEncoded(body.ref, body.compressed);
+}
+
+Result<std::string> SqliteStore::ReadBodyWith(Database& db, const std::string& hash) {
+  PT_ASSIGN_OR_RETURN(auto q, db.Prepare("SELECT data FROM blobs WHERE hash = ?"));
+  q.BindAll(hash);
+  if (q.Step() && !q.IsNull(0)) {
+    std::string_view data(static_cast<const char*>(sqlite3_column_blob(q.raw(), 0)),
+                          static_cast<size_t>(sqlite3_column_bytes(q.raw(), 0)));
+    return DecodeBlob(data, hash);
+  }
+  PT_RETURN_IF_ERROR(q.status());
+  return blobs_->Get(hash);
+}
+
+Result<std::string> SqliteStore::ReadBody(const std::string& hash) {
+  PT_ASSIGN_OR_RETURN(auto db, Read());
+  return ReadBodyWith(*db, hash);
+}
+
 Result<std::string> SqliteStore::ReadMessage(const MessageInfo& message) {
-  PT_ASSIGN_OR_RETURN(std::string body, blobs_->Get(message.blob));
+  PT_ASSIGN_OR_RETURN(std::string body, ReadBody(message.blob));
   if (message.header_prefix.empty()) return body;
   std::string out;
   out.reserve(message.header_prefix.size() + body.size());

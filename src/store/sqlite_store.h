@@ -29,6 +29,9 @@ class SqliteStore final : public Store {
   ~SqliteStore() override;
 
   BlobStore& blobs() override { return *blobs_; }
+  Result<Body> EncodeBody(std::string_view content) override;
+  Status WriteBodyFile(const Body& body) override;
+  Result<std::string> ReadBody(const std::string& hash) override;
 
   Result<DomainInfo> AddDomain(const std::string& name) override;
   Status RemoveDomain(const std::string& name, bool force) override;
@@ -55,7 +58,8 @@ class SqliteStore final : public Store {
   Result<std::string> ReadMessage(const MessageInfo& message) override;
 
   Status Enqueue(const QueueEntry& entry) override;
-  void EnqueueAsync(QueueEntry entry, std::function<void(Status, QueueEntry)> done) override;
+  void AcceptAsync(QueueEntry entry, std::vector<LocalDelivery> deliver_now,
+                   AcceptDone done) override;
   Result<std::vector<QueueEntry>> ListQueue() override;
   Result<std::optional<QueueEntry>> GetQueueEntry(const std::string& id) override;
   Status RemoveQueueEntry(const std::string& id) override;
@@ -114,6 +118,9 @@ class SqliteStore final : public Store {
   Result<std::vector<QueueEntry>> LoadEntries(Database& db, const std::vector<std::string>& ids,
                                               const char* recipient_filter_sql);
   Result<DeliveryOutcome> DeliverOne(Database& db, const LocalDelivery& item);
+  // DeliverOne in its own savepoint: an error skips the item, not the batch.
+  Result<DeliveryOutcome> DeliverInSavepoint(Database& db, const LocalDelivery& item);
+  Result<std::string> ReadBodyWith(Database& db, const std::string& hash);
 
   SqliteStoreOptions options_;
   const Clock* clock_;

@@ -57,9 +57,15 @@ constexpr const char* kFailedRecipients =
 
 Status SqliteStore::InsertQueueEntry(Database& db, QueueEntry& e) {
   PT_ASSIGN_OR_RETURN(auto blob, db.Prepare("INSERT INTO blobs(hash, size, stored_size, refs, "
-                                            "created) VALUES(?, ?, ?, 1, ?) ON CONFLICT(hash) DO "
-                                            "UPDATE SET refs = refs + 1"));
-  PT_RETURN_IF_ERROR(blob.BindAll(e.blob, e.size, e.stored_size, Now()).Run());
+                                            "created, data) VALUES(?, ?, ?, 1, ?, ?) ON "
+                                            "CONFLICT(hash) DO UPDATE SET refs = refs + 1"));
+  blob.BindAll(e.blob, e.size, e.stored_size, Now());
+  if (e.inline_body.empty()) {
+    blob.BindNull(5);
+  } else {
+    blob.BindBlob(5, e.inline_body);
+  }
+  PT_RETURN_IF_ERROR(blob.Run());
   PT_ASSIGN_OR_RETURN(auto ins, db.Prepare("INSERT INTO queue(" ENTRY_COLUMNS
                                            ") VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
   PT_RETURN_IF_ERROR(ins.BindAll(e.id, e.created, e.mail_from, e.blob, e.size, e.body_type,
@@ -83,17 +89,62 @@ Status SqliteStore::InsertQueueEntry(Database& db, QueueEntry& e) {
 Status SqliteStore::Enqueue(const QueueEntry& entry) {
   std::promise<Status> promise;
   auto future = promise.get_future();
-  EnqueueAsync(entry, [&promise](Status s, QueueEntry) { promise.set_value(std::move(s)); });
+  AcceptAsync(entry, {}, [&promise](Status s, QueueEntry, std::vector<DeliveryOutcome>) {
+    promise.set_value(std::move(s));
+  });
   return future.get();
 }
 
-void SqliteStore::EnqueueAsync(QueueEntry entry, std::function<void(Status, QueueEntry)> done) {
-  auto shared = std::make_shared<QueueEntry>(std::move(entry));
-  Submit(Job{[this, shared](Database& db, WriteEffects&) { return InsertQueueEntry(db, *shared); },
-             [this, shared, done = std::move(done)](Status s) {
-               blobs_->Unpin(shared->blob);
-               done(std::move(s), std::move(*shared));
-             }});
+void SqliteStore::AcceptAsync(QueueEntry entry, std::vector<LocalDelivery> deliver_now,
+                              AcceptDone done) {
+  struct State {
+    QueueEntry entry;
+    std::vector<LocalDelivery> deliveries;
+    std::vector<DeliveryOutcome> outcomes;
+  };
+  auto state = std::make_shared<State>();
+  state->entry = std::move(entry);
+  state->deliveries = std::move(deliver_now);
+  auto run = [this, state](Database& db, WriteEffects& effects) -> Status {
+    QueueEntry& e = state->entry;
+    PT_RETURN_IF_ERROR(InsertQueueEntry(db, e));
+    state->outcomes.assign(state->deliveries.size(), DeliveryOutcome{});
+    for (size_t i = 0; i < state->deliveries.size(); ++i) {
+      LocalDelivery& d = state->deliveries[i];
+      if (d.recipient_index < 0 || static_cast<size_t>(d.recipient_index) >= e.recipients.size()) {
+        return Internal("delivery names no recipient of " + e.id);
+      }
+      d.queue_id = e.id;
+      d.recipient_id = e.recipients[static_cast<size_t>(d.recipient_index)].id;
+      auto outcome = DeliverInSavepoint(db, d);
+      if (!outcome.ok()) return outcome.status();
+      state->outcomes[i] = std::move(*outcome);
+    }
+    if (!state->deliveries.empty()) PT_RETURN_IF_ERROR(RemoveIfFinished(db, e.id, effects));
+    return Status::Ok();
+  };
+  auto finish = [this, state, done = std::move(done)](Status s) {
+    blobs_->Unpin(state->entry.blob);  // a no-op for inline bodies
+    state->entry.inline_body.clear();
+    if (!s.ok()) state->outcomes.clear();  // rolled back: nothing was delivered
+    done(std::move(s), std::move(state->entry), std::move(state->outcomes));
+  };
+  Submit(Job{std::move(run), std::move(finish)});
+}
+
+Result<DeliveryOutcome> SqliteStore::DeliverInSavepoint(Database& db, const LocalDelivery& item) {
+  PT_RETURN_IF_ERROR(db.Exec("SAVEPOINT item"));
+  auto r = DeliverOne(db, item);
+  DeliveryOutcome out;
+  if (!r.ok()) {
+    (void)db.Exec("ROLLBACK TO item");
+    out.kind = DeliveryOutcome::kSkipped;
+    out.error = r.status().ToString();
+  } else {
+    out = std::move(*r);
+  }
+  PT_RETURN_IF_ERROR(db.Exec("RELEASE item"));
+  return out;
 }
 
 Result<std::vector<QueueEntry>> SqliteStore::LoadEntries(Database& db,
@@ -237,16 +288,7 @@ Result<std::vector<DeliveryOutcome>> SqliteStore::DeliverLocal(
   PT_RETURN_IF_ERROR(Write([&](Database& db, WriteEffects& effects) -> Status {
     std::set<std::string> touched;
     for (size_t i = 0; i < batch.size(); ++i) {
-      PT_RETURN_IF_ERROR(db.Exec("SAVEPOINT item"));
-      auto r = DeliverOne(db, batch[i]);
-      if (!r.ok()) {
-        (void)db.Exec("ROLLBACK TO item");
-        outcomes[i].kind = DeliveryOutcome::kSkipped;
-        outcomes[i].error = r.status().ToString();
-      } else {
-        outcomes[i] = std::move(*r);
-      }
-      PT_RETURN_IF_ERROR(db.Exec("RELEASE item"));
+      PT_ASSIGN_OR_RETURN(outcomes[i], DeliverInSavepoint(db, batch[i]));
       touched.insert(batch[i].queue_id);
     }
     for (const auto& id : touched) PT_RETURN_IF_ERROR(RemoveIfFinished(db, id, effects));

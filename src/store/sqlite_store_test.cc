@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <future>
 #include <thread>
 
 #include "store/store.h"
@@ -286,6 +287,100 @@ TEST_F(StoreTest, QuotaDefersThenFails) {
   EXPECT_FALSE(store_->GetQueueEntry("Q2")->has_value());
   EXPECT_TRUE(store_->GetQueueEntry("B1")->has_value());
   EXPECT_TRUE(store_->LoadFailed(10)->empty());
+}
+
+TEST_F(StoreTest, SmallBodiesLiveInlineLargeOnesInFiles) {
+  auto small = store_->EncodeBody("Subject: small\r\n\r\nhi\r\n");
+  ASSERT_TRUE(small.ok());
+  EXPECT_FALSE(small->in_file);
+  std::string big;
+  uint32_t x = 1;
+  for (int i = 0; i < 300000; ++i) {
+    x = x * 1103515245 + 12345;  // incompressible enough
+    big.push_back(static_cast<char>(x >> 16));
+  }
+  auto large = store_->EncodeBody(big);
+  ASSERT_TRUE(large.ok());
+  EXPECT_TRUE(large->in_file);
+  ASSERT_TRUE(store_->WriteBodyFile(*large).ok());
+  store_->blobs().Unpin(large->ref.hash);
+  EXPECT_TRUE(store_->blobs().Get(large->ref.hash).ok());
+
+  ASSERT_TRUE(store_->AddDomain("example.test").ok());
+  QueueEntry e;
+  e.id = "INLINE";
+  e.blob = small->ref.hash;
+  e.size = small->ref.size;
+  e.inline_body = small->compressed;
+  QueueRecipient r;
+  r.address = "a@example.test";
+  e.recipients.push_back(r);
+  ASSERT_TRUE(store_->Enqueue(e).ok());
+  EXPECT_FALSE(store_->blobs().Get(small->ref.hash).ok()) << "no file for an inline body";
+  auto read = store_->ReadBody(small->ref.hash);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ(*read, "Subject: small\r\n\r\nhi\r\n");
+  EXPECT_EQ(store_->ReadBody(std::string(64, 'a')).status().code(), StatusCode::kDataLoss);
+}
+
+TEST_F(StoreTest, AcceptDeliversInTheSameTransaction) {
+  ASSERT_TRUE(store_->AddDomain("example.test").ok());
+  ASSERT_TRUE(store_->AddAccount("a@example.test", "h", 0, 0).ok());
+  ASSERT_TRUE(store_->AddAccount("full@example.test", "h", 0, 1).ok());
+  QueueEntry first = Queue("F1", "fills the quota", {"full@example.test"});
+  ASSERT_EQ((*store_->DeliverLocal(Plan(first)))[0].kind, DeliveryOutcome::kDelivered);
+
+  auto body = store_->EncodeBody("Subject: accept\r\n\r\nbody\r\n");
+  ASSERT_TRUE(body.ok());
+  auto accept = [&](const std::string& id, const std::vector<std::string>& rcpts) {
+    QueueEntry e;
+    e.id = id;
+    e.created = clock_.NowUnix();
+    e.blob = body->ref.hash;
+    e.size = body->ref.size;
+    e.inline_body = body->compressed;
+    std::vector<LocalDelivery> now;
+    for (size_t i = 0; i < rcpts.size(); ++i) {
+      QueueRecipient r;
+      r.address = rcpts[i];
+      r.next_attempt = clock_.NowUnix() + 60;
+      e.recipients.push_back(r);
+      LocalDelivery d;
+      d.recipient_index = static_cast<int>(i);
+      d.address = rcpts[i];
+      d.blob = e.blob;
+      d.blob_size = e.size;
+      d.internal_date = clock_.NowUnix();
+      d.retry_at = clock_.NowUnix() + 60;
+      now.push_back(d);
+    }
+    std::promise<std::pair<Status, std::vector<DeliveryOutcome>>> p;
+    store_->AcceptAsync(e, now, [&p](Status s, QueueEntry, std::vector<DeliveryOutcome> o) {
+      p.set_value({s, o});
+    });
+    return p.get_future().get();
+  };
+
+  auto [ok, outcomes] = accept("A1", {"a@example.test"});
+  ASSERT_TRUE(ok.ok()) << ok.ToString();
+  ASSERT_EQ(outcomes.size(), 1u);
+  EXPECT_EQ(outcomes[0].kind, DeliveryOutcome::kDelivered);
+  EXPECT_FALSE(store_->GetQueueEntry("A1")->has_value()) << "nothing left to do: not queued";
+  EXPECT_EQ(Inbox("a@example.test").messages, 1u);
+
+  auto [ok2, mixed] = accept("A2", {"a@example.test", "full@example.test"});
+  ASSERT_TRUE(ok2.ok());
+  EXPECT_EQ(mixed[0].kind, DeliveryOutcome::kDelivered);
+  EXPECT_EQ(mixed[1].kind, DeliveryOutcome::kDeferred);
+  auto left = store_->GetQueueEntry("A2");
+  ASSERT_TRUE(left.ok() && left->has_value()) << "the full mailbox keeps the entry queued";
+  EXPECT_EQ((*left)->recipients[1].state, RecipientState::kPending);
+  EXPECT_EQ((*left)->recipients[1].attempts, 1);
+  EXPECT_EQ((*left)->recipients[0].state, RecipientState::kDelivered);
+  // Three stored messages (F1, A1, A2 to a), two bodies: A1 and A2 share one.
+  auto stats = store_->Stats();
+  EXPECT_EQ(stats->messages, 3);
+  EXPECT_EQ(stats->blobs, 2);
 }
 
 TEST_F(StoreTest, MissingAccountFailsPermanently) {

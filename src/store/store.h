@@ -76,6 +76,17 @@ struct MessageInfo {
   std::string header_prefix;
 };
 
+// ---- message bodies ----
+
+// A body hashed and compressed, ready for a transaction to reference. Small
+// bodies are stored inline, in the same transaction (one fsync covers body
+// and metadata); larger ones go to a blob file first (WriteBodyFile).
+struct Body {
+  BlobRef ref;
+  std::string compressed;  // zstd frame
+  bool in_file = false;    // too large to keep inline: needs WriteBodyFile()
+};
+
 // ---- queue ----
 
 enum class RecipientState : int {
@@ -105,6 +116,9 @@ struct QueueEntry {
   std::string blob;
   uint64_t size = 0;         // content bytes of the blob
   uint64_t stored_size = 0;  // bytes on disk (compressed)
+  // For a new entry whose body is stored inline: the compressed body, written
+  // with the entry. Empty when the body is (already) in a blob file.
+  std::string inline_body;
   std::string body_type = "7BIT";
   bool smtputf8 = false;
   std::string dsn_ret;  // "", "FULL", "HDRS"
@@ -118,7 +132,8 @@ struct QueueEntry {
 struct LocalDelivery {
   std::string queue_id;
   int64_t recipient_id = 0;
-  std::string address;  // the account's address
+  int recipient_index = -1;  // AcceptAsync: which recipient of the entry (ids come later)
+  std::string address;       // the account's address
   std::string blob;
   uint64_t blob_size = 0;
   std::string header_prefix;  // Return-Path, Delivered-To
@@ -153,6 +168,14 @@ class Store : public directory::DirectoryLookup {
   ~Store() override = default;
 
   virtual BlobStore& blobs() = 0;
+
+  // Message bodies. EncodeBody is CPU work only (any thread, I/O threads
+  // included); WriteBodyFile blocks (file and directory fsync) and pins the
+  // blob until the transaction that references it ends.
+  virtual Result<Body> EncodeBody(std::string_view content) = 0;
+  virtual Status WriteBodyFile(const Body& body) = 0;
+  // The content of a stored body, inline or in a file.
+  virtual Result<std::string> ReadBody(const std::string& hash) = 0;
 
   // Directory administration.
   virtual Result<DomainInfo> AddDomain(const std::string& name) = 0;
@@ -189,10 +212,15 @@ class Store : public directory::DirectoryLookup {
   // Queue. Enqueue() takes over the caller's pin on the blob (it is released
   // when the transaction ends, committed or not).
   virtual Status Enqueue(const QueueEntry& entry) = 0;
-  // The same without blocking: `done` runs on the writer thread once the
-  // transaction is durable (or failed), with the entry as stored (recipient
-  // ids filled in); it must be quick and must not block.
-  virtual void EnqueueAsync(QueueEntry entry, std::function<void(Status, QueueEntry)> done) = 0;
+  // Accepts a message in one transaction, without blocking: the entry is
+  // stored, then every delivery in `deliver_now` is applied as DeliverLocal
+  // would (its recipient_index names the entry's recipient), and the entry is
+  // removed again if nothing is left to do. `done` runs on the writer thread
+  // once the transaction is durable (or failed), with the entry as stored
+  // (recipient ids filled in) and one outcome per delivery; it must be quick.
+  using AcceptDone = std::function<void(Status, QueueEntry, std::vector<DeliveryOutcome>)>;
+  virtual void AcceptAsync(QueueEntry entry, std::vector<LocalDelivery> deliver_now,
+                           AcceptDone done) = 0;
   virtual Result<std::vector<QueueEntry>> ListQueue() = 0;
   virtual Result<std::optional<QueueEntry>> GetQueueEntry(const std::string& id) = 0;
   virtual Status RemoveQueueEntry(const std::string& id) = 0;
@@ -235,6 +263,8 @@ struct SqliteStoreOptions {
   // this (it knows its own in-flight blobs); the CLI leaves them to the
   // server's garbage collection.
   bool unlink_blobs = true;
+  // Bodies up to this many compressed bytes are stored inside the database.
+  size_t inline_max = 64 * 1024;
   const Clock* clock = nullptr;  // default: the real clock
 };
 
