@@ -3,6 +3,7 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/write.hpp>
+#include <cstring>
 
 namespace postern::net {
 namespace {
@@ -97,27 +98,35 @@ std::string Connection::TlsDescription() const {
   return out;
 }
 
-// Appends newly received bytes to in_. Returns how many (0 on any failure).
+// Appends newly received bytes to the input buffer. Returns how many (0 on
+// any failure, with *status saying why).
 asio::awaitable<size_t> Connection::ReadMore(Duration timeout, ReadStatus* status) {
-  if (in_begin_ > 0 && (in_begin_ == in_.size() || in_begin_ > kReadChunk)) {
-    in_.erase(0, in_begin_);
-    scan_ -= std::min(scan_, in_begin_);
-    in_begin_ = 0;
+  // Make room for one more chunk: move unread bytes to the front, and grow
+  // only when unread bytes fill most of the buffer (a long line).
+  if (begin_ > 0 && (begin_ == end_ || capacity_ - end_ < kReadChunk)) {
+    std::memmove(buf_.get(), buf_.get() + begin_, end_ - begin_);
+    end_ -= begin_;
+    scan_ -= std::min(scan_, begin_);
+    begin_ = 0;
   }
-  size_t old = in_.size();
-  in_.resize(old + kReadChunk);
+  if (capacity_ - end_ < kReadChunk) {
+    size_t capacity = std::max<size_t>(2 * capacity_, end_ + kReadChunk);
+    auto bigger = std::make_unique_for_overwrite<char[]>(capacity);
+    if (end_ > 0) std::memcpy(bigger.get(), buf_.get(), end_);
+    buf_ = std::move(bigger);
+    capacity_ = capacity;
+  }
   SetDeadline(timeout);
   error_code ec;
   size_t n;
+  auto room = asio::buffer(buf_.get() + end_, capacity_ - end_);
   if (tls_) {
-    std::tie(ec, n) =
-        co_await tls_->async_read_some(asio::buffer(in_.data() + old, kReadChunk), kAwait);
+    std::tie(ec, n) = co_await tls_->async_read_some(room, kAwait);
   } else {
-    std::tie(ec, n) =
-        co_await socket_.async_read_some(asio::buffer(in_.data() + old, kReadChunk), kAwait);
+    std::tie(ec, n) = co_await socket_.async_read_some(room, kAwait);
   }
   ClearDeadline();
-  in_.resize(old + (ec ? 0 : n));
+  if (!ec) end_ += n;
   if (!ec) {
     *status = ReadStatus::kOk;
     co_return n;
@@ -136,26 +145,26 @@ asio::awaitable<size_t> Connection::ReadMore(Duration timeout, ReadStatus* statu
 }
 
 asio::awaitable<Line> Connection::ReadLine(size_t max_length, Duration timeout, bool idle) {
-  if (scan_ < in_begin_) scan_ = in_begin_;
+  if (scan_ < begin_) scan_ = begin_;
   while (true) {
-    size_t lf = in_.find('\n', scan_);
-    if (lf != std::string::npos) {
-      size_t start = in_begin_;
-      in_begin_ = scan_ = lf + 1;
+    const void* hit = end_ > scan_ ? std::memchr(buf_.get() + scan_, '\n', end_ - scan_) : nullptr;
+    if (hit) {
+      size_t lf = static_cast<size_t>(static_cast<const char*>(hit) - buf_.get());
+      size_t start = begin_;
+      begin_ = scan_ = lf + 1;
       if (discarding_ || lf + 1 - start > max_length) {
         discarding_ = false;
         co_return Line{ReadStatus::kTooLong, {}};
       }
       size_t end = lf;
-      if (end > start && in_[end - 1] == '\r') --end;
-      co_return Line{ReadStatus::kOk, std::string_view(in_).substr(start, end - start)};
+      if (end > start && buf_[end - 1] == '\r') --end;
+      co_return Line{ReadStatus::kOk, std::string_view(buf_.get() + start, end - start)};
     }
-    scan_ = in_.size();
-    if (in_.size() - in_begin_ >= max_length) {
+    scan_ = end_;
+    if (end_ - begin_ >= max_length) {
       // Too long: drop what we have and keep dropping until the LF.
       discarding_ = true;
-      in_.erase(in_begin_);
-      scan_ = in_begin_;
+      end_ = scan_ = begin_;
     }
     if (idle && draining_) co_return Line{ReadStatus::kDrained, {}};
     idle_ = idle;
@@ -172,12 +181,12 @@ asio::awaitable<std::pair<ReadStatus, std::string_view>> Connection::ReadSome(Du
     size_t n = co_await ReadMore(timeout, &status);
     if (n == 0) co_return std::make_pair(status, std::string_view());
   }
-  co_return std::make_pair(ReadStatus::kOk, std::string_view(in_).substr(in_begin_));
+  co_return std::make_pair(ReadStatus::kOk, Buffered());
 }
 
 void Connection::Consume(size_t n) {
-  in_begin_ = std::min(in_.size(), in_begin_ + n);
-  if (scan_ < in_begin_) scan_ = in_begin_;
+  begin_ = std::min(end_, begin_ + n);
+  if (scan_ < begin_) scan_ = begin_;
 }
 
 asio::awaitable<bool> Connection::Flush(Duration timeout) {
@@ -195,8 +204,7 @@ asio::awaitable<bool> Connection::Flush(Duration timeout) {
 }
 
 asio::awaitable<bool> Connection::StartTls(asio::ssl::context& context, Duration timeout) {
-  in_.clear();
-  in_begin_ = scan_ = 0;
+  begin_ = end_ = scan_ = 0;
   discarding_ = false;
   tls_ = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket&>>(socket_, context);
   SetDeadline(timeout);

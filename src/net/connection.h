@@ -54,7 +54,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // The caller Consume()s what it used.
   asio::awaitable<std::pair<ReadStatus, std::string_view>> ReadSome(Duration timeout);
   void Consume(size_t n);
-  bool HasBufferedInput() const { return in_begin_ < in_.size(); }
+  bool HasBufferedInput() const { return begin_ < end_; }
 
   // Output: Queue() appends, Flush() sends everything queued.
   void Queue(std::string_view data) { out_.append(data); }
@@ -95,8 +95,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool draining_ = false;
   bool closed_ = false;
 
-  std::string in_;
-  size_t in_begin_ = 0;
+  // Input: bytes [begin_, end_) of buf_ are received and not yet consumed.
+  // A plain array, not a std::string: growing it must not zero-fill.
+  std::string_view Buffered() const { return {buf_.get() + begin_, end_ - begin_}; }
+  std::unique_ptr<char[]> buf_;
+  size_t capacity_ = 0;
+  size_t begin_ = 0;
+  size_t end_ = 0;
   size_t scan_ = 0;          // where the search for LF resumes
   bool discarding_ = false;  // inside an over-long line
   std::string out_;

@@ -6,10 +6,28 @@
 #include "smtp/data_decoder.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "base/strings.h"
 
 namespace postern::smtp {
+
+namespace {
+
+// The first CR or LF at or after `from` (in.size() if none). Lines end in LF,
+// so find that first and look for a CR only before it: two memchr passes
+// over the line instead of a set lookup per byte.
+size_t FindLineBreak(std::string_view in, size_t from) {
+  const char* begin = in.data() + from;
+  const size_t len = in.size() - from;
+  const void* lf = std::memchr(begin, '\n', len);
+  const size_t lf_at = lf ? static_cast<size_t>(static_cast<const char*>(lf) - begin) : len;
+  const void* cr = std::memchr(begin, '\r', lf_at);
+  const size_t cr_at = cr ? static_cast<size_t>(static_cast<const char*>(cr) - begin) : lf_at;
+  return from + cr_at;
+}
+
+}  // namespace
 
 DataDecoder::DataDecoder(const Options& options) : options_(options) {}
 
@@ -74,8 +92,7 @@ size_t DataDecoder::Feed(std::string_view in, std::string* out) {
         }
         break;
       case State::kInLine: {
-        size_t stop = in.find_first_of("\r\n", i);
-        if (stop == std::string_view::npos) stop = in.size();
+        size_t stop = FindLineBreak(in, i);
         EmitText(in.substr(i, stop - i), out);
         i = stop;
         if (i == in.size()) break;

@@ -83,6 +83,10 @@ void Statement::Reset() {
 }
 
 Result<std::unique_ptr<Database>> Database::Open(const std::string& path, bool create) {
+  // Before SQLite's first use: no global allocation statistics (a mutex on
+  // every malloc otherwise). Fails harmlessly if SQLite is already running.
+  static const bool configured = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK;
+  (void)configured;
   sqlite3* db = nullptr;
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
   int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
@@ -117,6 +121,11 @@ Status Database::Exec(std::string_view sql) {
     return st;
   }
   return Status::Ok();
+}
+
+Status Database::Run(const char* sql) {
+  PT_ASSIGN_OR_RETURN(Statement stmt, Prepare(sql));
+  return stmt.Run();
 }
 
 Result<Statement> Database::Prepare(const char* sql) {

@@ -80,8 +80,11 @@ class Database {
   static Result<std::unique_ptr<Database>> Open(const std::string& path, bool create);
   ~Database();
 
-  // Runs one or more statements without results.
+  // Runs one or more statements without results (parsed every time).
   Status Exec(std::string_view sql);
+  // Runs one statement without results from the statement cache: for the
+  // hot ones (BEGIN, SAVEPOINT, COMMIT). `sql` must be a string literal.
+  Status Run(const char* sql);
 
   // Returns a cached prepared statement, reset and unbound. `sql` must be a
   // string literal (the cache is keyed by its address). The statement stays

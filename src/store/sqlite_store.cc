@@ -11,6 +11,7 @@ namespace postern::store {
 
 namespace {
 constexpr size_t kMaxJobsPerBatch = 512;
+constexpr int kCheckpointFrames = 1000;  // about 4 MB of WAL
 }  // namespace
 
 Result<std::unique_ptr<Store>> OpenSqliteStore(const SqliteStoreOptions& options) {
@@ -45,7 +46,11 @@ SqliteStore::SqliteStore(const SqliteStoreOptions& options, std::unique_ptr<File
       db_path_(options.data_dir + "/postern.db"),
       blobs_(std::move(blobs)),
       writer_db_(std::move(writer_db)) {
+  // The hook replaces SQLite's automatic checkpoint on the committing thread.
+  sqlite3_wal_hook(writer_db_->raw(), &SqliteStore::OnWalCommit, this);
+  (void)writer_db_->Exec("PRAGMA journal_size_limit = 67108864");
   writer_ = std::thread([this] { WriterLoop(); });
+  checkpointer_ = std::thread([this] { CheckpointLoop(); });
 }
 
 SqliteStore::~SqliteStore() {
@@ -55,6 +60,47 @@ SqliteStore::~SqliteStore() {
   }
   write_cv_.notify_all();
   writer_.join();
+  {
+    std::lock_guard lock(checkpoint_mu_);
+    checkpoint_stop_ = true;
+  }
+  checkpoint_cv_.notify_all();
+  checkpointer_.join();
+}
+
+int SqliteStore::OnWalCommit(void* self, sqlite3*, const char*, int frames) {
+  if (frames >= kCheckpointFrames) {
+    auto* store = static_cast<SqliteStore*>(self);
+    std::lock_guard lock(store->checkpoint_mu_);
+    store->checkpoint_wanted_ = true;
+    store->checkpoint_cv_.notify_one();
+  }
+  return SQLITE_OK;
+}
+
+void SqliteStore::CheckpointLoop() {
+  std::unique_ptr<Database> db;
+  while (true) {
+    {
+      std::unique_lock lock(checkpoint_mu_);
+      checkpoint_cv_.wait(lock, [this] { return checkpoint_wanted_ || checkpoint_stop_; });
+      if (checkpoint_stop_) return;
+      checkpoint_wanted_ = false;
+    }
+    if (!db) {
+      auto opened = Database::Open(db_path_, false);
+      if (!opened.ok()) {
+        LOG_WARN("store: no checkpoint connection: {}", opened.status().ToString());
+        continue;
+      }
+      db = std::move(*opened);
+    }
+    int rc =
+        sqlite3_wal_checkpoint_v2(db->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+      LOG_WARN("store: checkpoint failed: {}", SqliteError(db->raw(), rc, "checkpoint").ToString());
+    }
+  }
 }
 
 SqliteStore::ReadLease::~ReadLease() {
@@ -111,23 +157,23 @@ void SqliteStore::WriterLoop() {
 
     std::vector<Status> results(batch.size());
     std::vector<WriteEffects> effects(batch.size());
-    Status txn = db.Exec("BEGIN IMMEDIATE");
+    Status txn = db.Run("BEGIN IMMEDIATE");
     if (txn.ok()) {
       for (size_t i = 0; i < batch.size(); ++i) {
-        Status s = db.Exec("SAVEPOINT job");
+        Status s = db.Run("SAVEPOINT job");
         if (s.ok()) {
           s = batch[i].run(db, effects[i]);
           if (!s.ok()) {
-            (void)db.Exec("ROLLBACK TO job");
+            (void)db.Run("ROLLBACK TO job");
             effects[i] = WriteEffects{};
           }
-          Status r = db.Exec("RELEASE job");
+          Status r = db.Run("RELEASE job");
           if (s.ok() && !r.ok()) s = r;
         }
         results[i] = std::move(s);
       }
-      txn = db.Exec("COMMIT");
-      if (!txn.ok()) (void)db.Exec("ROLLBACK");
+      txn = db.Run("COMMIT");
+      if (!txn.ok()) (void)db.Run("ROLLBACK");
     }
     if (!txn.ok()) {
       LOG_ERROR("store: transaction of {} jobs failed: {}", batch.size(), txn.ToString());

@@ -105,6 +105,10 @@ class SqliteStore final : public Store {
   Status Write(WriteFn fn);
   void Submit(Job job);
   void WriterLoop();
+  // WAL checkpoints run on their own thread and connection (PASSIVE: they
+  // never block the writer), started when the WAL passes kCheckpointFrames.
+  void CheckpointLoop();
+  static int OnWalCommit(void* self, sqlite3* db, const char* name, int frames);
 
   // Helpers used inside write jobs (they run on the writer thread).
   Status CreateMailboxes(Database& db, int64_t account_id);
@@ -136,6 +140,12 @@ class SqliteStore final : public Store {
   std::deque<Job> jobs_;
   bool stopping_ = false;
   std::thread writer_;
+
+  std::mutex checkpoint_mu_;
+  std::condition_variable checkpoint_cv_;
+  bool checkpoint_wanted_ = false;
+  bool checkpoint_stop_ = false;
+  std::thread checkpointer_;
 };
 
 }  // namespace postern::store

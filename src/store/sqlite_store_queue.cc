@@ -133,17 +133,17 @@ void SqliteStore::AcceptAsync(QueueEntry entry, std::vector<LocalDelivery> deliv
 }
 
 Result<DeliveryOutcome> SqliteStore::DeliverInSavepoint(Database& db, const LocalDelivery& item) {
-  PT_RETURN_IF_ERROR(db.Exec("SAVEPOINT item"));
+  PT_RETURN_IF_ERROR(db.Run("SAVEPOINT item"));
   auto r = DeliverOne(db, item);
   DeliveryOutcome out;
   if (!r.ok()) {
-    (void)db.Exec("ROLLBACK TO item");
+    (void)db.Run("ROLLBACK TO item");
     out.kind = DeliveryOutcome::kSkipped;
     out.error = r.status().ToString();
   } else {
     out = std::move(*r);
   }
-  PT_RETURN_IF_ERROR(db.Exec("RELEASE item"));
+  PT_RETURN_IF_ERROR(db.Run("RELEASE item"));
   return out;
 }
 
@@ -170,7 +170,7 @@ Result<std::vector<QueueEntry>> SqliteStore::LoadEntries(Database& db,
 
 Result<std::vector<QueueEntry>> SqliteStore::ListQueue() {
   PT_ASSIGN_OR_RETURN(auto db, Read());
-  PT_RETURN_IF_ERROR(db->Exec("BEGIN"));
+  PT_RETURN_IF_ERROR(db->Run("BEGIN"));
   PT_ASSIGN_OR_RETURN(auto q, db->Prepare("SELECT id FROM queue ORDER BY created, id"));
   std::vector<std::string> ids;
   while (q.Step()) ids.push_back(q.Text(0));
@@ -178,15 +178,15 @@ Result<std::vector<QueueEntry>> SqliteStore::ListQueue() {
   q.Reset();
   Result<std::vector<QueueEntry>> out =
       st.ok() ? LoadEntries(*db, ids, kAllRecipients) : Result<std::vector<QueueEntry>>(st);
-  (void)db->Exec("COMMIT");
+  (void)db->Run("COMMIT");
   return out;
 }
 
 Result<std::optional<QueueEntry>> SqliteStore::GetQueueEntry(const std::string& id) {
   PT_ASSIGN_OR_RETURN(auto db, Read());
-  PT_RETURN_IF_ERROR(db->Exec("BEGIN"));
+  PT_RETURN_IF_ERROR(db->Run("BEGIN"));
   auto entries = LoadEntries(*db, {id}, kAllRecipients);
-  (void)db->Exec("COMMIT");
+  (void)db->Run("COMMIT");
   if (!entries.ok()) return entries.status();
   if (entries->empty()) return std::optional<QueueEntry>();
   return std::optional<QueueEntry>(std::move(entries->front()));
@@ -242,7 +242,7 @@ Result<int64_t> SqliteStore::FlushQueue() {
 Result<std::vector<QueueEntry>> SqliteStore::LoadDueLocal(int64_t now, bool include_untried,
                                                           int limit) {
   PT_ASSIGN_OR_RETURN(auto db, Read());
-  PT_RETURN_IF_ERROR(db->Exec("BEGIN"));
+  PT_RETURN_IF_ERROR(db->Run("BEGIN"));
   PT_ASSIGN_OR_RETURN(auto q, db->Prepare("SELECT DISTINCT queue_id FROM queue_recipients WHERE "
                                           "state = 0 AND local = 1 AND (next_attempt <= ? OR "
                                           "(? AND attempts = 0)) LIMIT ?"));
@@ -253,13 +253,13 @@ Result<std::vector<QueueEntry>> SqliteStore::LoadDueLocal(int64_t now, bool incl
   q.Reset();
   Result<std::vector<QueueEntry>> out = st.ok() ? LoadEntries(*db, ids, kPendingLocalRecipients)
                                                 : Result<std::vector<QueueEntry>>(st);
-  (void)db->Exec("COMMIT");
+  (void)db->Run("COMMIT");
   return out;
 }
 
 Result<std::vector<QueueEntry>> SqliteStore::LoadFailed(int limit) {
   PT_ASSIGN_OR_RETURN(auto db, Read());
-  PT_RETURN_IF_ERROR(db->Exec("BEGIN"));
+  PT_RETURN_IF_ERROR(db->Run("BEGIN"));
   PT_ASSIGN_OR_RETURN(auto q, db->Prepare("SELECT DISTINCT queue_id FROM queue_recipients WHERE "
                                           "state = 2 LIMIT ?"));
   q.BindAll(limit);
@@ -269,7 +269,7 @@ Result<std::vector<QueueEntry>> SqliteStore::LoadFailed(int limit) {
   q.Reset();
   Result<std::vector<QueueEntry>> out =
       st.ok() ? LoadEntries(*db, ids, kFailedRecipients) : Result<std::vector<QueueEntry>>(st);
-  (void)db->Exec("COMMIT");
+  (void)db->Run("COMMIT");
   return out;
 }
 

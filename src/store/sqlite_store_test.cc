@@ -383,6 +383,36 @@ TEST_F(StoreTest, AcceptDeliversInTheSameTransaction) {
   EXPECT_EQ(stats->blobs, 2);
 }
 
+// The writer never checkpoints on its commit path; the checkpoint thread
+// copies the WAL into the database once it has grown.
+TEST_F(StoreTest, WalIsCheckpointedInTheBackground) {
+  ASSERT_TRUE(store_->AddDomain("example.test").ok());
+  const auto db = dir_ / "postern.db";
+  const auto before = std::filesystem::file_size(db);
+  std::string filler;
+  uint32_t x = 7;
+  for (int i = 0; i < 20000; ++i) {
+    x = x * 1103515245 + 12345;
+    filler.push_back(static_cast<char>('a' + (x >> 16) % 26));
+  }
+  for (int i = 0; i < 300; ++i) {
+    auto body = store_->EncodeBody(std::to_string(i) + filler);
+    ASSERT_TRUE(body.ok() && !body->in_file);
+    QueueEntry e;
+    e.id = "W" + std::to_string(i);
+    e.blob = body->ref.hash;
+    e.size = body->ref.size;
+    e.inline_body = body->compressed;
+    ASSERT_TRUE(store_->Enqueue(e).ok());
+  }
+  bool grown = false;
+  for (int i = 0; i < 100 && !grown; ++i) {
+    grown = std::filesystem::file_size(db) > before + (2u << 20);
+    if (!grown) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(grown) << "the WAL was not checkpointed into " << db;
+}
+
 TEST_F(StoreTest, MissingAccountFailsPermanently) {
   ASSERT_TRUE(store_->AddDomain("example.test").ok());
   QueueEntry e = Queue("Q1", "x", {"gone@example.test"});
