@@ -1,5 +1,9 @@
 #include "net/io_pool.h"
 
+#include <pthread.h>
+
+#include <string>
+
 namespace postern::net {
 
 IoContextPool::IoContextPool(size_t threads) {
@@ -17,9 +21,13 @@ asio::io_context& IoContextPool::Next() {
 }
 
 void IoContextPool::Start() {
-  for (auto& ctx : contexts_) {
-    asio::io_context* c = ctx.get();
-    threads_.emplace_back([c] { c->run(); });
+  for (size_t i = 0; i < contexts_.size(); ++i) {
+    asio::io_context* c = contexts_[i].get();
+    threads_.emplace_back([c, i] {
+      std::string name = "io-" + std::to_string(i);
+      pthread_setname_np(pthread_self(), name.c_str());
+      c->run();
+    });
   }
 }
 

@@ -118,8 +118,11 @@ CREATE INDEX queue_recipients_ready ON queue_recipients(state, next_attempt);
 
 // Version 2: small message bodies stored inline (compressed) in the blobs
 // table, so one WAL commit makes a message durable. NULL: the body is a file.
+// messages_by_blob goes: nothing looks messages up by body, and every
+// delivery paid for it.
 constexpr const char* kSchemaV2 = R"sql(
 ALTER TABLE blobs ADD COLUMN data BLOB;
+DROP INDEX messages_by_blob;
 )sql";
 
 }  // namespace

@@ -1,6 +1,8 @@
 // SqliteStore core: opening, the read pool and the group-commit writer.
 #include "store/sqlite_store.h"
 
+#include <pthread.h>
+
 #include <filesystem>
 #include <future>
 
@@ -49,8 +51,14 @@ SqliteStore::SqliteStore(const SqliteStoreOptions& options, std::unique_ptr<File
   // The hook replaces SQLite's automatic checkpoint on the committing thread.
   sqlite3_wal_hook(writer_db_->raw(), &SqliteStore::OnWalCommit, this);
   (void)writer_db_->Exec("PRAGMA journal_size_limit = 67108864");
-  writer_ = std::thread([this] { WriterLoop(); });
-  checkpointer_ = std::thread([this] { CheckpointLoop(); });
+  writer_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "store-writer");
+    WriterLoop();
+  });
+  checkpointer_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "store-checkpt");
+    CheckpointLoop();
+  });
 }
 
 SqliteStore::~SqliteStore() {

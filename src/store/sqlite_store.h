@@ -119,11 +119,15 @@ class SqliteStore final : public Store {
   Status DeleteQueueEntry(Database& db, const std::string& id, WriteEffects& effects);
   Status RemoveIfFinished(Database& db, const std::string& id, WriteEffects& effects);
   Status InsertQueueEntry(Database& db, QueueEntry& entry);  // fills recipient ids
+  // The blob row of a new body (inline data included), or nothing if it exists.
+  Status InsertBlob(Database& db, const QueueEntry& entry);
   Result<std::vector<QueueEntry>> LoadEntries(Database& db, const std::vector<std::string>& ids,
                                               const char* recipient_filter_sql);
   Result<DeliveryOutcome> DeliverOne(Database& db, const LocalDelivery& item);
-  // DeliverOne in its own savepoint: an error skips the item, not the batch.
-  Result<DeliveryOutcome> DeliverInSavepoint(Database& db, const LocalDelivery& item);
+  Result<DeliveryOutcome> DeliverToInbox(Database& db, const LocalDelivery& item);
+  // `deliver` in its own savepoint: an error skips the item, not the batch.
+  Result<DeliveryOutcome> InSavepoint(Database& db,
+                                      const std::function<Result<DeliveryOutcome>()>& deliver);
   Result<std::string> ReadBodyWith(Database& db, const std::string& hash);
 
   SqliteStoreOptions options_;

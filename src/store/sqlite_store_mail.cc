@@ -58,24 +58,32 @@ Result<std::optional<MessageInfo>> SqliteStore::FindMessage(int64_t account_id,
   return std::optional<MessageInfo>(std::move(m));
 }
 
-// One recipient: claim it (still pending?), check the account and its quota,
-// append to INBOX with the next UID and MODSEQ, log the change. Runs inside
-// the caller's savepoint.
+// The queue path: claim the recipient row (still pending?), deliver, and
+// record a deferral or failure on the row.
 Result<DeliveryOutcome> SqliteStore::DeliverOne(Database& db, const LocalDelivery& item) {
-  DeliveryOutcome out;
   PT_ASSIGN_OR_RETURN(auto claim, db.Prepare("UPDATE queue_recipients SET state = 1, attempts = "
                                              "attempts + 1, last_error = '' WHERE id = ? AND "
                                              "state = 0"));
   PT_RETURN_IF_ERROR(claim.BindAll(item.recipient_id).Run());
-  if (db.Changes() == 0) return out;  // kSkipped: delivered or removed meanwhile
+  if (db.Changes() == 0) return DeliveryOutcome{};  // kSkipped: done or removed meanwhile
+  PT_ASSIGN_OR_RETURN(DeliveryOutcome out, DeliverToInbox(db, item));
+  if (out.kind == DeliveryOutcome::kDeferred || out.kind == DeliveryOutcome::kFailed) {
+    PT_ASSIGN_OR_RETURN(auto upd, db.Prepare("UPDATE queue_recipients SET state = ?, "
+                                             "next_attempt = ?, last_error = ? WHERE id = ?"));
+    int state = out.kind == DeliveryOutcome::kDeferred ? 0 : 2;
+    PT_RETURN_IF_ERROR(upd.BindAll(state, item.retry_at, out.error, item.recipient_id).Run());
+  }
+  return out;
+}
 
+// One recipient: check the account and its quota, append to INBOX with the
+// next UID and MODSEQ, log the change. Touches no queue row.
+Result<DeliveryOutcome> SqliteStore::DeliverToInbox(Database& db, const LocalDelivery& item) {
+  DeliveryOutcome out;
   auto set_outcome = [&](DeliveryOutcome::Kind kind, std::string error) -> Status {
     out.kind = kind;
     out.error = std::move(error);
-    PT_ASSIGN_OR_RETURN(auto upd, db.Prepare("UPDATE queue_recipients SET state = ?, "
-                                             "next_attempt = ?, last_error = ? WHERE id = ?"));
-    int state = kind == DeliveryOutcome::kDeferred ? 0 : 2;
-    return upd.BindAll(state, item.retry_at, out.error, item.recipient_id).Run();
+    return Status::Ok();
   };
 
   PT_ASSIGN_OR_RETURN(auto acct, db.Prepare("SELECT id, quota_bytes, quota_messages, used_bytes, "

@@ -55,17 +55,23 @@ constexpr const char* kFailedRecipients =
 
 }  // namespace
 
-Status SqliteStore::InsertQueueEntry(Database& db, QueueEntry& e) {
+Status SqliteStore::InsertBlob(Database& db, const QueueEntry& e) {
   PT_ASSIGN_OR_RETURN(auto blob, db.Prepare("INSERT INTO blobs(hash, size, stored_size, refs, "
-                                            "created, data) VALUES(?, ?, ?, 1, ?, ?) ON "
-                                            "CONFLICT(hash) DO UPDATE SET refs = refs + 1"));
+                                            "created, data) VALUES(?, ?, ?, 0, ?, ?) ON "
+                                            "CONFLICT(hash) DO NOTHING"));
   blob.BindAll(e.blob, e.size, e.stored_size, Now());
   if (e.inline_body.empty()) {
     blob.BindNull(5);
   } else {
     blob.BindBlob(5, e.inline_body);
   }
-  PT_RETURN_IF_ERROR(blob.Run());
+  return blob.Run();
+}
+
+Status SqliteStore::InsertQueueEntry(Database& db, QueueEntry& e) {
+  PT_RETURN_IF_ERROR(InsertBlob(db, e));
+  PT_ASSIGN_OR_RETURN(auto ref, db.Prepare("UPDATE blobs SET refs = refs + 1 WHERE hash = ?"));
+  PT_RETURN_IF_ERROR(ref.BindAll(e.blob).Run());
   PT_ASSIGN_OR_RETURN(auto ins, db.Prepare("INSERT INTO queue(" ENTRY_COLUMNS
                                            ") VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
   PT_RETURN_IF_ERROR(ins.BindAll(e.id, e.created, e.mail_from, e.blob, e.size, e.body_type,
@@ -105,22 +111,47 @@ void SqliteStore::AcceptAsync(QueueEntry entry, std::vector<LocalDelivery> deliv
   auto state = std::make_shared<State>();
   state->entry = std::move(entry);
   state->deliveries = std::move(deliver_now);
-  auto run = [this, state](Database& db, WriteEffects& effects) -> Status {
+  // Deliver first; only recipients left to do (remote, deferred, failed) are
+  // queued. A message delivered to everyone writes no queue rows at all.
+  auto run = [this, state](Database& db, WriteEffects&) -> Status {
     QueueEntry& e = state->entry;
-    PT_RETURN_IF_ERROR(InsertQueueEntry(db, e));
+    PT_RETURN_IF_ERROR(InsertBlob(db, e));
+    std::vector<bool> delivered(e.recipients.size(), false);
     state->outcomes.assign(state->deliveries.size(), DeliveryOutcome{});
     for (size_t i = 0; i < state->deliveries.size(); ++i) {
       LocalDelivery& d = state->deliveries[i];
-      if (d.recipient_index < 0 || static_cast<size_t>(d.recipient_index) >= e.recipients.size()) {
+      const auto index = static_cast<size_t>(d.recipient_index);
+      if (d.recipient_index < 0 || index >= e.recipients.size()) {
         return Internal("delivery names no recipient of " + e.id);
       }
       d.queue_id = e.id;
-      d.recipient_id = e.recipients[static_cast<size_t>(d.recipient_index)].id;
-      auto outcome = DeliverInSavepoint(db, d);
+      auto outcome = InSavepoint(db, [&] { return DeliverToInbox(db, d); });
       if (!outcome.ok()) return outcome.status();
+      QueueRecipient& r = e.recipients[index];
+      switch (outcome->kind) {
+        case DeliveryOutcome::kDelivered:
+          delivered[index] = true;
+          break;
+        case DeliveryOutcome::kDeferred:
+        case DeliveryOutcome::kFailed:
+          r.state = outcome->kind == DeliveryOutcome::kDeferred ? RecipientState::kPending
+                                                                : RecipientState::kFailed;
+          r.attempts = 1;
+          r.next_attempt = d.retry_at;
+          r.last_error = outcome->error;
+          break;
+        case DeliveryOutcome::kSkipped:
+          break;  // stays pending, untried: the queue runner tries again
+      }
       state->outcomes[i] = std::move(*outcome);
     }
-    if (!state->deliveries.empty()) PT_RETURN_IF_ERROR(RemoveIfFinished(db, e.id, effects));
+    if (state->deliveries.empty()) return InsertQueueEntry(db, e);  // a plain enqueue
+    std::vector<QueueRecipient> left;
+    for (size_t i = 0; i < e.recipients.size(); ++i) {
+      if (!delivered[i]) left.push_back(std::move(e.recipients[i]));
+    }
+    e.recipients = std::move(left);
+    if (!e.recipients.empty()) PT_RETURN_IF_ERROR(InsertQueueEntry(db, e));
     return Status::Ok();
   };
   auto finish = [this, state, done = std::move(done)](Status s) {
@@ -132,9 +163,10 @@ void SqliteStore::AcceptAsync(QueueEntry entry, std::vector<LocalDelivery> deliv
   Submit(Job{std::move(run), std::move(finish)});
 }
 
-Result<DeliveryOutcome> SqliteStore::DeliverInSavepoint(Database& db, const LocalDelivery& item) {
+Result<DeliveryOutcome> SqliteStore::InSavepoint(
+    Database& db, const std::function<Result<DeliveryOutcome>()>& deliver) {
   PT_RETURN_IF_ERROR(db.Run("SAVEPOINT item"));
-  auto r = DeliverOne(db, item);
+  auto r = deliver();
   DeliveryOutcome out;
   if (!r.ok()) {
     (void)db.Run("ROLLBACK TO item");
@@ -288,7 +320,7 @@ Result<std::vector<DeliveryOutcome>> SqliteStore::DeliverLocal(
   PT_RETURN_IF_ERROR(Write([&](Database& db, WriteEffects& effects) -> Status {
     std::set<std::string> touched;
     for (size_t i = 0; i < batch.size(); ++i) {
-      PT_ASSIGN_OR_RETURN(outcomes[i], DeliverInSavepoint(db, batch[i]));
+      PT_ASSIGN_OR_RETURN(outcomes[i], InSavepoint(db, [&] { return DeliverOne(db, batch[i]); }));
       touched.insert(batch[i].queue_id);
     }
     for (const auto& id : touched) PT_RETURN_IF_ERROR(RemoveIfFinished(db, id, effects));
