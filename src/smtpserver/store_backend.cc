@@ -89,6 +89,15 @@ RecipientCheck StoreBackend::CheckBlocking(const std::string& address, bool post
 
 asio::awaitable<RecipientCheck> StoreBackend::CheckRecipient(std::string address, bool postmaster,
                                                              uint64_t declared_size) {
+  // Directory lookups are point reads of small, hot tables, and in WAL mode
+  // a reader does not wait for the writer: try them right here, without a
+  // trip to the blocking pool (two thread wake-ups, the costliest part of a
+  // lookup). If SQLite would have to wait, ask again on the pool.
+  {
+    store::ScopedNoWait no_wait;
+    RecipientCheck quick = CheckBlocking(address, postmaster, declared_size);
+    if (quick.reply.code != 451) co_return quick;
+  }
   auto check = [this, address = std::move(address), postmaster, declared_size] {
     return CheckBlocking(address, postmaster, declared_size);
   };

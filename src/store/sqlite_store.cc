@@ -117,16 +117,28 @@ SqliteStore::ReadLease::~ReadLease() {
   store_->read_pool_.push_back(std::move(db_));
 }
 
+namespace {
+thread_local bool no_wait = false;
+}  // namespace
+
+ScopedNoWait::ScopedNoWait() : previous_(no_wait) { no_wait = true; }
+ScopedNoWait::~ScopedNoWait() { no_wait = previous_; }
+bool ScopedNoWait::active() { return no_wait; }
+
 Result<SqliteStore::ReadLease> SqliteStore::Read() {
+  std::unique_ptr<Database> db;
   {
     std::lock_guard lock(read_mu_);
     if (!read_pool_.empty()) {
-      auto db = std::move(read_pool_.back());
+      db = std::move(read_pool_.back());
       read_pool_.pop_back();
-      return ReadLease(this, std::move(db));
     }
   }
-  PT_ASSIGN_OR_RETURN(auto db, Database::Open(db_path_, false));
+  if (!db) {
+    if (no_wait) return Unavailable("no idle read connection");  // opening one may wait
+    PT_ASSIGN_OR_RETURN(db, Database::Open(db_path_, false));
+  }
+  sqlite3_busy_timeout(db->raw(), no_wait ? 0 : 10000);
   return ReadLease(this, std::move(db));
 }
 

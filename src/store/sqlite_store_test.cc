@@ -416,6 +416,28 @@ TEST_F(StoreTest, WalIsCheckpointedInTheBackground) {
   EXPECT_TRUE(grown) << "the WAL was not checkpointed into " << db;
 }
 
+// In no-wait mode a read that would have to wait fails at once (here: no
+// idle read connection, and opening one may wait), so an I/O thread can fall
+// back to the blocking pool instead of stalling. SQLite's own waits are cut
+// by a busy timeout of 0 in this mode.
+TEST_F(StoreTest, NoWaitReadsFailFastInsteadOfWaiting) {
+  Reopen();  // no read connection yet
+  {
+    ScopedNoWait no_wait;
+    EXPECT_TRUE(ScopedNoWait::active());
+    auto r = store_->IsLocalDomain("example.test");
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
+  }
+  EXPECT_FALSE(ScopedNoWait::active());
+  ASSERT_TRUE(store_->AddDomain("example.test").ok());
+  EXPECT_TRUE(*store_->IsLocalDomain("example.test")) << "a normal read opens a connection";
+  ScopedNoWait no_wait;
+  auto again = store_->IsLocalDomain("example.test");
+  ASSERT_TRUE(again.ok()) << "the idle connection serves no-wait reads";
+  EXPECT_TRUE(*again);
+}
+
 TEST_F(StoreTest, MissingAccountFailsPermanently) {
   ASSERT_TRUE(store_->AddDomain("example.test").ok());
   QueueEntry e = Queue("Q1", "x", {"gone@example.test"});

@@ -255,6 +255,22 @@ class Store : public directory::DirectoryLookup {
   virtual Result<int64_t> CollectGarbage(int64_t min_age_seconds) = 0;
 };
 
+// While one exists on a thread, store reads on that thread never wait: a read
+// that would have to (a lock held elsewhere) fails at once with Unavailable
+// instead. Lets an I/O thread try a quick lookup and fall back to the
+// blocking pool only when needed.
+class ScopedNoWait {
+ public:
+  ScopedNoWait();
+  ~ScopedNoWait();
+  ScopedNoWait(const ScopedNoWait&) = delete;
+  ScopedNoWait& operator=(const ScopedNoWait&) = delete;
+  static bool active();
+
+ private:
+  bool previous_;
+};
+
 struct SqliteStoreOptions {
   std::string data_dir;  // holds postern.db and blobs/
   int compression_level = 3;
