@@ -23,7 +23,7 @@ run: build
 	@scripts/demo.sh $(BUILD)/postern $(DEMO_DIR) $(PORT_BASE)
 
 # Every test: style, unit, fuzz corpora and integration on the normal build,
-# then the unit and fuzz tests again under AddressSanitizer + UBSan.
+# then all of them again with everything built under AddressSanitizer + UBSan.
 test: build lint
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 	@$(MAKE) --no-print-directory test-asan
