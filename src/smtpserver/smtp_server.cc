@@ -10,7 +10,8 @@ SmtpServer::SmtpServer(net::IoContextPool& pool, Backend& backend, SmtpServerOpt
     : pool_(pool),
       backend_(backend),
       options_(std::move(options)),
-      limiter_(options_.max_connections, options_.max_connections_per_ip) {}
+      registry_(
+          std::make_shared<Registry>(options_.max_connections, options_.max_connections_per_ip)) {}
 
 SmtpServer::~SmtpServer() = default;
 
@@ -35,22 +36,22 @@ void SmtpServer::StopAccepting() {
 }
 
 void SmtpServer::Drain() {
-  draining_ = true;  // before the walk: a later registration sees it
-  std::lock_guard lock(mu_);
-  for (const auto& c : sessions_) c->Drain();
+  registry_->draining = true;  // before the walk: a later registration sees it
+  std::lock_guard lock(registry_->mu);
+  for (const auto& c : registry_->sessions) c->Drain();
 }
 
 void SmtpServer::CloseAll() {
-  std::lock_guard lock(mu_);
-  for (const auto& c : sessions_) {
+  std::lock_guard lock(registry_->mu);
+  for (const auto& c : registry_->sessions) {
     auto conn = c;
     asio::post(conn->executor(), [conn] { conn->Close(); });
   }
 }
 
 size_t SmtpServer::active_sessions() const {
-  std::lock_guard lock(mu_);
-  return sessions_.size();
+  std::lock_guard lock(registry_->mu);
+  return registry_->sessions.size();
 }
 
 bool SmtpServer::WaitForSessions(std::chrono::milliseconds timeout) const {
@@ -84,7 +85,7 @@ void SmtpServer::OnAccept(asio::ip::tcp::socket socket) {
 asio::awaitable<void> SmtpServer::Serve(std::shared_ptr<net::Connection> conn) {
   conn->Start();
   const std::string key = net::ConnectionLimiter::KeyFor(conn->remote_ip());
-  auto verdict = limiter_.Acquire(key);
+  auto verdict = registry_->limiter.Acquire(key);
   if (verdict != net::ConnectionLimiter::Verdict::kOk) {
     bool per_ip = verdict == net::ConnectionLimiter::Verdict::kTooManyFromClient;
     LOG_WARN("smtp: refused [{}]: too many connections{}", conn->remote_ip(),
@@ -98,23 +99,24 @@ asio::awaitable<void> SmtpServer::Serve(std::shared_ptr<net::Connection> conn) {
     conn->Close();
     co_return;
   }
-  // Registration and release are tied to this frame, exception or not.
+  // Registration and release are tied to this frame, exception or not, and
+  // touch only the shared registry.
   struct Registration {
-    SmtpServer* server;
+    std::shared_ptr<Registry> registry;
     std::shared_ptr<net::Connection> conn;
     std::string key;
     ~Registration() {
-      server->limiter_.Release(key);
-      std::lock_guard lock(server->mu_);
-      server->sessions_.erase(conn);
+      registry->limiter.Release(key);
+      std::lock_guard lock(registry->mu);
+      registry->sessions.erase(conn);
     }
   };
   {
-    std::lock_guard lock(mu_);
-    sessions_.insert(conn);
+    std::lock_guard lock(registry_->mu);
+    registry_->sessions.insert(conn);
   }
-  Registration registration{this, conn, key};
-  if (draining_) {
+  Registration registration{registry_, conn, key};
+  if (registry_->draining) {
     // Accepted while the server began to drain (the listener closes
     // asynchronously): no greeting, just the shutdown notice.
     conn->Queue(smtp::Reply(421, "4.3.2",

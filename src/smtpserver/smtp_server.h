@@ -41,8 +41,8 @@ class SmtpServer {
   void CloseAll();
   size_t active_sessions() const;
   // Waits up to `timeout` for every session to end; true if they all did.
-  // Sessions reference this object: destroy it only after they ended and
-  // the I/O pool was stopped.
+  // A session still running when this object goes away keeps only the shared
+  // registry alive; stop the I/O pool before destroying the backend.
   bool WaitForSessions(std::chrono::milliseconds timeout) const;
   // The ports actually bound (useful with port 0 in tests).
   std::vector<uint16_t> ports() const;
@@ -51,16 +51,22 @@ class SmtpServer {
   void OnAccept(asio::ip::tcp::socket socket);
   asio::awaitable<void> Serve(std::shared_ptr<net::Connection> conn);
 
+  // What sessions share with the server. Held by shared_ptr so that a session
+  // frame destroyed late (after the server) still finds it.
+  struct Registry {
+    Registry(size_t max_total, size_t max_per_client) : limiter(max_total, max_per_client) {}
+    net::ConnectionLimiter limiter;
+    mutable std::mutex mu;
+    std::set<std::shared_ptr<net::Connection>> sessions;
+    // Set by Drain(): a session that registers afterwards is told 421 at once.
+    std::atomic<bool> draining{false};
+  };
+
   net::IoContextPool& pool_;
   Backend& backend_;
   SmtpServerOptions options_;
-  net::ConnectionLimiter limiter_;
+  std::shared_ptr<Registry> registry_;
   std::vector<std::unique_ptr<net::Listener>> listeners_;
-
-  mutable std::mutex mu_;
-  std::set<std::shared_ptr<net::Connection>> sessions_;
-  // Set by Drain(): a session that registers afterwards is told 421 at once.
-  std::atomic<bool> draining_{false};
 };
 
 }  // namespace postern::smtpserver

@@ -92,6 +92,9 @@ class Database {
   Result<Statement> Prepare(const char* sql);
 
   int64_t LastInsertId() const { return sqlite3_last_insert_rowid(db_); }
+  // False when no transaction is open (autocommit), e.g. after SQLite rolled
+  // one back on its own.
+  bool InTransaction() const { return sqlite3_get_autocommit(db_) == 0; }
   int Changes() const { return sqlite3_changes(db_); }
   sqlite3* raw() const { return db_; }
 

@@ -177,30 +177,9 @@ void SqliteStore::WriterLoop() {
 
     std::vector<Status> results(batch.size());
     std::vector<WriteEffects> effects(batch.size());
-    Status txn = db.Run("BEGIN IMMEDIATE");
-    if (txn.ok()) {
-      for (size_t i = 0; i < batch.size(); ++i) {
-        Status s = db.Run("SAVEPOINT job");
-        if (s.ok()) {
-          s = batch[i].run(db, effects[i]);
-          if (!s.ok()) {
-            (void)db.Run("ROLLBACK TO job");
-            effects[i] = WriteEffects{};
-          }
-          Status r = db.Run("RELEASE job");
-          if (s.ok() && !r.ok()) s = r;
-        }
-        results[i] = std::move(s);
-      }
-      txn = db.Run("COMMIT");
-      if (!txn.ok()) (void)db.Run("ROLLBACK");
-    }
-    if (!txn.ok()) {
-      LOG_ERROR("store: transaction of {} jobs failed: {}", batch.size(), txn.ToString());
-      for (auto& r : results) r = txn;
-    }
+    RunBatch(db, batch, results, effects);
     for (size_t i = 0; i < batch.size(); ++i) {
-      if (txn.ok() && results[i].ok() && options_.unlink_blobs) {
+      if (results[i].ok() && options_.unlink_blobs) {
         for (const auto& hash : effects[i].unreferenced_blobs) {
           if (Status s = blobs_->Remove(hash); !s.ok()) {
             LOG_WARN("store: {}", s.ToString());
@@ -208,6 +187,63 @@ void SqliteStore::WriterLoop() {
         }
       }
       batch[i].done(std::move(results[i]));
+    }
+  }
+}
+
+// Runs the jobs of a batch in as few transactions as possible, one SAVEPOINT
+// per job. SQLite may roll a whole transaction back on its own (disk full, an
+// I/O error): then no job of that transaction happened, whatever it returned,
+// and the remaining jobs get a new transaction. A job is reported OK only if
+// the COMMIT that made it durable succeeded.
+void SqliteStore::RunBatch(Database& db, std::vector<Job>& batch, std::vector<Status>& results,
+                           std::vector<WriteEffects>& effects) {
+  size_t next = 0;
+  while (next < batch.size()) {
+    const size_t first = next;
+    Status txn = db.Run("BEGIN IMMEDIATE");
+    if (!txn.ok()) {
+      LOG_ERROR("store: cannot start a transaction: {}", txn.ToString());
+      for (size_t i = first; i < batch.size(); ++i) results[i] = txn;
+      return;
+    }
+    bool aborted = false;
+    for (; next < batch.size(); ++next) {
+      // Never let a SAVEPOINT start a transaction of its own.
+      if (!db.InTransaction()) {
+        aborted = true;
+        break;
+      }
+      Status s = db.Run("SAVEPOINT job");
+      if (s.ok()) {
+        s = batch[next].run(db, effects[next]);
+        if (!s.ok() && db.InTransaction()) (void)db.Run("ROLLBACK TO job");
+        if (!s.ok()) effects[next] = WriteEffects{};
+        if (db.InTransaction()) {
+          Status r = db.Run("RELEASE job");
+          if (s.ok() && !r.ok()) s = r;
+        }
+      }
+      results[next] = std::move(s);
+    }
+    if (!aborted && !db.InTransaction()) aborted = true;
+    if (aborted) {
+      Status lost = Unavailable("the store rolled the transaction back (disk full or I/O error?)");
+      LOG_ERROR("store: {} jobs lost to a rolled-back transaction", next - first);
+      for (size_t i = first; i < next; ++i) {
+        if (results[i].ok()) results[i] = lost;
+        effects[i] = WriteEffects{};
+      }
+      continue;
+    }
+    txn = db.Run("COMMIT");
+    if (!txn.ok()) {
+      if (db.InTransaction()) (void)db.Run("ROLLBACK");
+      LOG_ERROR("store: commit of {} jobs failed: {}", next - first, txn.ToString());
+      for (size_t i = first; i < next; ++i) {
+        results[i] = txn;
+        effects[i] = WriteEffects{};
+      }
     }
   }
 }

@@ -75,6 +75,12 @@ class SqliteStore final : public Store {
   Result<StoreStats> Stats() override;
   Result<int64_t> CollectGarbage(int64_t min_age_seconds) override;
 
+  // Queues a raw write job (store internals and tests). `done` runs on the
+  // writer thread once the job's transaction committed or failed.
+  void SubmitWrite(WriteFn fn, std::function<void(Status)> done) {
+    Submit(Job{std::move(fn), std::move(done)});
+  }
+
  private:
   // A read connection borrowed from the pool; returned on destruction.
   class ReadLease {
@@ -105,6 +111,8 @@ class SqliteStore final : public Store {
   Status Write(WriteFn fn);
   void Submit(Job job);
   void WriterLoop();
+  void RunBatch(Database& db, std::vector<Job>& batch, std::vector<Status>& results,
+                std::vector<WriteEffects>& effects);
   // WAL checkpoints run on their own thread and connection (PASSIVE: they
   // never block the writer), started when the WAL passes kCheckpointFrames.
   void CheckpointLoop();

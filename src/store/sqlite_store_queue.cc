@@ -167,9 +167,12 @@ Result<DeliveryOutcome> SqliteStore::InSavepoint(
     Database& db, const std::function<Result<DeliveryOutcome>()>& deliver) {
   PT_RETURN_IF_ERROR(db.Run("SAVEPOINT item"));
   auto r = deliver();
+  // If SQLite rolled the whole transaction back, this is not a skipped item
+  // but a failed job: say so, and let the writer handle it.
+  if (!db.InTransaction()) return r.ok() ? Unavailable("transaction rolled back") : r.status();
   DeliveryOutcome out;
   if (!r.ok()) {
-    (void)db.Run("ROLLBACK TO item");
+    PT_RETURN_IF_ERROR(db.Run("ROLLBACK TO item"));
     out.kind = DeliveryOutcome::kSkipped;
     out.error = r.status().ToString();
   } else {

@@ -1,3 +1,5 @@
+#include "store/sqlite_store.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -521,6 +523,49 @@ TEST_F(StoreTest, FailedJobDoesNotAbortOthers) {
   EXPECT_FALSE(store_->Enqueue(dup).ok());
   Queue("OK", "three", {"a@example.test"});
   EXPECT_EQ(store_->ListQueue()->size(), 2u);
+}
+
+// When SQLite rolls a batch's transaction back on its own (disk full, I/O
+// error; simulated here by a job that ends it), no job of that transaction may
+// be reported as done, and later jobs must get a transaction of their own.
+TEST_F(StoreTest, AbortedTransactionFailsEveryJobInIt) {
+  SqliteStoreOptions o;
+  o.data_dir = (dir_ / "raw").string();
+  auto opened = SqliteStore::Open(o);
+  ASSERT_TRUE(opened.ok());
+  SqliteStore& store = **opened;
+  std::promise<void> gate;
+  auto gate_future = gate.get_future().share();
+  std::vector<std::promise<Status>> results(4);
+  auto add = [](const char* name) {
+    return [name](Database& db, WriteEffects&) -> Status {
+      return db.Exec(std::string("INSERT INTO domains(name, created) VALUES('") + name + "', 1)");
+    };
+  };
+  store.SubmitWrite(
+      [gate_future](Database&, WriteEffects&) {
+        gate_future.wait();  // hold the writer until the next jobs are queued together
+        return Status::Ok();
+      },
+      [&](Status s) { results[0].set_value(s); });
+  store.SubmitWrite(add("a.test"), [&](Status s) { results[1].set_value(s); });
+  store.SubmitWrite(
+      [](Database& db, WriteEffects&) -> Status {
+        (void)db.Exec("INSERT INTO domains(name, created) VALUES('b.test', 1)");
+        (void)db.Exec("ROLLBACK");  // what SQLite does itself on SQLITE_FULL
+        return Unavailable("disk full");
+      },
+      [&](Status s) { results[2].set_value(s); });
+  store.SubmitWrite(add("c.test"), [&](Status s) { results[3].set_value(s); });
+  gate.set_value();
+  std::vector<Status> got;
+  for (auto& r : results) got.push_back(r.get_future().get());
+  EXPECT_FALSE(got[1].ok()) << "a.test was rolled back with the transaction";
+  EXPECT_FALSE(got[2].ok());
+  EXPECT_TRUE(got[3].ok()) << got[3].ToString();
+  EXPECT_FALSE(*store.IsLocalDomain("a.test"));
+  EXPECT_FALSE(*store.IsLocalDomain("b.test"));
+  EXPECT_TRUE(*store.IsLocalDomain("c.test")) << "the job after the abort ran in a new transaction";
 }
 
 TEST_F(StoreTest, GarbageCollectionRemovesOrphanBlobs) {
