@@ -116,13 +116,23 @@ CREATE INDEX queue_recipients_by_queue ON queue_recipients(queue_id);
 CREATE INDEX queue_recipients_ready ON queue_recipients(state, next_attempt);
 )sql";
 
-// Version 2: small message bodies stored inline (compressed) in the blobs
-// table, so one WAL commit makes a message durable. NULL: the body is a file.
-// messages_by_blob goes: nothing looks messages up by body, and every
-// delivery paid for it.
+// Version 2:
+// - small message bodies stored inline (compressed) in blob_data, a rowid
+//   table (big rows would ruin the fan-out of the WITHOUT ROWID blobs table),
+//   so one WAL commit makes a message durable;
+// - queue.blob indexed: deleting a blob row checks the foreign keys that
+//   point at it (messages_by_blob does the same for messages);
+// - due and failed queue recipients found through partial indexes.
 constexpr const char* kSchemaV2 = R"sql(
-ALTER TABLE blobs ADD COLUMN data BLOB;
-DROP INDEX messages_by_blob;
+CREATE TABLE blob_data (
+  hash TEXT PRIMARY KEY REFERENCES blobs(hash),
+  data BLOB NOT NULL
+);
+CREATE INDEX queue_by_blob ON queue(blob);
+DROP INDEX queue_recipients_ready;
+CREATE INDEX queue_recipients_due ON queue_recipients(next_attempt)
+  WHERE state = 0 AND local = 1;
+CREATE INDEX queue_recipients_failed ON queue_recipients(queue_id) WHERE state = 2;
 )sql";
 
 }  // namespace
@@ -159,7 +169,9 @@ Status Migrate(Database& db, const std::string& snapshot_dir, int target,
     std::string snap = snapshot_dir + "/postern-v" + std::to_string(current) + "-" +
                        std::to_string(std::time(nullptr)) + ".db";
     LOG_INFO("store: snapshot before migrating from schema {}: {}", current, snap);
-    PT_RETURN_IF_ERROR(db.Exec("VACUUM INTO '" + snap + "'").WithContext("snapshot"));
+    std::string quoted;
+    for (char c : snap) quoted += c == '\'' ? std::string("''") : std::string(1, c);
+    PT_RETURN_IF_ERROR(db.Exec("VACUUM INTO '" + quoted + "'").WithContext("snapshot"));
   }
   for (const Migration& m : list) {
     if (m.version <= current || m.version > target) continue;

@@ -251,9 +251,18 @@ void SqliteStore::RunBatch(Database& db, std::vector<Job>& batch, std::vector<St
 Status SqliteStore::ReleaseBlob(Database& db, const std::string& hash, WriteEffects& effects) {
   PT_ASSIGN_OR_RETURN(auto dec, db.Prepare("UPDATE blobs SET refs = refs - 1 WHERE hash = ?"));
   PT_RETURN_IF_ERROR(dec.BindAll(hash).Run());
-  PT_ASSIGN_OR_RETURN(auto del, db.Prepare("DELETE FROM blobs WHERE hash = ? AND refs <= 0"));
+  PT_ASSIGN_OR_RETURN(auto refs, db.Prepare("SELECT refs FROM blobs WHERE hash = ?"));
+  refs.BindAll(hash);
+  if (!refs.Step()) return refs.status();
+  const bool unreferenced = refs.Int(0) <= 0;
+  refs.Reset();
+  if (!unreferenced) return Status::Ok();
+  PT_ASSIGN_OR_RETURN(auto data, db.Prepare("DELETE FROM blob_data WHERE hash = ?"));
+  PT_RETURN_IF_ERROR(data.BindAll(hash).Run());
+  const bool was_inline = db.Changes() > 0;
+  PT_ASSIGN_OR_RETURN(auto del, db.Prepare("DELETE FROM blobs WHERE hash = ?"));
   PT_RETURN_IF_ERROR(del.BindAll(hash).Run());
-  if (db.Changes() > 0) effects.unreferenced_blobs.push_back(hash);
+  if (!was_inline) effects.unreferenced_blobs.push_back(hash);  // a file to unlink
   return Status::Ok();
 }
 
@@ -297,9 +306,9 @@ Status SqliteStore::WriteBodyFile(const Body& body) {
 }
 
 Result<std::string> SqliteStore::ReadBodyWith(Database& db, const std::string& hash) {
-  PT_ASSIGN_OR_RETURN(auto q, db.Prepare("SELECT data FROM blobs WHERE hash = ?"));
+  PT_ASSIGN_OR_RETURN(auto q, db.Prepare("SELECT data FROM blob_data WHERE hash = ?"));
   q.BindAll(hash);
-  if (q.Step() && !q.IsNull(0)) {
+  if (q.Step()) {
     std::string_view data(static_cast<const char*>(sqlite3_column_blob(q.raw(), 0)),
                           static_cast<size_t>(sqlite3_column_bytes(q.raw(), 0)));
     return DecodeBlob(data, hash);

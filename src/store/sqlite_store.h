@@ -131,6 +131,10 @@ class SqliteStore final : public Store {
   Status InsertBlob(Database& db, const QueueEntry& entry);
   Result<std::vector<QueueEntry>> LoadEntries(Database& db, const std::vector<std::string>& ids,
                                               const char* recipient_filter_sql);
+  // Queue entries whose ids `id_sql` selects, read in one transaction.
+  Result<std::vector<QueueEntry>> LoadMatching(const char* id_sql,
+                                               const std::function<void(Statement&)>& bind,
+                                               const char* recipient_sql);
   Result<DeliveryOutcome> DeliverOne(Database& db, const LocalDelivery& item);
   Result<DeliveryOutcome> DeliverToInbox(Database& db, const LocalDelivery& item);
   // `deliver` in its own savepoint: an error skips the item, not the batch.

@@ -57,15 +57,14 @@ constexpr const char* kFailedRecipients =
 
 Status SqliteStore::InsertBlob(Database& db, const QueueEntry& e) {
   PT_ASSIGN_OR_RETURN(auto blob, db.Prepare("INSERT INTO blobs(hash, size, stored_size, refs, "
-                                            "created, data) VALUES(?, ?, ?, 0, ?, ?) ON "
+                                            "created) VALUES(?, ?, ?, 0, ?) ON CONFLICT(hash) "
+                                            "DO NOTHING"));
+  PT_RETURN_IF_ERROR(blob.BindAll(e.blob, e.size, e.stored_size, Now()).Run());
+  if (e.inline_body.empty()) return Status::Ok();
+  PT_ASSIGN_OR_RETURN(auto data, db.Prepare("INSERT INTO blob_data(hash, data) VALUES(?, ?) ON "
                                             "CONFLICT(hash) DO NOTHING"));
-  blob.BindAll(e.blob, e.size, e.stored_size, Now());
-  if (e.inline_body.empty()) {
-    blob.BindNull(5);
-  } else {
-    blob.BindBlob(5, e.inline_body);
-  }
-  return blob.Run();
+  data.Bind(1, e.blob).BindBlob(2, e.inline_body);
+  return data.Run();
 }
 
 Status SqliteStore::InsertQueueEntry(Database& db, QueueEntry& e) {
@@ -203,28 +202,36 @@ Result<std::vector<QueueEntry>> SqliteStore::LoadEntries(Database& db,
   return out;
 }
 
-Result<std::vector<QueueEntry>> SqliteStore::ListQueue() {
+Result<std::vector<QueueEntry>> SqliteStore::LoadMatching(
+    const char* id_sql, const std::function<void(Statement&)>& bind, const char* recipient_sql) {
   PT_ASSIGN_OR_RETURN(auto db, Read());
+  // One snapshot for the ids and their rows; the transaction always ends, so
+  // the connection goes back to the pool without pinning the WAL.
   PT_RETURN_IF_ERROR(db->Run("BEGIN"));
-  PT_ASSIGN_OR_RETURN(auto q, db->Prepare("SELECT id FROM queue ORDER BY created, id"));
-  std::vector<std::string> ids;
-  while (q.Step()) ids.push_back(q.Text(0));
-  Status st = q.status();
-  q.Reset();
-  Result<std::vector<QueueEntry>> out =
-      st.ok() ? LoadEntries(*db, ids, kAllRecipients) : Result<std::vector<QueueEntry>>(st);
-  (void)db->Run("COMMIT");
+  auto load = [&]() -> Result<std::vector<QueueEntry>> {
+    PT_ASSIGN_OR_RETURN(auto q, db->Prepare(id_sql));
+    bind(q);
+    std::vector<std::string> ids;
+    while (q.Step()) ids.push_back(q.Text(0));
+    PT_RETURN_IF_ERROR(q.status());
+    return LoadEntries(*db, ids, recipient_sql);
+  };
+  Result<std::vector<QueueEntry>> out = load();
+  if (db->InTransaction()) (void)db->Run("COMMIT");
   return out;
 }
 
+Result<std::vector<QueueEntry>> SqliteStore::ListQueue() {
+  return LoadMatching(
+      "SELECT id FROM queue ORDER BY created, id", [](Statement&) {}, kAllRecipients);
+}
+
 Result<std::optional<QueueEntry>> SqliteStore::GetQueueEntry(const std::string& id) {
-  PT_ASSIGN_OR_RETURN(auto db, Read());
-  PT_RETURN_IF_ERROR(db->Run("BEGIN"));
-  auto entries = LoadEntries(*db, {id}, kAllRecipients);
-  (void)db->Run("COMMIT");
-  if (!entries.ok()) return entries.status();
-  if (entries->empty()) return std::optional<QueueEntry>();
-  return std::optional<QueueEntry>(std::move(entries->front()));
+  PT_ASSIGN_OR_RETURN(auto entries, LoadMatching(
+                                        "SELECT id FROM queue WHERE id = ?",
+                                        [&](Statement& q) { q.BindAll(id); }, kAllRecipients));
+  if (entries.empty()) return std::optional<QueueEntry>();
+  return std::optional<QueueEntry>(std::move(entries.front()));
 }
 
 Status SqliteStore::DeleteQueueEntry(Database& db, const std::string& id, WriteEffects& effects) {
@@ -276,36 +283,24 @@ Result<int64_t> SqliteStore::FlushQueue() {
 
 Result<std::vector<QueueEntry>> SqliteStore::LoadDueLocal(int64_t now, bool include_untried,
                                                           int limit) {
-  PT_ASSIGN_OR_RETURN(auto db, Read());
-  PT_RETURN_IF_ERROR(db->Run("BEGIN"));
-  PT_ASSIGN_OR_RETURN(auto q, db->Prepare("SELECT DISTINCT queue_id FROM queue_recipients WHERE "
-                                          "state = 0 AND local = 1 AND (next_attempt <= ? OR "
-                                          "(? AND attempts = 0)) LIMIT ?"));
-  q.BindAll(now, include_untried, limit);
-  std::vector<std::string> ids;
-  while (q.Step()) ids.push_back(q.Text(0));
-  Status st = q.status();
-  q.Reset();
-  Result<std::vector<QueueEntry>> out = st.ok() ? LoadEntries(*db, ids, kPendingLocalRecipients)
-                                                : Result<std::vector<QueueEntry>>(st);
-  (void)db->Run("COMMIT");
-  return out;
+  auto bind = [&](Statement& q) { q.BindAll(now, limit); };
+  if (!include_untried) {
+    return LoadMatching(
+        "SELECT DISTINCT queue_id FROM queue_recipients WHERE state = 0 AND "
+        "local = 1 AND next_attempt <= ? LIMIT ?",
+        bind, kPendingLocalRecipients);
+  }
+  return LoadMatching(
+      "SELECT queue_id FROM queue_recipients WHERE state = 0 AND local = 1 AND "
+      "next_attempt <= ?1 UNION SELECT queue_id FROM queue_recipients WHERE "
+      "state = 0 AND local = 1 AND attempts = 0 LIMIT ?2",
+      bind, kPendingLocalRecipients);
 }
 
 Result<std::vector<QueueEntry>> SqliteStore::LoadFailed(int limit) {
-  PT_ASSIGN_OR_RETURN(auto db, Read());
-  PT_RETURN_IF_ERROR(db->Run("BEGIN"));
-  PT_ASSIGN_OR_RETURN(auto q, db->Prepare("SELECT DISTINCT queue_id FROM queue_recipients WHERE "
-                                          "state = 2 LIMIT ?"));
-  q.BindAll(limit);
-  std::vector<std::string> ids;
-  while (q.Step()) ids.push_back(q.Text(0));
-  Status st = q.status();
-  q.Reset();
-  Result<std::vector<QueueEntry>> out =
-      st.ok() ? LoadEntries(*db, ids, kFailedRecipients) : Result<std::vector<QueueEntry>>(st);
-  (void)db->Run("COMMIT");
-  return out;
+  return LoadMatching(
+      "SELECT DISTINCT queue_id FROM queue_recipients WHERE state = 2 LIMIT ?",
+      [&](Statement& q) { q.BindAll(limit); }, kFailedRecipients);
 }
 
 Result<std::optional<int64_t>> SqliteStore::NextLocalAttempt() {
