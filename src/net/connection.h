@@ -10,6 +10,7 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <chrono>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -55,6 +56,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::awaitable<std::pair<ReadStatus, std::string_view>> ReadSome(Duration timeout);
   void Consume(size_t n);
   bool HasBufferedInput() const { return begin_ < end_; }
+  // True when a whole line (up to LF) is buffered: the next ReadLine will not wait.
+  bool HasBufferedLine() const {
+    return end_ > begin_ && std::memchr(buf_.get() + begin_, '\n', end_ - begin_) != nullptr;
+  }
+  size_t pending_output() const { return out_.size(); }
 
   // Output: Queue() appends, Flush() sends everything queued.
   void Queue(std::string_view data) { out_.append(data); }

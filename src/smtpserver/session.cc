@@ -34,6 +34,7 @@ asio::awaitable<void> Session::Run() {
           Reply(421, "4.3.2", options_.hostname + " Service shutting down, try again later", true));
       break;
     }
+    may_wait_ = false;
     net::Line line = co_await conn_->ReadLine(options_.max_command_line, options_.command_timeout,
                                               /*idle=*/true);
     switch (line.status) {
@@ -66,9 +67,16 @@ asio::awaitable<void> Session::Run() {
     if (errors_ >= options_.max_errors && !closing_) {
       Send(Reply(421, "4.7.0", options_.hostname + " Error: too many errors", true));
     }
-    // RFC 2920: replies to pipelined commands may wait until the client's
-    // input runs dry; one write then carries them all.
-    if (closing_ || !conn_->HasBufferedInput()) co_await Flush();
+    // RFC 2920 §3.2: replies to grouped RSET, MAIL and RCPT may wait while
+    // the next command is already here, so one write carries them all; any
+    // other reply goes out at once, and everything pending goes out before
+    // the session waits for input. The size cap keeps a client that never
+    // reads its replies from filling our memory.
+    constexpr size_t kMaxPendingOutput = 64 * 1024;
+    if (closing_ || !may_wait_ || !conn_->HasBufferedLine() ||
+        conn_->pending_output() > kMaxPendingOutput) {
+      co_await Flush();
+    }
   }
   co_await Flush();
   LOG_DEBUG("smtp: disconnect from [{}] ({} messages, {} errors)", conn_->remote_ip(), messages_,
@@ -77,6 +85,10 @@ asio::awaitable<void> Session::Run() {
 }
 
 asio::awaitable<void> Session::Handle(const smtp::ParsedCommand& parsed) {
+  const smtp::Verb verb = parsed.command.verb;
+  may_wait_ = !parsed.error && (verb == Verb::kRset || verb == Verb::kMail ||
+                                verb == Verb::kRcpt ||
+                                (verb == Verb::kBdat && !parsed.command.bdat_last));
   if (parsed.error) {
     Send(*parsed.error);
     CountError();

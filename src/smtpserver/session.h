@@ -91,6 +91,9 @@ class Session {
   std::string helo_;  // empty until HELO/EHLO
   bool extended_ = false;
   bool closing_ = false;
+  // The last reply may wait in the output buffer for the replies after it
+  // (RFC 2920 §3.2: only RSET, MAIL, RCPT and, RFC 3030, non-final BDAT).
+  bool may_wait_ = false;
   int errors_ = 0;
   int messages_ = 0;
   Transaction txn_;

@@ -236,6 +236,47 @@ TEST_F(SessionTest, PipelinedTransactionGetsRepliesInOrder) {
       << "no 'for' clause with several recipients";
 }
 
+// RFC 2920 §3.2: replies must not wait for a partial command, and only
+// RSET/MAIL/RCPT replies may be grouped at all.
+TEST_F(SessionTest, RepliesDoNotWaitForPartialCommands) {
+  Start();
+  auto c = ConnectAndGreet();
+  c->Write("NOOP\r\nNO");  // the second command is still incomplete
+  EXPECT_EQ(Code(c->Reply()), "250 2.0.0");
+  c->Write("OP\r\nRSET\r\nRS");
+  EXPECT_EQ(Code(c->Reply()), "250 2.0.0");
+  EXPECT_EQ(Code(c->Reply()), "250 2.0.0") << "RSET's reply must not wait for a partial line";
+  c->Write("ET\r\n");
+  EXPECT_EQ(Code(c->Reply()), "250 2.0.0");
+}
+
+// A client that streams commands without reading replies cannot make the
+// server buffer replies without bound: writes block and the session ends.
+TEST_F(SessionTest, UnreadRepliesAreBounded) {
+  SmtpServerOptions o;
+  o.session.command_timeout = std::chrono::seconds(2);
+  Start(o);
+  auto c = ConnectAndGreet();
+  int rcvbuf = 4096;
+  setsockopt(c->sock.native_handle(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  std::string burst;  // RSET: not an error, and its reply may be grouped
+  for (int i = 0; i < 1000; ++i) burst += "RSET\r\n";
+  error_code ec;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  size_t sent = 0;
+  c->sock.non_blocking(true);
+  while (!ec && std::chrono::steady_clock::now() < deadline && sent < (16u << 20)) {
+    sent += c->sock.write_some(asio::buffer(burst), ec);
+    if (ec == asio::error::would_block) {
+      ec = {};
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+  // Either the server stopped reading (its replies are not read) or it closed
+  // the session after its write timed out; it never kept accepting input.
+  EXPECT_LT(sent, 16u << 20) << "the server read 16 MB of commands while nobody read its replies";
+}
+
 TEST_F(SessionTest, SizeLimits) {
   Start();
   auto c = ConnectAndGreet();

@@ -29,7 +29,9 @@ class TlsVersionTest(ServerTestCase):
             with self.subTest(version=version):
                 code, out = s_client(self.server.port, version)
                 self.assertEqual(code, 0, out)
-                self.assertIn(f"Protocol  : {name}", out)
+                # s_client prints the session block for TLS 1.3 only once a
+                # ticket arrives, so check the handshake summary line instead.
+                self.assertIn(f"New, {name}, Cipher is", out)
 
     def test_certificate_is_the_configured_one(self):
         cert = os.path.join(self.server.dir, "tls", "cert.pem")
