@@ -86,8 +86,7 @@ asio::awaitable<void> Session::Run() {
 
 asio::awaitable<void> Session::Handle(const smtp::ParsedCommand& parsed) {
   const smtp::Verb verb = parsed.command.verb;
-  may_wait_ = !parsed.error && (verb == Verb::kRset || verb == Verb::kMail ||
-                                verb == Verb::kRcpt ||
+  may_wait_ = !parsed.error && (verb == Verb::kRset || verb == Verb::kMail || verb == Verb::kRcpt ||
                                 (verb == Verb::kBdat && !parsed.command.bdat_last));
   if (parsed.error) {
     Send(*parsed.error);
