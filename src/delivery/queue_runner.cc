@@ -36,6 +36,10 @@ void QueueRunner::Start(asio::io_context& context) {
 }
 
 void QueueRunner::Wake() {
+  {
+    std::lock_guard lock(mu_);
+    woken_ = true;
+  }
   if (!timer_) return;
   asio::post(timer_->get_executor(), [this] { timer_->cancel(); });
 }
@@ -101,6 +105,9 @@ asio::awaitable<void> QueueRunner::Loop() {
     {
       std::lock_guard lock(mu_);
       if (stopping_) break;
+      woken_ = false;
+      next_scan_ = std::min(next_scan_, requested_scan_);
+      requested_scan_ = INT64_MAX;
       while (!inbox_.empty() && batch.size() < static_cast<size_t>(options_.batch)) {
         batch.push_back(std::move(inbox_.front()));
         inbox_.pop_front();
@@ -132,6 +139,13 @@ asio::awaitable<void> QueueRunner::Loop() {
     }
     if (scan && next_scan_ <= clock_.NowUnix()) continue;
     int64_t wait = std::max<int64_t>(1, next_scan_ - clock_.NowUnix());
+    {
+      // A wake-up that came while the loop was busy (its cancel found no
+      // wait to cancel) must not be lost: look again instead of sleeping.
+      // Nothing between this check and async_wait lets the cancel run.
+      std::lock_guard lock(mu_);
+      if (woken_) continue;
+    }
     timer_->expires_after(std::chrono::seconds(wait));
     co_await timer_->async_wait(kAwait);
   }
@@ -183,12 +197,7 @@ void QueueRunner::Report(const std::vector<store::LocalDelivery>& plan,
         ++delta.failed;
         LOG_INFO("delivery: {} to=<{}> status=bounced ({})", d.queue_id, d.address, o.error);
         break;
-      case store::DeliveryOutcome::kSkipped:
-        if (!o.error.empty()) {
-          LOG_ERROR("delivery: {} to=<{}> not delivered, will retry: {}", d.queue_id, d.address,
-                    o.error);
-          retry = std::min(retry, d.retry_at);
-        }
+      case store::DeliveryOutcome::kSkipped:  // delivered or removed meanwhile
         break;
     }
   }
@@ -203,11 +212,12 @@ void QueueRunner::Report(const std::vector<store::LocalDelivery>& plan,
 
 void QueueRunner::ScheduleScan(int64_t when, bool failures) {
   if (!timer_) return;
-  asio::post(timer_->get_executor(), [this, when, failures] {
-    next_scan_ = std::min(next_scan_, when);
+  {
+    std::lock_guard lock(mu_);
+    requested_scan_ = std::min(requested_scan_, when);
     if (failures) rescan_ = true;
-    timer_->cancel();
-  });
+  }
+  Wake();
 }
 
 asio::awaitable<void> QueueRunner::Deliver(std::vector<store::QueueEntry> entries) {

@@ -84,10 +84,13 @@ class QueueRunner {
   std::mutex mu_;
   std::deque<store::QueueEntry> inbox_;
   bool rescan_ = true;
+  bool woken_ = false;                  // a Wake() the loop has not seen yet
+  int64_t requested_scan_ = INT64_MAX;  // ScheduleScan() times not yet taken
+
   bool stopping_ = false;
   bool stopped_ = false;
   std::condition_variable stopped_cv_;
-  int64_t next_scan_ = 0;
+  int64_t next_scan_ = 0;  // loop thread only
 
   mutable std::mutex stats_mu_;
   QueueRunnerStats stats_;

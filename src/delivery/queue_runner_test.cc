@@ -42,11 +42,11 @@ class QueueRunnerTest : public ::testing::Test {
     store_.reset();
     std::filesystem::remove_all(dir_);
   }
-  void StartRunner() {
+  void StartRunner(int64_t rescan_interval = 1) {
     QueueRunnerOptions o;
     o.hostname = "mx.example.test";
     o.retry = {60, 3600, 86400};
-    o.rescan_interval = 1;
+    o.rescan_interval = rescan_interval;
     runner_ = std::make_unique<QueueRunner>(*store_, pool_, notifier_, o, clock_);
     runner_->Start(ctx_);
     thread_ = std::thread([this] {
@@ -118,6 +118,26 @@ TEST_F(QueueRunnerTest, SubmittedEntriesAreDeliveredAndAnnounced) {
   auto text = store_->ReadMessage(**msg);
   EXPECT_EQ(
       text->rfind("Return-Path: <bob@remote.test>\r\nDelivered-To: alice@example.test\r\n", 0), 0u);
+}
+
+// Each Submit must wake the loop even when it arrives while the loop is busy
+// (here: rescanning the store); with hourly rescans, a lost wake-up
+// shows as a message that is not delivered within seconds.
+TEST_F(QueueRunnerTest, NoSubmitIsLeftWaitingForTheRescan) {
+  StartRunner(/*rescan_interval=*/3600);
+  for (int i = 0; i < 300; ++i) {
+    store::QueueEntry e = Queue("s@remote.test", {"alice@example.test"});
+    runner_->Kick();  // the loop rescans the store, and the Submit comes meanwhile
+    std::this_thread::sleep_for(std::chrono::microseconds(20 * (i % 5)));
+    runner_->Submit(std::move(e));
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (InboxCount("alice@example.test") < static_cast<uint32_t>(i + 1) &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::microseconds(50 * (i % 7)));
+    }
+    ASSERT_EQ(InboxCount("alice@example.test"), static_cast<uint32_t>(i + 1))
+        << "message " << i << " waited for the rescan";
+  }
 }
 
 TEST_F(QueueRunnerTest, EntriesQueuedBeforeStartAreRecovered) {

@@ -140,6 +140,9 @@ class SqliteStore final : public Store {
   // `deliver` in its own savepoint: an error skips the item, not the batch.
   Result<DeliveryOutcome> InSavepoint(Database& db,
                                       const std::function<Result<DeliveryOutcome>()>& deliver);
+  // Turns an item skipped by an error into a deferral (or, on its last
+  // chance, a failure) with a status-coded message. True if it did.
+  static bool ErrorToFailure(DeliveryOutcome& outcome, const LocalDelivery& item);
   Result<std::string> ReadBodyWith(Database& db, const std::string& hash);
 
   SqliteStoreOptions options_;

@@ -126,6 +126,7 @@ void SqliteStore::AcceptAsync(QueueEntry entry, std::vector<LocalDelivery> deliv
       d.queue_id = e.id;
       auto outcome = InSavepoint(db, [&] { return DeliverToInbox(db, d); });
       if (!outcome.ok()) return outcome.status();
+      ErrorToFailure(*outcome, d);
       QueueRecipient& r = e.recipients[index];
       switch (outcome->kind) {
         case DeliveryOutcome::kDelivered:
@@ -160,6 +161,18 @@ void SqliteStore::AcceptAsync(QueueEntry entry, std::vector<LocalDelivery> deliv
     done(std::move(s), std::move(state->entry), std::move(state->outcomes));
   };
   Submit(Job{std::move(run), std::move(finish)});
+}
+
+bool SqliteStore::ErrorToFailure(DeliveryOutcome& outcome, const LocalDelivery& item) {
+  if (outcome.kind != DeliveryOutcome::kSkipped || outcome.error.empty()) return false;
+  // An error inside one delivery (its savepoint rolled back) is a temporary
+  // failure like any other: it counts as an attempt, waits for the next
+  // retry, and becomes permanent on the last chance, so a recipient that
+  // always fails neither spins nor stays queued for ever.
+  outcome.kind = item.last_chance ? DeliveryOutcome::kFailed : DeliveryOutcome::kDeferred;
+  outcome.error = std::string(item.last_chance ? "554 5.3.0" : "451 4.3.0") +
+                  " local delivery failed: " + outcome.error;
+  return true;
 }
 
 Result<DeliveryOutcome> SqliteStore::InSavepoint(
@@ -318,8 +331,17 @@ Result<std::vector<DeliveryOutcome>> SqliteStore::DeliverLocal(
   PT_RETURN_IF_ERROR(Write([&](Database& db, WriteEffects& effects) -> Status {
     std::set<std::string> touched;
     for (size_t i = 0; i < batch.size(); ++i) {
-      PT_ASSIGN_OR_RETURN(outcomes[i], InSavepoint(db, [&] { return DeliverOne(db, batch[i]); }));
-      touched.insert(batch[i].queue_id);
+      const LocalDelivery& d = batch[i];
+      PT_ASSIGN_OR_RETURN(outcomes[i], InSavepoint(db, [&] { return DeliverOne(db, d); }));
+      if (ErrorToFailure(outcomes[i], d)) {
+        // The savepoint undid the claim too: count the attempt here.
+        PT_ASSIGN_OR_RETURN(auto upd, db.Prepare("UPDATE queue_recipients SET state = ?, "
+                                                 "attempts = attempts + 1, next_attempt = ?, "
+                                                 "last_error = ? WHERE id = ? AND state = 0"));
+        const int state = outcomes[i].kind == DeliveryOutcome::kFailed ? 2 : 0;
+        PT_RETURN_IF_ERROR(upd.BindAll(state, d.retry_at, outcomes[i].error, d.recipient_id).Run());
+      }
+      touched.insert(d.queue_id);
     }
     for (const auto& id : touched) PT_RETURN_IF_ERROR(RemoveIfFinished(db, id, effects));
     return Status::Ok();

@@ -291,6 +291,48 @@ TEST_F(StoreTest, QuotaDefersThenFails) {
   EXPECT_TRUE(store_->LoadFailed(10)->empty());
 }
 
+// A delivery that hits an error (here a trigger that aborts the insert)
+// counts as an attempt and is retried later, and fails on its last chance;
+// it must neither stay due at once (a busy loop) nor stay queued for ever.
+TEST_F(StoreTest, DeliveryErrorIsAnAttempt) {
+  ASSERT_TRUE(store_->AddDomain("example.test").ok());
+  ASSERT_TRUE(store_->AddAccount("a@example.test", "h", 0, 0).ok());
+  auto* sqlite = dynamic_cast<SqliteStore*>(store_.get());
+  ASSERT_NE(sqlite, nullptr);
+  std::promise<Status> made;
+  sqlite->SubmitWrite(
+      [](Database& db, WriteEffects&) {
+        return db.Exec(
+            "CREATE TEMP TRIGGER broken BEFORE INSERT ON messages "
+            "BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
+      },
+      [&](Status s) { made.set_value(s); });
+  ASSERT_TRUE(made.get_future().get().ok());
+
+  QueueEntry e = Queue("QE", "body", {"a@example.test"});
+  auto out = store_->DeliverLocal(Plan(e));
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ((*out)[0].kind, DeliveryOutcome::kDeferred);
+  EXPECT_NE((*out)[0].error.find("451 4.3.0"), std::string::npos) << (*out)[0].error;
+  auto entry = store_->GetQueueEntry("QE");
+  ASSERT_TRUE(entry.ok() && entry->has_value());
+  const QueueRecipient& r = (*entry)->recipients[0];
+  EXPECT_EQ(r.state, RecipientState::kPending);
+  EXPECT_EQ(r.attempts, 1);
+  EXPECT_EQ(r.next_attempt, clock_.NowUnix() + 60);
+  EXPECT_NE(r.last_error.find("injected failure"), std::string::npos) << r.last_error;
+  EXPECT_TRUE(store_->LoadDueLocal(clock_.NowUnix(), false, 10)->empty()) << "not due at once";
+
+  auto last = store_->DeliverLocal(Plan(**entry, /*last_chance=*/true));
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ((*last)[0].kind, DeliveryOutcome::kFailed);
+  auto failed = store_->LoadFailed(10);
+  ASSERT_TRUE(failed.ok());
+  ASSERT_EQ(failed->size(), 1u);
+  EXPECT_EQ((*failed)[0].recipients[0].attempts, 2);
+  EXPECT_NE((*failed)[0].recipients[0].last_error.find("554 5.3.0"), std::string::npos);
+}
+
 TEST_F(StoreTest, SmallBodiesLiveInlineLargeOnesInFiles) {
   auto small = store_->EncodeBody("Subject: small\r\n\r\nhi\r\n");
   ASSERT_TRUE(small.ok());
