@@ -80,11 +80,14 @@ FileBlobStore::FileBlobStore(std::string root, int level)
 
 FileBlobStore::~FileBlobStore() = default;
 
-Result<std::unique_ptr<FileBlobStore>> FileBlobStore::Open(const std::string& root, int level) {
+Result<std::unique_ptr<FileBlobStore>> FileBlobStore::Open(const std::string& root, int level,
+                                                           bool clear_tmp) {
   std::error_code ec;
   std::filesystem::create_directories(root + "/tmp", ec);
   if (ec) return Unavailable("cannot create " + root + "/tmp: " + ec.message());
-  // Temporary files are only ever half-written blobs of a crashed process.
+  // Temporary files are only ever half-written blobs of a crashed process,
+  // but only the server knows that no other process is writing one now.
+  if (!clear_tmp) return std::unique_ptr<FileBlobStore>(new FileBlobStore(root, level));
   for (const auto& entry : std::filesystem::directory_iterator(root + "/tmp", ec)) {
     std::filesystem::remove(entry.path(), ec);
   }

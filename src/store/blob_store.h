@@ -50,9 +50,10 @@ class BlobStore {
 // zstd-compressed files under ROOT/ab/cd/<hash>, written to ROOT/tmp first.
 class FileBlobStore final : public BlobStore {
  public:
-  // Creates ROOT and ROOT/tmp when missing and clears stale temporary files.
-  static Result<std::unique_ptr<FileBlobStore>> Open(const std::string& root,
-                                                     int compression_level);
+  // Creates ROOT and ROOT/tmp when missing; with `clear_tmp` (the server,
+  // which owns the data directory) also removes stale temporary files.
+  static Result<std::unique_ptr<FileBlobStore>> Open(const std::string& root, int compression_level,
+                                                     bool clear_tmp = true);
   ~FileBlobStore() override;
 
   Result<BlobRef> Put(std::string_view content) override;

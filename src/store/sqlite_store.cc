@@ -36,7 +36,8 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteStoreOptions&
   PT_ASSIGN_OR_RETURN(auto writer_db, Database::Open(db_path, options.create));
   PT_RETURN_IF_ERROR(Migrate(*writer_db, options.data_dir + "/snapshots"));
   PT_ASSIGN_OR_RETURN(auto blobs,
-                      FileBlobStore::Open(options.data_dir + "/blobs", options.compression_level));
+                      FileBlobStore::Open(options.data_dir + "/blobs", options.compression_level,
+                                          /*clear_tmp=*/options.unlink_blobs));
   return std::unique_ptr<SqliteStore>(
       new SqliteStore(options, std::move(blobs), std::move(writer_db)));
 }

@@ -275,9 +275,9 @@ struct SqliteStoreOptions {
   std::string data_dir;  // holds postern.db and blobs/
   int compression_level = 3;
   bool create = true;  // create a missing database
-  // Remove blob files whose last reference went away. Only the server does
-  // this (it knows its own in-flight blobs); the CLI leaves them to the
-  // server's garbage collection.
+  // Remove blob files whose last reference went away, and stale temporary
+  // files at open. Only the server does this (it knows its own in-flight
+  // blobs); the CLI leaves them to the server's garbage collection.
   bool unlink_blobs = true;
   // Bodies up to this many compressed bytes are stored inside the database.
   size_t inline_max = 64 * 1024;
