@@ -3,6 +3,7 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <set>
 
 #include "base/clock.h"
 #include "base/strings.h"
@@ -81,6 +82,23 @@ Result<std::vector<store::AliasInfo>> ParseAliasFile(const std::string& path) {
 }
 
 std::string DomainOf(const std::string& address) { return address.substr(address.rfind('@') + 1); }
+
+// Forwarding to other hosts needs outbound delivery, which this version does
+// not have yet: say what happens to such mail.
+void WarnAboutRemoteTargets(store::Store& store, const std::vector<std::string>& targets) {
+  std::set<std::string> remote;
+  for (const auto& t : targets) {
+    auto local = store.IsLocalDomain(DomainOf(t));
+    if (local.ok() && !*local) remote.insert(t);
+  }
+  for (const auto& t : remote) {
+    std::fprintf(stderr,
+                 "note: %s is not in a domain served here. This version of Postern cannot "
+                 "deliver to other hosts yet: mail for it waits in the queue (postern queue list) "
+                 "and is returned to its sender after queue.max_age.\n",
+                 t.c_str());
+  }
+}
 
 std::string Quota(uint64_t used, uint64_t limit, bool bytes) {
   std::string u = bytes ? FormatBytes(used) : std::to_string(used);
@@ -321,6 +339,7 @@ void AddAliasCommands(CLI::App& app, Context& ctx, Action* action) {
       std::string list;
       for (const auto& t : targets) list += (list.empty() ? "" : ", ") + t;
       std::printf("Mail to %s goes to %s\n", source.c_str(), list.c_str());
+      WarnAboutRemoteTargets(*store, targets);
       return Status::Ok();
     };
   });
@@ -338,6 +357,10 @@ void AddAliasCommands(CLI::App& app, Context& ctx, Action* action) {
       PT_ASSIGN_OR_RETURN(store::Store * store, ctx.Store());
       PT_RETURN_IF_ERROR(store->AddAliases(aliases));
       std::printf("Imported %zu aliases\n", aliases.size());
+      std::vector<std::string> targets;
+      for (const auto& a : aliases)
+        targets.insert(targets.end(), a.targets.begin(), a.targets.end());
+      WarnAboutRemoteTargets(*store, targets);
       return Status::Ok();
     };
   }  // namespace postern::cli

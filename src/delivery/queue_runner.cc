@@ -130,6 +130,7 @@ asio::awaitable<void> QueueRunner::Loop() {
       } else {
         LOG_ERROR("delivery: cannot read the queue: {}", due.status().ToString());
       }
+      co_await ExpireRemote(now);
       co_await ReturnFailures();
       if (batch.size() == static_cast<size_t>(options_.batch)) rescan_ = true;
     }
@@ -150,6 +151,25 @@ asio::awaitable<void> QueueRunner::Loop() {
     co_await timer_->async_wait(kAwait);
   }
   LOG_INFO("delivery: queue runner stopped");
+}
+
+asio::awaitable<void> QueueRunner::ExpireRemote(int64_t now) {
+  // Until this server delivers to other hosts itself, mail for remote
+  // addresses (forwarding aliases, bounces to remote senders) waits in the
+  // queue for the outbound delivery agent, and like any queued mail is
+  // returned once it is older than the queue's maximum age.
+  auto expire = [this, now] {
+    return store_.ExpireRemote(
+        now - options_.retry.max_age,
+        "554 5.4.7 delivery time expired: outbound delivery to other hosts is not available "
+        "in this version of Postern");
+  };
+  auto n = co_await Offload(blocking_, std::move(expire));
+  if (!n.ok()) {
+    LOG_ERROR("delivery: cannot expire queued remote recipients: {}", n.status().ToString());
+  } else if (*n > 0) {
+    LOG_INFO("delivery: {} remote recipients expired in the queue", *n);
+  }
 }
 
 std::vector<store::LocalDelivery> QueueRunner::Plan(const store::QueueEntry& e, int64_t now) const {

@@ -67,6 +67,7 @@ class QueueRunner {
   asio::awaitable<void> Loop();
   asio::awaitable<void> Recover();
   asio::awaitable<void> Deliver(std::vector<store::QueueEntry> entries);
+  asio::awaitable<void> ExpireRemote(int64_t now);
   asio::awaitable<void> ReturnFailures();
   Result<std::optional<store::QueueEntry>> BuildBounce(const store::QueueEntry& failed,
                                                        std::vector<int64_t>* notified);

@@ -204,5 +204,41 @@ TEST_F(QueueRunnerTest, NoBounceForNullSenderOrNotifyNever) {
   EXPECT_EQ(InboxCount("alice@example.test"), 0u);
 }
 
+// A forward to another host waits in the queue (there is no outbound
+// delivery yet) and is returned to the sender once older than max_age.
+TEST_F(QueueRunnerTest, RemoteRecipientsExpireAndBounce) {
+  auto ref = store_->blobs().Put("Subject: fwd\r\n\r\nhello\r\n");
+  ASSERT_TRUE(ref.ok());
+  store::QueueEntry e;
+  e.id = "QREMOTE";
+  e.created = clock_.NowUnix();
+  e.mail_from = "alice@example.test";
+  e.blob = ref->hash;
+  e.size = ref->size;
+  store::QueueRecipient r;
+  r.address = "friend@elsewhere.test";
+  r.original = "fwd@example.test";
+  r.local = false;
+  r.next_attempt = clock_.NowUnix();
+  e.recipients.push_back(r);
+  ASSERT_TRUE(store_->Enqueue(e).ok());
+  StartRunner();
+  runner_->Kick();
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(store_->ListQueue()->size(), 1u) << "kept while younger than max_age";
+  EXPECT_EQ(runner_->stats().bounces, 0u);
+
+  clock_.Advance(std::chrono::hours(25));
+  runner_->Kick();
+  ASSERT_TRUE(Eventually([&] { return runner_->stats().bounces == 1; }));
+  ASSERT_TRUE(Eventually([&] { return InboxCount("alice@example.test") == 1; }));
+  auto acct = *store_->FindAccount("alice@example.test");
+  auto text = store_->ReadMessage(**store_->FindMessage(acct->id, "INBOX", 1));
+  ASSERT_TRUE(text.ok());
+  EXPECT_NE(text->find("Status: 5.4.7"), std::string::npos) << *text;
+  EXPECT_NE(text->find("friend@elsewhere.test"), std::string::npos);
+  EXPECT_TRUE(Eventually([&] { return store_->ListQueue()->empty(); }));
+}
+
 }  // namespace
 }  // namespace postern::delivery

@@ -1,6 +1,6 @@
 #include "directory/resolver.h"
 
-#include <algorithm>
+#include <map>
 #include <set>
 
 namespace postern::directory {
@@ -25,9 +25,14 @@ class Expander {
   // Appends the destinations of `address` (in a local domain) to out_.
   // Returns false when nothing matched at all.
   Result<bool> Expand(const std::string& address, int depth) {
-    if (depth > kMaxAliasDepth || !visiting_.insert(address).second) {
+    if (depth > kMaxAliasDepth || visiting_.count(address)) {
       return true;  // a loop or too deep: contributes nothing, but is not "unknown"
     }
+    // An address reached again (a "diamond" of aliases) adds nothing new
+    // unless this time it is nearer the top and so may go deeper.
+    auto done = expanded_.find(address);
+    if (done != expanded_.end() && done->second.depth <= depth) return done->second.matched;
+    visiting_.insert(address);
     Split parts = SplitAddress(address);
     PT_ASSIGN_OR_RETURN(bool matched, ExpandExact(address, depth));
     if (!matched && !options_.recipient_delimiter.empty()) {
@@ -43,13 +48,14 @@ class Expander {
       }
     }
     if (!matched) {
-      PT_ASSIGN_OR_RETURN(auto targets, lookup_.FindAliasTargets("@" + parts.domain));
+      PT_ASSIGN_OR_RETURN(auto targets, FindAliasTargets("@" + parts.domain));
       if (!targets.empty()) {
         matched = true;
         PT_RETURN_IF_ERROR(ExpandTargets(address, parts.local, targets, depth));
       }
     }
     visiting_.erase(address);
+    expanded_[address] = {depth, matched};
     return matched;
   }
 
@@ -58,14 +64,14 @@ class Expander {
  private:
   // Alias or account for exactly `address`.
   Result<bool> ExpandExact(const std::string& address, int depth) {
-    PT_ASSIGN_OR_RETURN(auto targets, lookup_.FindAliasTargets(address));
+    PT_ASSIGN_OR_RETURN(auto targets, FindAliasTargets(address));
     if (!targets.empty()) {
       PT_RETURN_IF_ERROR(ExpandTargets(address, SplitAddress(address).local, targets, depth));
       return true;
     }
-    PT_ASSIGN_OR_RETURN(auto account, lookup_.FindAccount(address));
+    PT_ASSIGN_OR_RETURN(auto account, FindAccount(address));
     if (account) {
-      Add(Destination{address, true, *account});
+      PT_RETURN_IF_ERROR(Add(Destination{address, true, *account}));
       return true;
     }
     return false;
@@ -77,14 +83,14 @@ class Expander {
       if (!target.empty() && target[0] == '@') target = local_part + target;  // domain alias
       if (target == source) {
         // "Keep a copy": the alias names itself, so deliver to the account.
-        PT_ASSIGN_OR_RETURN(auto account, lookup_.FindAccount(target));
-        if (account) Add(Destination{target, true, *account});
+        PT_ASSIGN_OR_RETURN(auto account, FindAccount(target));
+        if (account) PT_RETURN_IF_ERROR(Add(Destination{target, true, *account}));
         continue;
       }
       Split parts = SplitAddress(target);
-      PT_ASSIGN_OR_RETURN(bool local, lookup_.IsLocalDomain(parts.domain));
+      PT_ASSIGN_OR_RETURN(bool local, IsLocalDomain(parts.domain));
       if (!local) {
-        Add(Destination{target, false, {}});
+        PT_RETURN_IF_ERROR(Add(Destination{target, false, {}}));
         continue;
       }
       // A local target that resolves to nobody is dropped (a stale alias
@@ -95,14 +101,49 @@ class Expander {
     return Status::Ok();
   }
 
-  void Add(Destination d) {
-    if (std::find(out_.begin(), out_.end(), d) == out_.end()) out_.push_back(std::move(d));
+  Status Add(Destination d) {
+    if (!seen_.emplace(d.address, d.local).second) return Status::Ok();
+    if (out_.size() >= options_.max_destinations) {
+      return ResourceExhausted("alias expansion exceeds " +
+                               std::to_string(options_.max_destinations) + " destinations");
+    }
+    out_.push_back(std::move(d));
+    return Status::Ok();
   }
+
+  // The lookups, counted: a tangle of aliases costs bounded work.
+  Status Count() {
+    if (++lookups_ > options_.max_lookups) {
+      return ResourceExhausted("alias expansion needs more than " +
+                               std::to_string(options_.max_lookups) + " lookups");
+    }
+    return Status::Ok();
+  }
+  Result<std::vector<std::string>> FindAliasTargets(const std::string& source) {
+    PT_RETURN_IF_ERROR(Count());
+    return lookup_.FindAliasTargets(source);
+  }
+  Result<std::optional<AccountInfo>> FindAccount(const std::string& address) {
+    PT_RETURN_IF_ERROR(Count());
+    return lookup_.FindAccount(address);
+  }
+  Result<bool> IsLocalDomain(const std::string& domain) {
+    PT_RETURN_IF_ERROR(Count());
+    return lookup_.IsLocalDomain(domain);
+  }
+
+  struct Expanded {
+    int depth;
+    bool matched;
+  };
 
   DirectoryLookup& lookup_;
   const ResolverOptions& options_;
   std::set<std::string> visiting_;
+  std::map<std::string, Expanded> expanded_;
+  std::set<std::pair<std::string, bool>> seen_;
   std::vector<Destination> out_;
+  int lookups_ = 0;
 };
 
 }  // namespace

@@ -11,7 +11,8 @@
 //      local@other, keeping the local part);
 //   5. otherwise the user is unknown.
 // Targets in non-local domains become remote destinations. Expansion stops
-// at kMaxDepth levels and at cycles; duplicates are removed.
+// at kMaxDepth levels and at cycles; duplicates are removed; an address
+// reached twice is expanded once.
 #pragma once
 
 #include <string>
@@ -39,6 +40,11 @@ struct Resolution {
 
 struct ResolverOptions {
   std::string recipient_delimiter = "+";  // "" disables sub-addressing
+  // Bounds on one resolution; past them Resolve fails with
+  // kResourceExhausted (a misconfigured or hostile alias tangle must not
+  // cost unbounded time or memory).
+  size_t max_destinations = 1000;
+  int max_lookups = 5000;
 };
 
 inline constexpr int kMaxAliasDepth = 10;

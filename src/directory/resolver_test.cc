@@ -19,6 +19,7 @@ class FakeLookup : public DirectoryLookup {
     return std::optional<AccountInfo>(info);
   }
   Result<std::vector<std::string>> FindAliasTargets(const std::string& s) override {
+    ++lookups;
     if (fail) return Unavailable("database is locked");
     auto it = aliases.find(s);
     return it == aliases.end() ? std::vector<std::string>{} : it->second;
@@ -116,6 +117,47 @@ TEST_F(ResolverTest, DeepChainsStop) {
   EXPECT_EQ(r.kind, Resolution::kUnknownUser) << "expansion must stop at kMaxAliasDepth";
   auto near = Must("l45@example.test");
   EXPECT_EQ(Addresses(near), std::vector<std::string>{"alice@example.test"});
+}
+
+// Nine levels of aliases, each naming both aliases of the next level: 2^9
+// paths to the same few addresses. Each address is expanded once.
+TEST_F(ResolverTest, DiamondsAreExpandedOnce) {
+  auto name = [](int level, char side) {
+    return "d" + std::to_string(level) + side + "@example.test";
+  };
+  const int last = kMaxAliasDepth - 1;  // the accounts are at the deepest level allowed
+  for (int i = 0; i < last; ++i) {
+    for (char side : {'a', 'b'})
+      lookup_.aliases[name(i, side)] = {name(i + 1, 'a'), name(i + 1, 'b')};
+  }
+  lookup_.aliases[name(last, 'a')] = {"alice@example.test"};
+  lookup_.aliases[name(last, 'b')] = {"bob@example.test"};
+  lookup_.lookups = 0;
+  auto r = Must(name(0, 'a'));
+  EXPECT_EQ(Addresses(r), (std::vector<std::string>{"alice@example.test", "bob@example.test"}));
+  EXPECT_LT(lookup_.lookups, 200) << "an address reached twice was expanded twice";
+}
+
+TEST_F(ResolverTest, ExpansionIsBounded) {
+  std::vector<std::string> everyone;
+  for (int i = 0; i < 1500; ++i) {
+    std::string a = "u" + std::to_string(i) + "@example.test";
+    lookup_.accounts.insert(a);
+    everyone.push_back(a);
+  }
+  lookup_.aliases["all@example.test"] = everyone;
+  auto r = Resolve(lookup_, "all@example.test", options_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kResourceExhausted);
+
+  options_.max_destinations = 2000;
+  EXPECT_EQ(Must("all@example.test").destinations.size(), 1500u);
+
+  options_.max_lookups = 100;  // the budget for lookups made on an I/O thread
+  r = Resolve(lookup_, "all@example.test", options_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_LE(lookup_.lookups, 5000 + 2000 + 101);
 }
 
 TEST_F(ResolverTest, StaleLocalTargetsAreDropped) {

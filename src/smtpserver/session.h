@@ -49,6 +49,7 @@ class Session {
     smtp::MailParams params;
     std::vector<AcceptedRecipient> recipients;
     int rejected = 0;
+    size_t destinations = 0;  // final addresses of all recipients, after aliases
     // Content being received (DATA, or BDAT chunks so far).
     std::string queue_id;
     std::string content;

@@ -6,6 +6,12 @@ namespace postern::smtpserver {
 
 using smtp::Reply;
 
+namespace {
+// Final addresses (after alias expansion) in one transaction. Past this the
+// client is asked to send the remaining recipients in another transaction.
+constexpr size_t kMaxDestinations = 10000;
+}  // namespace
+
 void Session::DoMail(const smtp::Command& cmd) {
   if (helo_.empty()) {
     Send(Reply(503, "5.5.1", "Error: send HELO/EHLO first"));
@@ -77,6 +83,14 @@ asio::awaitable<void> Session::DoRcpt(const smtp::Command& cmd) {
       co_return;
     }
     address = AsciiToLower(mb.local_part) + "@" + *domain;
+    // The same recipient again: accepted, and it gets one copy (without
+    // looking it up and expanding its aliases once more).
+    for (const auto& r : txn_.recipients) {
+      if (r.address == address) {
+        Send(Reply(250, "2.1.5", "Ok"));
+        co_return;
+      }
+    }
   }
   RecipientCheck check =
       co_await backend_.CheckRecipient(address, cmd.path.postmaster, txn_.params.size.value_or(0));
@@ -86,6 +100,11 @@ asio::awaitable<void> Session::DoRcpt(const smtp::Command& cmd) {
     Send(check.reply);
     co_return;
   }
+  if (txn_.destinations + check.destinations.size() > kMaxDestinations) {
+    Send(Reply(452, "4.5.3", "Error: too many recipients after alias expansion"));
+    co_return;
+  }
+  txn_.destinations += check.destinations.size();
   AcceptedRecipient rcpt;
   rcpt.address = cmd.path.postmaster
                      ? check.destinations.empty() ? "postmaster" : check.destinations[0].address

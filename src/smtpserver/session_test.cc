@@ -22,6 +22,7 @@ class FakeBackend : public Backend {
  public:
   asio::awaitable<RecipientCheck> CheckRecipient(std::string address, bool postmaster,
                                                  uint64_t) override {
+    ++checks;
     RecipientCheck c;
     if (postmaster) address = "postmaster@example.test";
     if (address.find("@example.test") == std::string::npos) {
@@ -30,6 +31,11 @@ class FakeBackend : public Backend {
       c.reply = smtp::Reply(550, "5.1.1", "<" + address + ">: User unknown");
     } else if (address.rfind("full", 0) == 0) {
       c.reply = smtp::Reply(452, "4.2.2", "<" + address + ">: Mailbox full");
+    } else if (address.rfind("staff", 0) == 0) {  // an alias for 4,000 people
+      c.reply = smtp::Reply(250, "2.1.5", "Ok");
+      for (int i = 0; i < 4000; ++i) {
+        c.destinations.push_back({"p" + std::to_string(i) + "@example.test", true, {}});
+      }
     } else {
       c.reply = smtp::Reply(250, "2.1.5", "Ok");
       directory::Destination d;
@@ -50,6 +56,7 @@ class FakeBackend : public Backend {
   std::vector<Envelope> envelopes;
   std::vector<std::string> contents;
   std::atomic<bool> fail_accept{false};
+  std::atomic<int> checks{0};
 };
 
 class SessionTest : public ::testing::Test {
@@ -211,6 +218,26 @@ TEST_F(SessionTest, OneMessage) {
   EXPECT_NE(content.find("\r\nSubject: hi\r\n\r\n.leading dot\r\nbody\r\n"), std::string::npos)
       << "body must follow, dot-unstuffed";
   EXPECT_EQ(content.substr(content.size() - 6), "body\r\n");
+}
+
+// A recipient given twice is accepted twice but looked up and kept once;
+// alias expansion counts toward a per-transaction bound (452: send the rest
+// in another transaction).
+TEST_F(SessionTest, DuplicateRecipientsAndExpansionBound) {
+  Start();
+  auto c = ConnectAndGreet();
+  EXPECT_EQ(Code(c->Cmd("MAIL FROM:<a@remote.test>")), "250 2.1.0");
+  EXPECT_EQ(Code(c->Cmd("RCPT TO:<one@example.test>")), "250 2.1.5");
+  EXPECT_EQ(Code(c->Cmd("RCPT TO:<ONE@Example.TEST>")), "250 2.1.5");
+  EXPECT_EQ(backend_.checks.load(), 1) << "the duplicate was looked up again";
+  EXPECT_EQ(Code(c->Cmd("RCPT TO:<staff1@example.test>")), "250 2.1.5");
+  EXPECT_EQ(Code(c->Cmd("RCPT TO:<staff2@example.test>")), "250 2.1.5");
+  EXPECT_EQ(Code(c->Cmd("RCPT TO:<staff3@example.test>")), "452 4.5.3");
+  EXPECT_EQ(Code(c->Cmd("RCPT TO:<two@example.test>")), "250 2.1.5");
+  EXPECT_EQ(c->Cmd("DATA").substr(0, 4), "354 ");
+  EXPECT_EQ(Code(c->Cmd("Subject: x\r\n\r\nbody\r\n.")), "250 2.0.0");
+  ASSERT_EQ(backend_.envelopes.size(), 1u);
+  EXPECT_EQ(backend_.envelopes[0].recipients.size(), 4u);
 }
 
 TEST_F(SessionTest, PipelinedTransactionGetsRepliesInOrder) {

@@ -14,6 +14,12 @@ namespace {
 // Bodies up to this size are hashed and compressed on the session's own
 // thread (tens of microseconds); larger ones on the blocking pool.
 constexpr size_t kEncodeInPlace = 256 * 1024;
+// Directory lookups tried on the session's own thread; a recipient whose
+// aliases need more is resolved on the blocking pool.
+constexpr int kInPlaceLookups = 64;
+// What `postern queue list` shows for a forward to another host.
+constexpr const char* kRemoteWaits =
+    "waiting: outbound delivery to other hosts is not available in this version of Postern";
 }  // namespace
 
 StoreBackend::StoreBackend(store::Store& store, asio::thread_pool& blocking,
@@ -26,6 +32,13 @@ RecipientCheck StoreBackend::Judge(const std::string& address,
   RecipientCheck out;
   const std::string who = "<" + address + ">: ";
   if (!resolution.ok()) {
+    if (resolution.status().code() == StatusCode::kResourceExhausted &&
+        !store::ScopedNoWait::active()) {
+      LOG_ERROR("smtp: recipient <{}> deferred: {}; check its aliases (postern alias list)",
+                address, resolution.status().message());
+      out.reply = Reply(451, "4.3.0", who + "Recipient expands to too many addresses, try later");
+      return out;
+    }
     out.reply = Reply(451, "4.3.0", who + "Temporary lookup failure, try again later");
     return out;
   }
@@ -57,7 +70,12 @@ RecipientCheck StoreBackend::Judge(const std::string& address,
     out.reply = Reply(452, "4.2.2", who + "Mailbox full, try again later");
   } else {
     out.reply = Reply(250, "2.1.5", "Ok");
-    out.destinations = resolution->destinations;
+    // Only what delivery needs travels with the transaction (not, say, the
+    // accounts' password hashes).
+    out.destinations.reserve(resolution->destinations.size());
+    for (const auto& d : resolution->destinations) {
+      out.destinations.push_back(directory::Destination{d.address, d.local, {}});
+    }
   }
   return out;
 }
@@ -84,6 +102,7 @@ RecipientCheck StoreBackend::CheckBlocking(const std::string& address, bool post
   }
   directory::ResolverOptions opts;
   opts.recipient_delimiter = options_.recipient_delimiter;
+  if (store::ScopedNoWait::active()) opts.max_lookups = kInPlaceLookups;
   return Judge(target, directory::Resolve(store_, target, opts), declared_size);
 }
 
@@ -147,6 +166,7 @@ asio::awaitable<Status> StoreBackend::Accept(Envelope env, std::string content) 
       if (!rcpt.params.orcpt.empty()) r.orcpt = rcpt.params.orcpt_type + ";" + rcpt.params.orcpt;
       r.notify = rcpt.params.notify;
       r.local = dest.local;
+      if (!r.local) r.last_error = kRemoteWaits;
       // Local recipients are delivered in the accepting transaction; this is
       // when whatever stays queued is first retried.
       r.next_attempt = now + options_.first_retry;

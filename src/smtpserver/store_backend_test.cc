@@ -48,6 +48,23 @@ TEST(JudgeTest, Verdicts) {
             "250 2.1.5");
 }
 
+TEST(JudgeTest, OnlyAddressesTravelWithTheTransaction) {
+  directory::Destination d = Local("a@l");
+  d.account.password_hash = "$argon2id$secret";
+  RecipientCheck c = StoreBackend::Judge("a@l", Deliverable({d}), 0);
+  ASSERT_EQ(c.destinations.size(), 1u);
+  EXPECT_EQ(c.destinations[0].address, "a@l");
+  EXPECT_TRUE(c.destinations[0].local);
+  EXPECT_TRUE(c.destinations[0].account.password_hash.empty());
+}
+
+TEST(JudgeTest, AnAliasTooLargeIsDeferred) {
+  RecipientCheck c =
+      StoreBackend::Judge("all@l", ResourceExhausted("alias expansion exceeds 1000"), 0);
+  EXPECT_EQ(c.reply.code, 451);
+  EXPECT_NE(c.reply.lines[0].find("too many addresses"), std::string::npos) << c.reply.lines[0];
+}
+
 TEST(JudgeTest, DeclaredSizeCountsAgainstQuota) {
   directory::Destination d = Local("a@l");
   d.account.quota_bytes = 1000;

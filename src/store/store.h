@@ -235,6 +235,10 @@ class Store : public directory::DirectoryLookup {
   virtual Result<std::vector<QueueEntry>> LoadFailed(int limit) = 0;
   // The earliest next_attempt of any pending local recipient, if any.
   virtual Result<std::optional<int64_t>> NextLocalAttempt() = 0;
+  // Fails (state kFailed, `error` as last_error) every pending remote
+  // recipient of entries created before `created_before`, for bounces.
+  // Returns how many.
+  virtual Result<int64_t> ExpireRemote(int64_t created_before, const std::string& error) = 0;
 
   // Delivers a batch in one transaction. Each item is applied only if its
   // recipient is still pending; quota is checked inside the transaction.

@@ -29,7 +29,7 @@ class AliasDeliveryTest(ServerTestCase):
         s.run_cli("alias", "add", "ring2@" + DOMAIN, "ring3@" + DOMAIN)
         s.run_cli("alias", "add", "ring3@" + DOMAIN, "ring1@" + DOMAIN)
         s.run_cli("alias", "add", "self@" + DOMAIN, "self@" + DOMAIN)
-        s.run_cli("alias", "add", "fwd@" + DOMAIN, CAROL, "far@remote.test")
+        cls.fwd_added = s.run_cli("alias", "add", "fwd@" + DOMAIN, CAROL, "far@remote.test")
         s.run_cli("alias", "add", "me-too@" + DOMAIN, "team@" + DOMAIN, DEMO)
         # <Postmaster> goes to pm@, not to the first user.
         s.run_cli("alias", "remove", "postmaster@" + DOMAIN)
@@ -155,6 +155,12 @@ class AliasDeliveryTest(ServerTestCase):
         self.assertIsNotNone(e, self.server.queue_list())
         states = {r["address"]: (r["local"], r["state"]) for r in e["recipients"]}
         self.assertEqual(states, {"far@remote.test": (False, "pending")})
+        # Why it waits is said where the administrator looks: in the queue,
+        # and when the alias was added.
+        self.assertIn("outbound delivery to other hosts is not available",
+                      e["recipients"][0]["last_error"])
+        self.assertIn("far@remote.test is not in a domain served here", self.fwd_added.stderr)
+        self.assertNotIn("carol", self.fwd_added.stderr)
         self.server.run_cli("queue", "remove", qid)
 
     def test_duplicate_recipients_deliver_once(self):
