@@ -1,5 +1,7 @@
 #include "delivery/queue_runner.h"
 
+#include <map>
+
 #include "base/log.h"
 #include "directory/resolver.h"
 #include "net/async.h"
@@ -101,6 +103,7 @@ asio::awaitable<void> QueueRunner::Loop() {
   co_await Recover();
   while (true) {
     std::vector<store::QueueEntry> batch;
+    std::vector<store::LocalDelivery> notices;
     bool scan = false;
     {
       std::lock_guard lock(mu_);
@@ -108,6 +111,7 @@ asio::awaitable<void> QueueRunner::Loop() {
       woken_ = false;
       next_scan_ = std::min(next_scan_, requested_scan_);
       requested_scan_ = INT64_MAX;
+      notices.swap(notices_);
       while (!inbox_.empty() && batch.size() < static_cast<size_t>(options_.batch)) {
         batch.push_back(std::move(inbox_.front()));
         inbox_.pop_front();
@@ -117,6 +121,7 @@ asio::awaitable<void> QueueRunner::Loop() {
         rescan_ = false;
       }
     }
+    if (!notices.empty()) co_await SendSuccessNotices(std::move(notices));
     if (scan) {
       auto load = [this] { return store_.LoadDueLocal(clock_.NowUnix(), false, options_.batch); };
       auto due = co_await Offload(blocking_, std::move(load));
@@ -190,6 +195,9 @@ std::vector<store::LocalDelivery> QueueRunner::Plan(const store::QueueEntry& e, 
     d.internal_date = now;
     d.retry_at = queue::NextAttempt(options_.retry, now, r.attempts + 1);
     d.last_chance = last_chance;
+    if (queue::WantsSuccessNotice(e.mail_from, r.notify)) {
+      d.success_notice = store::LocalDelivery::Notice{e.mail_from, e.dsn_envid, r.orcpt, e.created};
+    }
     plan.push_back(std::move(d));
   }
   return plan;
@@ -199,6 +207,7 @@ void QueueRunner::Report(const std::vector<store::LocalDelivery>& plan,
                          const std::vector<store::DeliveryOutcome>& outcomes) {
   QueueRunnerStats delta;
   int64_t retry = INT64_MAX;
+  std::vector<store::LocalDelivery> notices;
   for (size_t i = 0; i < plan.size() && i < outcomes.size(); ++i) {
     const store::DeliveryOutcome& o = outcomes[i];
     const store::LocalDelivery& d = plan[i];
@@ -207,6 +216,7 @@ void QueueRunner::Report(const std::vector<store::LocalDelivery>& plan,
         ++delta.delivered;
         LOG_INFO("delivery: {} to=<{}> status=delivered uid={}", d.queue_id, d.address, o.uid);
         notifier_.Publish({o.account_id, o.mailbox_id, o.modseq, o.uid});
+        if (d.success_notice) notices.push_back(d);
         break;
       case store::DeliveryOutcome::kDeferred:
         ++delta.deferred;
@@ -228,6 +238,16 @@ void QueueRunner::Report(const std::vector<store::LocalDelivery>& plan,
     stats_.failed += delta.failed;
   }
   if (retry != INT64_MAX || delta.failed > 0) ScheduleScan(retry, delta.failed > 0);
+  if (!notices.empty()) {
+    // The reports are written by the loop. A crash before that loses a
+    // report (not mail): the delivery itself is already committed.
+    {
+      std::lock_guard lock(mu_);
+      notices_.insert(notices_.end(), std::make_move_iterator(notices.begin()),
+                      std::make_move_iterator(notices.end()));
+    }
+    Wake();
+  }
 }
 
 void QueueRunner::ScheduleScan(int64_t when, bool failures) {
@@ -263,19 +283,26 @@ asio::awaitable<void> QueueRunner::Deliver(std::vector<store::QueueEntry> entrie
 
 Result<std::optional<store::QueueEntry>> QueueRunner::BuildBounce(const store::QueueEntry& failed,
                                                                   std::vector<int64_t>* notified) {
-  queue::BounceInput in;
-  unsigned want = 0;
+  Notice n;
+  n.queue_id = failed.id;
+  n.sender = failed.mail_from;
+  n.envid = failed.dsn_envid;
+  n.ret = failed.dsn_ret;
+  n.arrival = failed.created;
+  n.blob = failed.blob;
   for (const auto& r : failed.recipients) {
     notified->push_back(r.id);
     if (!queue::WantsFailureNotice(failed.mail_from, r.notify)) continue;
-    ++want;
     std::string status = r.last_error.size() > 9 ? r.last_error.substr(4, 5) : "5.0.0";
-    in.recipients.push_back({r.address, r.orcpt, status, r.last_error});
+    n.recipients.push_back({r.address, r.orcpt, status, r.last_error});
   }
-  if (want == 0) return std::optional<store::QueueEntry>();
+  return BuildNotice(n);
+}
 
-  // Where does the bounce go? Local senders get it in their INBOX.
-  auto sender = directory::NormalizeAddress(failed.mail_from);
+Result<std::optional<store::QueueEntry>> QueueRunner::BuildNotice(const Notice& n) {
+  if (n.recipients.empty()) return std::optional<store::QueueEntry>();
+  // Where does the notice go? Local senders get it in their INBOX.
+  auto sender = directory::NormalizeAddress(n.sender);
   if (!sender.ok()) return std::optional<store::QueueEntry>();
   directory::ResolverOptions ropts;
   ropts.recipient_delimiter = options_.recipient_delimiter;
@@ -286,6 +313,7 @@ Result<std::optional<store::QueueEntry>> QueueRunner::BuildBounce(const store::Q
     r.address = *sender;
     r.original = *sender;
     r.local = false;
+    r.last_error = store::kAwaitingOutbound;
     to.push_back(r);
   } else {
     for (const auto& d : resolution.destinations) {
@@ -293,23 +321,26 @@ Result<std::optional<store::QueueEntry>> QueueRunner::BuildBounce(const store::Q
       r.address = d.address;
       r.original = *sender;
       r.local = d.local;
+      if (!r.local) r.last_error = store::kAwaitingOutbound;
       to.push_back(r);
     }
   }
   if (to.empty()) {
-    LOG_INFO("delivery: no bounce for {}: sender <{}> is unknown here", failed.id,
-             failed.mail_from);
+    LOG_INFO("delivery: no notice for {}: sender <{}> is unknown here", n.queue_id, n.sender);
     return std::optional<store::QueueEntry>();
   }
 
-  PT_ASSIGN_OR_RETURN(std::string original, store_.ReadBody(failed.blob));
+  PT_ASSIGN_OR_RETURN(std::string original, store_.ReadBody(n.blob));
+  queue::BounceInput in;
+  in.recipients = n.recipients;
+  in.delivered = n.delivered;
   in.reporting_host = options_.hostname;
-  in.queue_id = failed.id;
+  in.queue_id = n.queue_id;
   in.bounce_id = queue::NewQueueId();
-  in.envelope_sender = failed.mail_from;
-  in.envid = failed.dsn_envid;
-  in.ret = failed.dsn_ret;
-  in.arrival = failed.created;
+  in.envelope_sender = n.sender;
+  in.envid = n.envid;
+  in.ret = n.ret;
+  in.arrival = n.arrival;
   in.now = clock_.NowUnix();
   in.original_message = std::move(original);
   PT_ASSIGN_OR_RETURN(store::Body body, store_.EncodeBody(queue::BuildBounce(in)));
@@ -318,13 +349,13 @@ Result<std::optional<store::QueueEntry>> QueueRunner::BuildBounce(const store::Q
   store::QueueEntry bounce;
   bounce.id = in.bounce_id;
   bounce.created = in.now;
-  bounce.mail_from = "";  // RFC 5321 §4.5.5: bounces use the null reverse-path
+  bounce.mail_from = "";  // RFC 5321 §4.5.5 / RFC 3461 §6.2: notices use the null reverse-path
   bounce.blob = body.ref.hash;
   bounce.size = body.ref.size;
   bounce.stored_size = body.ref.stored_size;
   if (!body.in_file) bounce.inline_body = std::move(body.compressed);
-  bounce.client = "bounce of " + failed.id;
-  bounce.kind = "bounce";
+  bounce.client = (n.delivered ? "delivery report of " : "bounce of ") + n.queue_id;
+  bounce.kind = n.delivered ? "report" : "bounce";
   for (auto& r : to) {
     r.next_attempt = in.now;
     bounce.recipients.push_back(std::move(r));
@@ -359,15 +390,50 @@ asio::awaitable<void> QueueRunner::ReturnFailures() {
         std::lock_guard lock(stats_mu_);
         ++stats_.bounces;
       }
-      store::QueueEntry bounce = std::move(**result);
-      bool local = false;
-      for (const auto& r : bounce.recipients) local = local || r.local;
-      if (local) {
-        // Recipient ids are assigned by the store; load the entry as stored.
-        auto get = [this, id = bounce.id] { return store_.GetQueueEntry(id); };
-        auto stored = co_await Offload(blocking_, std::move(get));
-        if (stored.ok() && stored->has_value()) Submit(std::move(**stored));
-      }
+      co_await DeliverNotice(std::move(**result));
+    }
+  }
+}
+
+asio::awaitable<void> QueueRunner::DeliverNotice(store::QueueEntry notice) {
+  bool local = false;
+  for (const auto& r : notice.recipients) local = local || r.local;
+  if (!local) co_return;  // waits in the queue for outbound delivery
+  // Recipient ids are assigned by the store; load the entry as stored.
+  auto get = [this, id = notice.id] { return store_.GetQueueEntry(id); };
+  auto stored = co_await Offload(blocking_, std::move(get));
+  if (stored.ok() && stored->has_value()) Submit(std::move(**stored));
+}
+
+asio::awaitable<void> QueueRunner::SendSuccessNotices(std::vector<store::LocalDelivery> items) {
+  // One report per message, naming every recipient that asked for it.
+  std::map<std::string, Notice> by_message;
+  for (const auto& d : items) {
+    Notice& n = by_message[d.queue_id];
+    n.queue_id = d.queue_id;
+    n.sender = d.success_notice->sender;
+    n.envid = d.success_notice->envid;
+    n.arrival = d.success_notice->arrival;
+    n.blob = d.blob;
+    n.delivered = true;
+    n.recipients.push_back(
+        {d.address, d.success_notice->orcpt, "2.0.0", "250 2.0.0 delivered to the mailbox"});
+  }
+  for (auto& [id, n] : by_message) {
+    auto work = [this, &n]() -> Result<std::optional<store::QueueEntry>> {
+      PT_ASSIGN_OR_RETURN(auto report, BuildNotice(n));
+      if (report) PT_RETURN_IF_ERROR(store_.QueueBounce(report, {}));
+      return report;
+    };
+    auto result = co_await Offload(blocking_, std::move(work));
+    if (!result.ok()) {
+      LOG_ERROR("delivery: cannot send the delivery report for {}: {}", id,
+                result.status().ToString());
+      continue;
+    }
+    if (result->has_value()) {
+      LOG_INFO("delivery: {} delivery report {} queued to <{}>", id, (*result)->id, n.sender);
+      co_await DeliverNotice(std::move(**result));
     }
   }
 }

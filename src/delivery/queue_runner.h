@@ -19,6 +19,7 @@
 #include "base/clock.h"
 #include "mailbox/notifier.h"
 #include "net/asio.h"
+#include "queue/dsn.h"
 #include "queue/schedule.h"
 #include "store/store.h"
 
@@ -69,8 +70,25 @@ class QueueRunner {
   asio::awaitable<void> Deliver(std::vector<store::QueueEntry> entries);
   asio::awaitable<void> ExpireRemote(int64_t now);
   asio::awaitable<void> ReturnFailures();
+  // What a notice (bounce or delivery report) is about.
+  struct Notice {
+    std::string queue_id;
+    std::string sender;
+    std::string envid;
+    std::string ret;
+    int64_t arrival = 0;
+    std::string blob;
+    bool delivered = false;
+    std::vector<queue::FailedRecipient> recipients;
+  };
   Result<std::optional<store::QueueEntry>> BuildBounce(const store::QueueEntry& failed,
                                                        std::vector<int64_t>* notified);
+  // The notice as a queue entry from the null sender, its body stored; none
+  // when nobody is to get it.
+  Result<std::optional<store::QueueEntry>> BuildNotice(const Notice& notice);
+  // Hands a queued notice with local recipients to delivery.
+  asio::awaitable<void> DeliverNotice(store::QueueEntry notice);
+  asio::awaitable<void> SendSuccessNotices(std::vector<store::LocalDelivery> delivered);
   void Wake();
   // Makes the loop come back by `when` (and return failures when asked).
   void ScheduleScan(int64_t when, bool failures);
@@ -84,6 +102,7 @@ class QueueRunner {
   std::unique_ptr<asio::steady_timer> timer_;
   std::mutex mu_;
   std::deque<store::QueueEntry> inbox_;
+  std::vector<store::LocalDelivery> notices_;  // delivered, the sender wants a report
   bool rescan_ = true;
   bool woken_ = false;                  // a Wake() the loop has not seen yet
   int64_t requested_scan_ = INT64_MAX;  // ScheduleScan() times not yet taken

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
 #include <thread>
 
 namespace postern::delivery {
@@ -55,7 +56,8 @@ class QueueRunnerTest : public ::testing::Test {
     });
   }
   store::QueueEntry Queue(const std::string& from, const std::vector<std::string>& rcpts,
-                          const std::string& body = "Subject: t\r\n\r\nhello\r\n") {
+                          const std::string& body = "Subject: t\r\n\r\nhello\r\n",
+                          const std::function<void(store::QueueEntry&)>& edit = nullptr) {
     auto ref = store_->blobs().Put(body);
     EXPECT_TRUE(ref.ok());
     store::QueueEntry e;
@@ -71,6 +73,7 @@ class QueueRunnerTest : public ::testing::Test {
       q.next_attempt = clock_.NowUnix() + 60;
       e.recipients.push_back(q);
     }
+    if (edit) edit(e);
     EXPECT_TRUE(store_->Enqueue(e).ok());
     return **store_->GetQueueEntry(e.id);
   }
@@ -202,6 +205,33 @@ TEST_F(QueueRunnerTest, NoBounceForNullSenderOrNotifyNever) {
   EXPECT_TRUE(Eventually([&] { return store_->ListQueue()->empty(); }));
   EXPECT_EQ(runner_->stats().bounces, 0u);
   EXPECT_EQ(InboxCount("alice@example.test"), 0u);
+}
+
+// RFC 3461 NOTIFY=SUCCESS: the sender gets a report with Action: delivered,
+// one per message, listing only the recipients that asked.
+TEST_F(QueueRunnerTest, SuccessReportsWhenAsked) {
+  StartRunner();
+  ASSERT_TRUE(store_->AddAccount("bob@example.test", "h", 0, 0).ok());
+  auto e = Queue("alice@example.test", {"small@example.test", "bob@example.test"},
+                 "Subject: t\r\n\r\nhello\r\n", [](store::QueueEntry& e) {
+                   e.recipients[0].notify = 2 | 4;  // SUCCESS,FAILURE
+                   e.recipients[0].orcpt = "rfc822;small@example.test";
+                   e.dsn_envid = "env-7";
+                 });
+  runner_->Submit(e);
+  ASSERT_TRUE(Eventually([&] { return InboxCount("alice@example.test") == 1; }));
+  auto acct = *store_->FindAccount("alice@example.test");
+  auto text = store_->ReadMessage(**store_->FindMessage(acct->id, "INBOX", 1));
+  ASSERT_TRUE(text.ok());
+  EXPECT_EQ(text->rfind("Return-Path: <>\r\n", 0), 0u);
+  EXPECT_NE(text->find("Action: delivered"), std::string::npos) << *text;
+  EXPECT_NE(text->find("Final-Recipient: rfc822; small@example.test"), std::string::npos);
+  EXPECT_NE(text->find("Original-Envelope-Id: env-7"), std::string::npos);
+  EXPECT_EQ(text->find("bob@example.test"), std::string::npos) << "bob did not ask";
+  EXPECT_EQ(text->find("\r\nhello\r\n"), std::string::npos) << "only the header comes back";
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(InboxCount("alice@example.test"), 1u) << "one report per message";
+  EXPECT_EQ(runner_->stats().bounces, 0u);
 }
 
 // A forward to another host waits in the queue (there is no outbound

@@ -6,6 +6,7 @@ namespace postern::queue {
 namespace {
 
 // smtp::DsnNotify bits, repeated here to keep queue/ free of the grammar.
+constexpr unsigned kNotifySuccess = 2;
 constexpr unsigned kNotifyFailure = 4;
 
 std::string HeaderSection(const std::string& message) {
@@ -21,6 +22,10 @@ bool WantsFailureNotice(const std::string& envelope_sender, unsigned notify_bits
   return (notify_bits & kNotifyFailure) != 0;
 }
 
+bool WantsSuccessNotice(const std::string& envelope_sender, unsigned notify_bits) {
+  return !envelope_sender.empty() && (notify_bits & kNotifySuccess) != 0;
+}
+
 std::string BuildBounce(const BounceInput& in) {
   const std::string boundary = in.bounce_id + "/" + in.reporting_host;
   const std::string date = FormatRfc5322Date(in.now);
@@ -28,7 +33,8 @@ std::string BuildBounce(const BounceInput& in) {
   m.reserve(in.original_message.size() + 4096);
   m += "From: Mail Delivery System <MAILER-DAEMON@" + in.reporting_host + ">\r\n";
   m += "To: <" + in.envelope_sender + ">\r\n";
-  m += "Subject: Undelivered Mail Returned to Sender\r\n";
+  m += in.delivered ? "Subject: Successful Mail Delivery Report\r\n"
+                    : "Subject: Undelivered Mail Returned to Sender\r\n";
   m += "Date: " + date + "\r\n";
   m += "Message-ID: <" + in.bounce_id + "@" + in.reporting_host + ">\r\n";
   m += "Auto-Submitted: auto-replied\r\n";  // RFC 3834 §5
@@ -40,8 +46,13 @@ std::string BuildBounce(const BounceInput& in) {
   m += "--" + boundary + "\r\n";
   m += "Content-Description: Notification\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n";
   m += "This is the mail system at host " + in.reporting_host + ".\r\n\r\n";
-  m += "Your message could not be delivered to one or more recipients.\r\n";
-  m += "It is attached below.\r\n\r\n";
+  if (in.delivered) {
+    m += "Your message was delivered to the following recipients, as you asked\r\n";
+    m += "to be told. Its header is attached below.\r\n\r\n";
+  } else {
+    m += "Your message could not be delivered to one or more recipients.\r\n";
+    m += "It is attached below.\r\n\r\n";
+  }
   for (const auto& r : in.recipients) {
     m += "<" + r.address + ">: " + r.diagnostic + "\r\n";
   }
@@ -56,16 +67,18 @@ std::string BuildBounce(const BounceInput& in) {
   for (const auto& r : in.recipients) {
     m += "\r\nFinal-Recipient: rfc822; " + r.address + "\r\n";
     if (!r.original.empty()) m += "Original-Recipient: " + r.original + "\r\n";
-    m += "Action: failed\r\n";
+    m += in.delivered ? "Action: delivered\r\n" : "Action: failed\r\n";
     m += "Status: " + r.status + "\r\n";
     m += "Diagnostic-Code: smtp; " + r.diagnostic + "\r\n";
     m += "Last-Attempt-Date: " + date + "\r\n";
   }
   m += "\r\n--" + boundary + "\r\n";
 
-  const bool headers_only = in.ret == "HDRS" || in.original_message.size() > in.max_returned_bytes;
+  const bool headers_only =
+      in.delivered || in.ret == "HDRS" || in.original_message.size() > in.max_returned_bytes;
   if (headers_only) {
-    m += "Content-Description: Undelivered Message Headers\r\n";
+    m += in.delivered ? "Content-Description: Delivered Message Headers\r\n"
+                      : "Content-Description: Undelivered Message Headers\r\n";
     m += "Content-Type: text/rfc822-headers\r\n\r\n";
     m += HeaderSection(in.original_message);
   } else {

@@ -1,7 +1,8 @@
-// Delivery status notifications (bounces): RFC 3464 multipart/report with a
-// human-readable part, a message/delivery-status part and the returned
-// message (or its header when RET=HDRS or when it is large), RFC 3461 for
-// who gets one, RFC 3834 Auto-Submitted. Pure: builds bytes, stores nothing.
+// Delivery status notifications: bounces and, for NOTIFY=SUCCESS, delivery
+// reports. RFC 3464 multipart/report with a human-readable part, a
+// message/delivery-status part and the returned message (or its header when
+// RET=HDRS, when it is large, or in a success report), RFC 3461 for who gets
+// one, RFC 3834 Auto-Submitted. Pure: builds bytes, stores nothing.
 #pragma once
 
 #include <cstdint>
@@ -13,7 +14,7 @@ namespace postern::queue {
 struct FailedRecipient {
   std::string address;     // final recipient
   std::string original;    // ORCPT value ("rfc822;addr") or empty
-  std::string status;      // enhanced code, "5.2.2"
+  std::string status;      // enhanced code, "5.2.2" ("2.0.0" when delivered)
   std::string diagnostic;  // "552 5.2.2 mailbox x is full"
 };
 
@@ -27,6 +28,9 @@ struct BounceInput {
   int64_t arrival = 0;          // unix time the message arrived
   int64_t now = 0;
   std::vector<FailedRecipient> recipients;
+  // A success report (RFC 3464 Action: delivered) instead of a bounce. It
+  // returns only the header (RFC 3461 §4.3).
+  bool delivered = false;
   std::string original_message;            // the full stored message
   size_t max_returned_bytes = 256 * 1024;  // larger messages are returned as headers only
 };
@@ -35,7 +39,10 @@ struct BounceInput {
 // path is not null and NOTIFY was not given without FAILURE.
 bool WantsFailureNotice(const std::string& envelope_sender, unsigned notify_bits);
 
-// The complete bounce message, CRLF line endings.
+// True when the sender asked for a report of successful delivery.
+bool WantsSuccessNotice(const std::string& envelope_sender, unsigned notify_bits);
+
+// The complete notice, CRLF line endings.
 std::string BuildBounce(const BounceInput& input);
 
 }  // namespace postern::queue

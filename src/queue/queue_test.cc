@@ -91,5 +91,24 @@ TEST(DsnTest, HeadersOnlyForRetHdrsAndLargeMessages) {
   EXPECT_NE(m.find("Subject: hello"), std::string::npos);
 }
 
+TEST(DsnTest, SuccessReports) {
+  EXPECT_TRUE(WantsSuccessNotice("a@b", 2));
+  EXPECT_TRUE(WantsSuccessNotice("a@b", 2 | 4));
+  EXPECT_FALSE(WantsSuccessNotice("a@b", 0)) << "default: failures only";
+  EXPECT_FALSE(WantsSuccessNotice("a@b", 4));
+  EXPECT_FALSE(WantsSuccessNotice("", 2)) << "no report to the null sender";
+
+  BounceInput in = Sample();
+  in.delivered = true;
+  in.ret = "FULL";  // RFC 3461 §4.3: a report without failures returns only the header
+  in.recipients = {{"user@example.test", "", "2.0.0", "250 2.0.0 delivered to INBOX"}};
+  std::string m = BuildBounce(in);
+  EXPECT_NE(m.find("Subject: Successful Mail Delivery Report\r\n"), std::string::npos);
+  EXPECT_NE(m.find("Action: delivered\r\nStatus: 2.0.0\r\n"), std::string::npos);
+  EXPECT_EQ(m.find("Action: failed"), std::string::npos);
+  EXPECT_NE(m.find("Content-Type: text/rfc822-headers"), std::string::npos);
+  EXPECT_EQ(m.find("Body line"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace postern::queue

@@ -17,9 +17,6 @@ constexpr size_t kEncodeInPlace = 256 * 1024;
 // Directory lookups tried on the session's own thread; a recipient whose
 // aliases need more is resolved on the blocking pool.
 constexpr int kInPlaceLookups = 64;
-// What `postern queue list` shows for a forward to another host.
-constexpr const char* kRemoteWaits =
-    "waiting: outbound delivery to other hosts is not available in this version of Postern";
 }  // namespace
 
 StoreBackend::StoreBackend(store::Store& store, asio::thread_pool& blocking,
@@ -166,7 +163,7 @@ asio::awaitable<Status> StoreBackend::Accept(Envelope env, std::string content) 
       if (!rcpt.params.orcpt.empty()) r.orcpt = rcpt.params.orcpt_type + ";" + rcpt.params.orcpt;
       r.notify = rcpt.params.notify;
       r.local = dest.local;
-      if (!r.local) r.last_error = kRemoteWaits;
+      if (!r.local) r.last_error = store::kAwaitingOutbound;
       // Local recipients are delivered in the accepting transaction; this is
       // when whatever stays queued is first retried.
       r.next_attempt = now + options_.first_retry;

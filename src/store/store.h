@@ -96,6 +96,11 @@ enum class RecipientState : int {
   kFailedNotified = 3,  // failed and the sender was told (or needs no DSN)
 };
 
+// last_error of a queued recipient on another host: this version has no
+// outbound delivery yet, so such recipients wait (and expire after max_age).
+inline constexpr char kAwaitingOutbound[] =
+    "waiting: outbound delivery to other hosts is not available in this version of Postern";
+
 struct QueueRecipient {
   int64_t id = 0;
   std::string address;   // the final recipient after alias expansion
@@ -140,6 +145,15 @@ struct LocalDelivery {
   int64_t internal_date = 0;
   int64_t retry_at = 0;      // next attempt if this one fails temporarily
   bool last_chance = false;  // a temporary failure now becomes permanent
+  // Set when the sender asked to be told of the delivery (NOTIFY=SUCCESS):
+  // what the report needs.
+  struct Notice {
+    std::string sender;
+    std::string envid;
+    std::string orcpt;
+    int64_t arrival = 0;
+  };
+  std::optional<Notice> success_notice;
 };
 
 struct DeliveryOutcome {

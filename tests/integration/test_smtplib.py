@@ -10,10 +10,11 @@ import ssl
 import unittest
 import uuid
 
-from harness import DOMAIN, HOST, ServerTestCase
+from harness import DOMAIN, HOST, ServerTestCase, wait_until
 
 DEMO = "demo@" + DOMAIN
 JORG = "jörg@" + DOMAIN
+BOB = "bob@" + DOMAIN
 MAX_SIZE = 64 * 1024
 
 
@@ -31,7 +32,7 @@ class LoopbackSMTP(smtplib.SMTP):
 
 class SmtplibTest(ServerTestCase):
     OVERRIDES = {"smtp": {"max_message_size": "64K"}}
-    USERS = (DEMO, JORG)
+    USERS = (DEMO, JORG, BOB)
 
     def smtp(self):
         return smtplib.SMTP("127.0.0.1", self.server.port, timeout=30)
@@ -382,6 +383,38 @@ class SmtplibTest(ServerTestCase):
             code, msg = s.rcpt(DEMO, ["NOTIFY=NEVER,FAILURE"])
             self.assertEqual(code // 100, 5, msg)
         self.server.wait_for_message(DEMO, tok)
+        # NOTIFY=SUCCESS: a delivery report for the remote sender waits in the
+        # queue (no outbound delivery yet) from the null sender, saying why.
+        def report():
+            return [e for e in self.server.queue_list() if e["kind"] == "report"
+                    and e["recipients"][0]["address"] == "a@remote.test"]
+        self.assertTrue(wait_until(report, 20, 0.1), self.server.queue_list())
+        entry = report()[0]
+        self.assertEqual(entry["from"], "")
+        self.assertIn("outbound delivery", entry["recipients"][0]["last_error"])
+        self.server.run_cli("queue", "remove", entry["id"])
+
+    def test_success_report_for_notify_success(self):
+        # RFC 3461: a local sender asking NOTIFY=SUCCESS gets a delivery report
+        # (Action: delivered) in its INBOX; recipients that did not ask are not in it.
+        tok = token()
+        with self.smtp() as s:
+            s.ehlo("client.remote.test")
+            s.mail(BOB, ["ENVID=report-" + tok])
+            code, msg = s.rcpt(DEMO, ["NOTIFY=SUCCESS", f"ORCPT=rfc822;{DEMO}"])
+            self.assertEqual(code, 250, msg)
+            code, msg = s.rcpt(BOB, ["NOTIFY=FAILURE"])
+            self.assertEqual(code, 250, msg)
+            code, msg = s.data(f"Subject: report {tok}\r\n\r\nbody {tok}\r\n".encode())
+            self.assertEqual(code, 250, msg)
+        self.server.wait_for_message(DEMO, "body " + tok)
+        report = self.server.wait_for_message(BOB, "Original-Envelope-Id: report-" + tok)
+        self.assertTrue(report.startswith(b"Return-Path: <>\r\n"), report[:200])
+        self.assertIn(b"Action: delivered\r\nStatus: 2.0.0", report)
+        self.assertIn(f"Final-Recipient: rfc822; {DEMO}".encode(), report)
+        self.assertNotIn(b"Final-Recipient: rfc822; bob", report)
+        self.assertIn(b"Subject: report " + tok.encode(), report)  # the header comes back
+        self.assertNotIn(b"body " + tok.encode(), report)  # the body does not
 
     # --- trace fields -----------------------------------------------------------
     def test_return_path_delivered_to_and_received(self):
