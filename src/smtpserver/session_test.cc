@@ -47,6 +47,7 @@ class FakeBackend : public Backend {
   }
   asio::awaitable<Status> Accept(Envelope env, std::string content) override {
     if (fail_accept) co_return Unavailable("disk trouble");
+    if (disk_full) co_return ResourceExhausted("database or disk is full");
     std::lock_guard lock(mu);
     envelopes.push_back(std::move(env));
     contents.push_back(std::move(content));
@@ -56,6 +57,7 @@ class FakeBackend : public Backend {
   std::vector<Envelope> envelopes;
   std::vector<std::string> contents;
   std::atomic<bool> fail_accept{false};
+  std::atomic<bool> disk_full{false};
   std::atomic<int> checks{0};
 };
 
@@ -386,6 +388,13 @@ TEST_F(SessionTest, BackendFailureIsTemporary) {
   c->Cmd("RCPT TO:<u@example.test>");
   c->Cmd("DATA");
   EXPECT_EQ(Code(c->Cmd("x\r\n.")), "451 4.3.0");
+  // A full disk is said as such (RFC 3463 X.3.1), still temporary.
+  backend_.fail_accept = false;
+  backend_.disk_full = true;
+  c->Cmd("MAIL FROM:<a@remote.test>");
+  c->Cmd("RCPT TO:<u@example.test>");
+  c->Cmd("DATA");
+  EXPECT_EQ(Code(c->Cmd("x\r\n.")), "452 4.3.1");
 }
 
 TEST_F(SessionTest, Chunking) {

@@ -24,7 +24,9 @@ namespace {
 Status ErrnoStatus(const std::string& what) {
   int e = errno;
   std::string msg = what + ": " + std::strerror(e);
-  if (e == ENOSPC || e == EDQUOT || e == EIO || e == EMFILE || e == ENFILE || e == ENOMEM) {
+  // A full disk is said as such, so SMTP can answer 452 4.3.1 (RFC 3463).
+  if (e == ENOSPC || e == EDQUOT) return ResourceExhausted(msg);
+  if (e == EIO || e == EMFILE || e == ENFILE || e == ENOMEM) {
     return Unavailable(msg);
   }
   if (e == ENOENT) return NotFound(msg);

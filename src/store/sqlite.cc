@@ -7,9 +7,10 @@ Status SqliteError(sqlite3* db, int rc, std::string_view what) {
   msg += ": ";
   msg += db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
   switch (rc & 0xff) {
+    case SQLITE_FULL:  // the disk (or a quota) is full
+      return ResourceExhausted(std::move(msg));
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-    case SQLITE_FULL:
     case SQLITE_IOERR:
     case SQLITE_NOMEM:
     case SQLITE_CANTOPEN:

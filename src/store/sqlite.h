@@ -104,8 +104,9 @@ class Database {
   std::unordered_map<const char*, sqlite3_stmt*> cache_;
 };
 
-// Maps a SQLite error to a Status: busy/locked/full/ioerr are kUnavailable
-// (temporary trouble), corruption is kDataLoss, the rest kInternal.
+// Maps a SQLite error to a Status: a full disk is kResourceExhausted,
+// busy/locked/ioerr kUnavailable (temporary trouble), corruption kDataLoss,
+// a constraint kAlreadyExists, the rest kInternal.
 Status SqliteError(sqlite3* db, int rc, std::string_view what);
 
 }  // namespace postern::store

@@ -95,6 +95,14 @@ class StoreTest : public ::testing::Test {
   std::unique_ptr<Store> store_;
 };
 
+TEST(SqliteErrorTest, FullDiskIsResourceExhausted) {
+  // SMTP turns kResourceExhausted into 452 4.3.1 and other trouble into 451.
+  EXPECT_EQ(SqliteError(nullptr, SQLITE_FULL, "commit").code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(SqliteError(nullptr, SQLITE_IOERR_FSYNC, "commit").code(), StatusCode::kUnavailable);
+  EXPECT_EQ(SqliteError(nullptr, SQLITE_BUSY, "begin").code(), StatusCode::kUnavailable);
+  EXPECT_EQ(SqliteError(nullptr, SQLITE_CORRUPT, "read").code(), StatusCode::kDataLoss);
+}
+
 TEST_F(StoreTest, DomainsAndAccounts) {
   ASSERT_TRUE(store_->AddDomain("example.test").ok());
   EXPECT_EQ(store_->AddDomain("example.test").status().code(), StatusCode::kAlreadyExists);
