@@ -61,4 +61,14 @@ std::string Reply::Summary() const {
   return out;
 }
 
+Reply ShuttingDownReply(const std::string& hostname) {
+  return Reply(421, "4.3.2", hostname + " Service shutting down, try again later", true);
+}
+
+Reply TooBigReply(uint64_t limit) {
+  return Reply(
+      552, "5.3.4",
+      "Message size exceeds fixed maximum message size of " + std::to_string(limit) + " bytes");
+}
+
 }  // namespace postern::smtp

@@ -2,6 +2,7 @@
 // A Reply is a value; Serialize() gives the wire form. Thread-compatible.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -29,5 +30,11 @@ struct Reply {
   // The first line's text with code, for logs: "550 5.1.1 User unknown".
   std::string Summary() const;
 };
+
+// Replies said from more than one place.
+// 421 4.3.2: the server is shutting down; the session closes.
+Reply ShuttingDownReply(const std::string& hostname);
+// 552 5.3.4 (RFC 1870): the message is larger than `limit` bytes.
+Reply TooBigReply(uint64_t limit);
 
 }  // namespace postern::smtp

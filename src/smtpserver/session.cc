@@ -30,8 +30,7 @@ asio::awaitable<void> Session::Run() {
   co_await Flush();
   while (!closing_) {
     if (conn_->draining()) {
-      Send(
-          Reply(421, "4.3.2", options_.hostname + " Service shutting down, try again later", true));
+      Send(smtp::ShuttingDownReply(options_.hostname));
       break;
     }
     may_wait_ = false;
@@ -56,8 +55,7 @@ asio::awaitable<void> Session::Run() {
         Send(Reply(421, "4.4.2", options_.hostname + " Error: timeout exceeded", true));
         break;
       case net::ReadStatus::kDrained:
-        Send(Reply(421, "4.3.2", options_.hostname + " Service shutting down, try again later",
-                   true));
+        Send(smtp::ShuttingDownReply(options_.hostname));
         break;
       case net::ReadStatus::kEof:
       case net::ReadStatus::kError:

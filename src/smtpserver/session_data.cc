@@ -111,9 +111,7 @@ asio::awaitable<void> Session::DoBdat(const smtp::Command& cmd) {
   } else if (txn_.recipients.empty()) {
     refusal = NoRecipientsReply();
   } else if (txn_.chunk_bytes + cmd.bdat_size > options_.max_message_size) {
-    refusal = Reply(552, "5.3.4",
-                    "Message size exceeds fixed maximum message size of " +
-                        std::to_string(options_.max_message_size) + " bytes");
+    refusal = smtp::TooBigReply(options_.max_message_size);
   }
   if (!refusal && !txn_.chunks) {
     BeginContent();
@@ -164,9 +162,7 @@ asio::awaitable<void> Session::FinishMessage(const smtp::DataDecoder& decoder) {
                     "Insufficient system storage: too much mail in progress, "
                     "try again later");
   } else if (decoder.size_exceeded()) {
-    refusal = Reply(552, "5.3.4",
-                    "Message size exceeds fixed maximum message size of " +
-                        std::to_string(options_.max_message_size) + " bytes");
+    refusal = smtp::TooBigReply(options_.max_message_size);
   } else if (decoder.line_too_long()) {
     refusal = Reply(554, "5.6.0",
                     "Message has a line longer than " + std::to_string(options_.max_data_line) +

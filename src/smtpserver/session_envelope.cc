@@ -25,9 +25,7 @@ void Session::DoMail(const smtp::Command& cmd) {
   }
   // RFC 1870 §6.1: a declared size over the fixed limit is refused at once.
   if (cmd.mail.size && *cmd.mail.size > options_.max_message_size) {
-    Send(Reply(552, "5.3.4",
-               "Message size exceeds fixed maximum message size of " +
-                   std::to_string(options_.max_message_size) + " bytes"));
+    Send(smtp::TooBigReply(options_.max_message_size));
     return;
   }
   std::string from;

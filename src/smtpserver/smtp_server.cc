@@ -119,10 +119,7 @@ asio::awaitable<void> SmtpServer::Serve(std::shared_ptr<net::Connection> conn) {
   if (registry_->draining) {
     // Accepted while the server began to drain (the listener closes
     // asynchronously): no greeting, just the shutdown notice.
-    conn->Queue(smtp::Reply(421, "4.3.2",
-                            options_.session.hostname + " Service shutting down, try again later",
-                            true)
-                    .Serialize());
+    conn->Queue(smtp::ShuttingDownReply(options_.session.hostname).Serialize());
     co_await conn->Flush(std::chrono::seconds(10));
     conn->Close();
     co_return;

@@ -136,6 +136,8 @@ class SqliteStore final : public Store {
   Result<std::vector<QueueEntry>> LoadMatching(const char* id_sql,
                                                const std::function<void(Statement&)>& bind,
                                                const char* recipient_sql);
+  // A UIDVALIDITY for a new mailbox: now, and above every one in use.
+  Result<int64_t> NextUidValidity(Database& db);
   Result<DeliveryOutcome> DeliverOne(Database& db, const LocalDelivery& item);
   Result<DeliveryOutcome> DeliverToInbox(Database& db, const LocalDelivery& item);
   // `deliver` in its own savepoint: an error skips the item, not the batch.

@@ -103,13 +103,16 @@ Result<std::vector<DomainInfo>> SqliteStore::ListDomains() {
   return out;
 }
 
-Status SqliteStore::CreateMailboxes(Database& db, int64_t account_id) {
+Result<int64_t> SqliteStore::NextUidValidity(Database& db) {
   // UIDVALIDITY: the creation time, but strictly increasing across the store
   // so a mailbox deleted and recreated within a second still gets a new one.
   PT_ASSIGN_OR_RETURN(auto maxq, db.Prepare("SELECT COALESCE(MAX(uidvalidity), 0) FROM mailboxes"));
   if (!maxq.Step()) return maxq.status();
-  int64_t uidvalidity = std::max<int64_t>(Now(), maxq.Int(0) + 1) & 0xffffffff;
-  maxq.Reset();
+  return std::max<int64_t>(Now(), maxq.Int(0) + 1) & 0xffffffff;
+}
+
+Status SqliteStore::CreateMailboxes(Database& db, int64_t account_id) {
+  PT_ASSIGN_OR_RETURN(int64_t uidvalidity, NextUidValidity(db));
   PT_ASSIGN_OR_RETURN(auto ins,
                       db.Prepare("INSERT INTO mailboxes(account_id, name, role, uidvalidity, "
                                  "created) VALUES(?, ?, ?, ?, ?)"));

@@ -132,11 +132,7 @@ Result<DeliveryOutcome> SqliteStore::DeliverToInbox(Database& db, const LocalDel
     PT_RETURN_IF_ERROR(inbox.status());
     // The INBOX is missing (should not happen): recreate it rather than bounce.
     inbox.Reset();
-    PT_ASSIGN_OR_RETURN(auto maxq,
-                        db.Prepare("SELECT COALESCE(MAX(uidvalidity), 0) + 1 FROM mailboxes"));
-    if (!maxq.Step()) return maxq.status();
-    int64_t uidvalidity = std::max<int64_t>(Now(), maxq.Int(0)) & 0xffffffff;
-    maxq.Reset();
+    PT_ASSIGN_OR_RETURN(int64_t uidvalidity, NextUidValidity(db));
     PT_ASSIGN_OR_RETURN(auto mk, db.Prepare("INSERT INTO mailboxes(account_id, name, role, "
                                             "uidvalidity, created) VALUES(?, 'INBOX', 'inbox', "
                                             "?, ?)"));
