@@ -105,23 +105,25 @@ asio::awaitable<void> QueueRunner::Loop() {
     std::vector<store::QueueEntry> batch;
     std::vector<store::LocalDelivery> notices;
     bool scan = false;
+    bool stop = false;
     {
       std::lock_guard lock(mu_);
-      if (stopping_) break;
+      notices.swap(notices_);  // reports of deliveries already made: even when stopping
+      stop = stopping_;
       woken_ = false;
       next_scan_ = std::min(next_scan_, requested_scan_);
       requested_scan_ = INT64_MAX;
-      notices.swap(notices_);
-      while (!inbox_.empty() && batch.size() < static_cast<size_t>(options_.batch)) {
+      while (!stop && !inbox_.empty() && batch.size() < static_cast<size_t>(options_.batch)) {
         batch.push_back(std::move(inbox_.front()));
         inbox_.pop_front();
       }
-      if (batch.empty() && (rescan_ || clock_.NowUnix() >= next_scan_)) {
+      if (!stop && batch.empty() && (rescan_ || clock_.NowUnix() >= next_scan_)) {
         scan = true;
         rescan_ = false;
       }
     }
     if (!notices.empty()) co_await SendSuccessNotices(std::move(notices));
+    if (stop) break;
     if (scan) {
       auto load = [this] { return store_.LoadDueLocal(clock_.NowUnix(), false, options_.batch); };
       auto due = co_await Offload(blocking_, std::move(load));
@@ -238,16 +240,19 @@ void QueueRunner::Report(const std::vector<store::LocalDelivery>& plan,
     stats_.failed += delta.failed;
   }
   if (retry != INT64_MAX || delta.failed > 0) ScheduleScan(retry, delta.failed > 0);
-  if (!notices.empty()) {
-    // The reports are written by the loop. A crash before that loses a
-    // report (not mail): the delivery itself is already committed.
-    {
-      std::lock_guard lock(mu_);
-      notices_.insert(notices_.end(), std::make_move_iterator(notices.begin()),
-                      std::make_move_iterator(notices.end()));
-    }
-    Wake();
+  AddNotices(std::move(notices));
+}
+
+void QueueRunner::AddNotices(std::vector<store::LocalDelivery> notices) {
+  if (notices.empty()) return;
+  // The reports are written by the loop. A crash before that loses a report
+  // (not mail): the delivery itself is already committed.
+  {
+    std::lock_guard lock(mu_);
+    notices_.insert(notices_.end(), std::make_move_iterator(notices.begin()),
+                    std::make_move_iterator(notices.end()));
   }
+  Wake();
 }
 
 void QueueRunner::ScheduleScan(int64_t when, bool failures) {
@@ -275,7 +280,7 @@ asio::awaitable<void> QueueRunner::Deliver(std::vector<store::QueueEntry> entrie
     // Nothing was applied; the entries stay queued and the rescan retries.
     LOG_ERROR("delivery: batch of {} failed, will retry: {}", plan.size(),
               outcomes.status().ToString());
-    next_scan_ = now + options_.retry.retry_min;
+    next_scan_ = std::min(next_scan_, now + options_.retry.retry_min);
     co_return;
   }
   Report(plan, *outcomes);
@@ -330,7 +335,15 @@ Result<std::optional<store::QueueEntry>> QueueRunner::BuildNotice(const Notice& 
     return std::optional<store::QueueEntry>();
   }
 
-  PT_ASSIGN_OR_RETURN(std::string original, store_.ReadBody(n.blob));
+  // The notice goes out even when the original cannot be read (a damaged
+  // store, or a report whose message was expunged meanwhile): without it.
+  std::string original;
+  if (auto body = store_.ReadBody(n.blob); body.ok()) {
+    original = std::move(*body);
+  } else {
+    LOG_WARN("delivery: notice for {} without the original message: {}", n.queue_id,
+             body.status().ToString());
+  }
   queue::BounceInput in;
   in.recipients = n.recipients;
   in.delivered = n.delivered;
@@ -374,8 +387,20 @@ asio::awaitable<void> QueueRunner::ReturnFailures() {
     // Building (blob write) and queuing are blocking; do both off the loop.
     auto work = [this, &entry]() -> Result<std::optional<store::QueueEntry>> {
       std::vector<int64_t> notified;
-      PT_ASSIGN_OR_RETURN(auto bounce, BuildBounce(entry, &notified));
-      PT_RETURN_IF_ERROR(store_.QueueBounce(bounce, notified));
+      auto bounce = BuildBounce(entry, &notified);
+      if (!bounce.ok()) {
+        // Temporary trouble: try again at the next scan. Anything else would
+        // fail every time and keep this entry (and those after it) from
+        // being returned: give up on this bounce, loudly.
+        if (bounce.status().code() == StatusCode::kUnavailable) return bounce.status();
+        LOG_ERROR(
+            "delivery: {}: no bounce can be built ({}); the failed recipients are "
+            "marked as notified",
+            entry.id, bounce.status().ToString());
+        PT_RETURN_IF_ERROR(store_.QueueBounce(std::nullopt, notified));
+        return std::optional<store::QueueEntry>();
+      }
+      PT_RETURN_IF_ERROR(store_.QueueBounce(*bounce, notified));
       return bounce;
     };
     auto result = co_await Offload(blocking_, std::move(work));
@@ -416,10 +441,15 @@ asio::awaitable<void> QueueRunner::SendSuccessNotices(std::vector<store::LocalDe
     n.arrival = d.success_notice->arrival;
     n.blob = d.blob;
     n.delivered = true;
-    n.recipients.push_back(
-        {d.address, d.success_notice->orcpt, "2.0.0", "250 2.0.0 delivered to the mailbox"});
+    const bool expanded = d.success_notice->action == "expanded";
+    n.recipients.push_back({d.address, d.success_notice->orcpt, "2.0.0",
+                            expanded ? "250 2.0.0 delivered to the members of this alias"
+                                     : "250 2.0.0 delivered to the mailbox",
+                            d.success_notice->action});
   }
-  for (auto& [id, n] : by_message) {
+  for (auto& entry : by_message) {
+    const std::string& id = entry.first;
+    Notice& n = entry.second;
     auto work = [this, &n]() -> Result<std::optional<store::QueueEntry>> {
       PT_ASSIGN_OR_RETURN(auto report, BuildNotice(n));
       if (report) PT_RETURN_IF_ERROR(store_.QueueBounce(report, {}));

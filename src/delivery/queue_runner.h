@@ -58,6 +58,9 @@ class QueueRunner {
   // deliveries made while accepting a message.
   void Report(const std::vector<store::LocalDelivery>& plan,
               const std::vector<store::DeliveryOutcome>& outcomes);
+  // Reports of successful delivery to send (LocalDelivery::success_notice
+  // set), for deliveries that have committed. Thread-safe.
+  void AddNotices(std::vector<store::LocalDelivery> notices);
   void Kick();
   // Ends the loop after the batch in progress; WaitStopped() blocks until then.
   void Stop();

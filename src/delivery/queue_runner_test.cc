@@ -85,6 +85,25 @@ class QueueRunnerTest : public ::testing::Test {
     }
     return 0;
   }
+  // The stored text of UID 1 in the INBOX of `who`.
+  Result<std::string> FirstInboxMessage(const std::string& who) {
+    PT_ASSIGN_OR_RETURN(auto account, store_->FindAccount(who));
+    if (!account) return NotFound(who);
+    PT_ASSIGN_OR_RETURN(auto message, store_->FindMessage(account->id, "INBOX", 1));
+    if (!message) return NotFound("no UID 1 in the INBOX of " + who);
+    return store_->ReadMessage(*message);
+  }
+  // Moves the clock past max_age and returns the one bounce that reaches
+  // alice@ (the sender of the test's queued message).
+  Result<std::string> AgeIntoABounceToAlice() {
+    clock_.Advance(std::chrono::hours(25));
+    runner_->Kick();
+    if (!Eventually([&] { return runner_->stats().bounces == 1; })) return Internal("no bounce");
+    if (!Eventually([&] { return InboxCount("alice@example.test") == 1; })) {
+      return Internal("the bounce was not delivered");
+    }
+    return FirstInboxMessage("alice@example.test");
+  }
   template <typename Pred>
   bool Eventually(Pred pred, std::chrono::milliseconds limit = 5000ms) {
     auto deadline = std::chrono::steady_clock::now() + limit;
@@ -179,9 +198,8 @@ TEST_F(QueueRunnerTest, OverQuotaIsRetriedThenBouncedToALocalSender) {
   ASSERT_TRUE(Eventually([&] { return runner_->stats().bounces == 1; }));
   // The bounce lands in the sender's INBOX, from the null sender.
   ASSERT_TRUE(Eventually([&] { return InboxCount("alice@example.test") == 1; }));
-  auto acct = *store_->FindAccount("alice@example.test");
-  auto text = store_->ReadMessage(**store_->FindMessage(acct->id, "INBOX", 1));
-  ASSERT_TRUE(text.ok());
+  Result<std::string> text = FirstInboxMessage("alice@example.test");
+  ASSERT_TRUE(text.ok()) << text.status().ToString();
   EXPECT_EQ(text->rfind("Return-Path: <>\r\n", 0), 0u);
   EXPECT_NE(text->find("Status: 5.2.2"), std::string::npos);
   EXPECT_NE(text->find("Final-Recipient: rfc822; small@example.test"), std::string::npos);
@@ -207,6 +225,25 @@ TEST_F(QueueRunnerTest, NoBounceForNullSenderOrNotifyNever) {
   EXPECT_EQ(InboxCount("alice@example.test"), 0u);
 }
 
+// A bounce goes out even when the original message cannot be read any more
+// (a damaged store): without the original, instead of never.
+TEST_F(QueueRunnerTest, BounceWithoutAnUnreadableOriginal) {
+  StartRunner();
+  runner_->Submit(Queue("alice@example.test", {"small@example.test"}));
+  ASSERT_TRUE(Eventually([&] { return InboxCount("small@example.test") == 1; }));
+  auto e = Queue("alice@example.test", {"small@example.test"}, "Subject: lost\r\n\r\ngone\r\n");
+  runner_->Submit(e);
+  ASSERT_TRUE(Eventually([&] { return runner_->stats().deferred == 1; }));
+  for (const auto& f : std::filesystem::recursive_directory_iterator(dir_ / "blobs")) {
+    if (f.path().filename() == e.blob) std::filesystem::remove(f.path());
+  }
+  Result<std::string> text = AgeIntoABounceToAlice();
+  ASSERT_TRUE(text.ok()) << text.status().ToString();
+  EXPECT_NE(text->find("Status: 5.2.2"), std::string::npos);
+  EXPECT_EQ(text->find("Subject: lost"), std::string::npos);
+  EXPECT_TRUE(Eventually([&] { return store_->ListQueue()->empty(); }));
+}
+
 // RFC 3461 NOTIFY=SUCCESS: the sender gets a report with Action: delivered,
 // one per message, listing only the recipients that asked.
 TEST_F(QueueRunnerTest, SuccessReportsWhenAsked) {
@@ -220,9 +257,8 @@ TEST_F(QueueRunnerTest, SuccessReportsWhenAsked) {
                  });
   runner_->Submit(e);
   ASSERT_TRUE(Eventually([&] { return InboxCount("alice@example.test") == 1; }));
-  auto acct = *store_->FindAccount("alice@example.test");
-  auto text = store_->ReadMessage(**store_->FindMessage(acct->id, "INBOX", 1));
-  ASSERT_TRUE(text.ok());
+  Result<std::string> text = FirstInboxMessage("alice@example.test");
+  ASSERT_TRUE(text.ok()) << text.status().ToString();
   EXPECT_EQ(text->rfind("Return-Path: <>\r\n", 0), 0u);
   EXPECT_NE(text->find("Action: delivered"), std::string::npos) << *text;
   EXPECT_NE(text->find("Final-Recipient: rfc822; small@example.test"), std::string::npos);
@@ -258,13 +294,8 @@ TEST_F(QueueRunnerTest, RemoteRecipientsExpireAndBounce) {
   EXPECT_EQ(store_->ListQueue()->size(), 1u) << "kept while younger than max_age";
   EXPECT_EQ(runner_->stats().bounces, 0u);
 
-  clock_.Advance(std::chrono::hours(25));
-  runner_->Kick();
-  ASSERT_TRUE(Eventually([&] { return runner_->stats().bounces == 1; }));
-  ASSERT_TRUE(Eventually([&] { return InboxCount("alice@example.test") == 1; }));
-  auto acct = *store_->FindAccount("alice@example.test");
-  auto text = store_->ReadMessage(**store_->FindMessage(acct->id, "INBOX", 1));
-  ASSERT_TRUE(text.ok());
+  Result<std::string> text = AgeIntoABounceToAlice();
+  ASSERT_TRUE(text.ok()) << text.status().ToString();
   EXPECT_NE(text->find("Status: 5.4.7"), std::string::npos) << *text;
   EXPECT_NE(text->find("friend@elsewhere.test"), std::string::npos);
   EXPECT_TRUE(Eventually([&] { return store_->ListQueue()->empty(); }));

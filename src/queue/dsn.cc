@@ -67,10 +67,16 @@ std::string BuildBounce(const BounceInput& in) {
   for (const auto& r : in.recipients) {
     m += "\r\nFinal-Recipient: rfc822; " + r.address + "\r\n";
     if (!r.original.empty()) m += "Original-Recipient: " + r.original + "\r\n";
-    m += in.delivered ? "Action: delivered\r\n" : "Action: failed\r\n";
+    m += "Action: " +
+         (r.action.empty() ? std::string(in.delivered ? "delivered" : "failed") : r.action) +
+         "\r\n";
     m += "Status: " + r.status + "\r\n";
     m += "Diagnostic-Code: smtp; " + r.diagnostic + "\r\n";
     m += "Last-Attempt-Date: " + date + "\r\n";
+  }
+  if (in.original_message.empty()) {  // it could not be read: say so, return nothing
+    m += "\r\n--" + boundary + "--\r\n";
+    return m;
   }
   m += "\r\n--" + boundary + "\r\n";
 

@@ -16,6 +16,7 @@ struct FailedRecipient {
   std::string original;    // ORCPT value ("rfc822;addr") or empty
   std::string status;      // enhanced code, "5.2.2" ("2.0.0" when delivered)
   std::string diagnostic;  // "552 5.2.2 mailbox x is full"
+  std::string action;      // RFC 3464 Action; empty: "failed" ("delivered" in a report)
 };
 
 struct BounceInput {

@@ -280,7 +280,9 @@ TEST_F(SessionTest, RepliesDoNotWaitForPartialCommands) {
 }
 
 // A client that streams commands without reading replies cannot make the
-// server buffer replies without bound: writes block and the session ends.
+// server buffer replies without bound: the server flushes after each read
+// (at most 16 KiB of commands; kMaxPendingOutput caps the rest as a second
+// line of defence), its writes then block, and it stops reading.
 TEST_F(SessionTest, UnreadRepliesAreBounded) {
   SmtpServerOptions o;
   o.session.command_timeout = std::chrono::seconds(2);

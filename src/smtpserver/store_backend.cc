@@ -154,14 +154,34 @@ asio::awaitable<Status> StoreBackend::Accept(Envelope env, std::string content) 
   // One queue recipient per final destination: an address reached through
   // several RCPTs or aliases gets one copy.
   std::set<std::string> seen;
+  std::vector<store::LocalDelivery> expanded;  // "expanded" reports, sent once accepted
   for (const auto& rcpt : env.recipients) {
+    // RFC 3461 §5.2.7.3 (c): an alias of several addresses passes NOTIFY on
+    // without SUCCESS (and says nothing of its members); if SUCCESS was asked
+    // for, the sender is told the alias was expanded.
+    unsigned notify = rcpt.params.notify;
+    if (rcpt.destinations.size() > 1 && (notify & smtp::kNotifySuccess)) {
+      notify &= ~static_cast<unsigned>(smtp::kNotifySuccess);
+      if (notify == 0) notify = smtp::kNotifyNever;
+      if (!env.mail_from.empty()) {
+        store::LocalDelivery report;
+        report.queue_id = env.queue_id;
+        report.address = rcpt.address;
+        report.blob = body->ref.hash;
+        report.success_notice = store::LocalDelivery::Notice{
+            env.mail_from, env.params.envid,
+            rcpt.params.orcpt.empty() ? "" : rcpt.params.orcpt_type + ";" + rcpt.params.orcpt, now,
+            "expanded"};
+        expanded.push_back(std::move(report));
+      }
+    }
     for (const auto& dest : rcpt.destinations) {
       if (!seen.insert(dest.address).second) continue;
       store::QueueRecipient r;
       r.address = dest.address;
       r.original = rcpt.address;
       if (!rcpt.params.orcpt.empty()) r.orcpt = rcpt.params.orcpt_type + ";" + rcpt.params.orcpt;
-      r.notify = rcpt.params.notify;
+      r.notify = notify;
       r.local = dest.local;
       if (!r.local) r.last_error = store::kAwaitingOutbound;
       // Local recipients are delivered in the accepting transaction; this is
@@ -184,7 +204,10 @@ asio::awaitable<Status> StoreBackend::Accept(Envelope env, std::string content) 
                        });
   };
   Committed committed = co_await AwaitCallback<Committed>(std::move(start));
-  if (committed.status.ok()) runner_.Report(plan, committed.outcomes);
+  if (committed.status.ok()) {
+    runner_.Report(plan, committed.outcomes);
+    runner_.AddNotices(std::move(expanded));
+  }
   co_return committed.status;
 }
 

@@ -2,6 +2,7 @@
 #include <future>
 #include <set>
 
+#include "base/log.h"
 #include "store/sqlite_store.h"
 
 namespace postern::store {
@@ -169,9 +170,13 @@ bool SqliteStore::ErrorToFailure(DeliveryOutcome& outcome, const LocalDelivery& 
   // failure like any other: it counts as an attempt, waits for the next
   // retry, and becomes permanent on the last chance, so a recipient that
   // always fails neither spins nor stays queued for ever.
+  // The details go to the log only: last_error ends up in bounces to
+  // senders elsewhere, who have no business reading our internals.
+  LOG_ERROR("delivery: {} to=<{}> failed inside the server: {}", item.queue_id, item.address,
+            outcome.error);
   outcome.kind = item.last_chance ? DeliveryOutcome::kFailed : DeliveryOutcome::kDeferred;
   outcome.error = std::string(item.last_chance ? "554 5.3.0" : "451 4.3.0") +
-                  " local delivery failed: " + outcome.error;
+                  " local delivery failed because of an error in the mail server";
   return true;
 }
 
@@ -330,7 +335,7 @@ Result<int64_t> SqliteStore::ExpireRemote(int64_t created_before, const std::str
   PT_RETURN_IF_ERROR(Write([&](Database& db, WriteEffects&) -> Status {
     PT_ASSIGN_OR_RETURN(auto q, db.Prepare("UPDATE queue_recipients SET state = 2, last_error = ? "
                                            "WHERE state = 0 AND local = 0 AND queue_id IN "
-                                           "(SELECT id FROM queue WHERE created < ?)"));
+                                           "(SELECT id FROM queue WHERE created <= ?)"));
     PT_RETURN_IF_ERROR(q.BindAll(error, created_before).Run());
     n = db.Changes();
     return Status::Ok();

@@ -152,6 +152,9 @@ struct LocalDelivery {
     std::string envid;
     std::string orcpt;
     int64_t arrival = 0;
+    // RFC 3464 Action: "delivered", or "expanded" for an alias of several
+    // addresses (RFC 3461 §5.2.7.3 (c); `address` is then the alias).
+    std::string action = "delivered";
   };
   std::optional<Notice> success_notice;
 };
@@ -250,7 +253,7 @@ class Store : public directory::DirectoryLookup {
   // The earliest next_attempt of any pending local recipient, if any.
   virtual Result<std::optional<int64_t>> NextLocalAttempt() = 0;
   // Fails (state kFailed, `error` as last_error) every pending remote
-  // recipient of entries created before `created_before`, for bounces.
+  // recipient of entries created at or before `created_before`, for bounces.
   // Returns how many.
   virtual Result<int64_t> ExpireRemote(int64_t created_before, const std::string& error) = 0;
 

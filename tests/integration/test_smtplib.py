@@ -416,6 +416,30 @@ class SmtplibTest(ServerTestCase):
         self.assertIn(b"Subject: report " + tok.encode(), report)  # the header comes back
         self.assertNotIn(b"body " + tok.encode(), report)  # the body does not
 
+    def test_expanded_report_for_an_alias(self):
+        # RFC 3461 §5.2.7.3 (c): NOTIFY=SUCCESS to an alias of several addresses
+        # gives one "expanded" report naming the alias, not its members, and the
+        # members' copies carry no SUCCESS request of their own.
+        self.server.run_cli("alias", "add", "pair@" + DOMAIN, DEMO, JORG)
+        tok = token()
+        with self.smtp() as s:
+            s.ehlo("client.remote.test")
+            s.mail(BOB, ["ENVID=pair-" + tok])
+            code, msg = s.rcpt("pair@" + DOMAIN, ["NOTIFY=SUCCESS"])
+            self.assertEqual(code, 250, msg)
+            code, msg = s.data(f"Subject: pair {tok}\r\n\r\nbody {tok}\r\n".encode())
+            self.assertEqual(code, 250, msg)
+        self.server.wait_for_message(DEMO, "body " + tok)
+        report = self.server.wait_for_message(BOB, "Original-Envelope-Id: pair-" + tok)
+        self.assertIn(b"Final-Recipient: rfc822; pair@" + DOMAIN.encode(), report)
+        self.assertIn(b"Action: expanded\r\nStatus: 2.0.0", report)
+        self.assertNotIn(b"Action: delivered", report)
+        self.assertNotIn(b"demo@", report)
+        import time
+        time.sleep(0.5)
+        self.assertEqual(len(self.server.find_messages(BOB, "pair-" + tok)), 1,
+                         "one report, none per member")
+
     # --- trace fields -----------------------------------------------------------
     def test_return_path_delivered_to_and_received(self):
         tok = token()
