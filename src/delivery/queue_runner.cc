@@ -288,74 +288,50 @@ asio::awaitable<void> QueueRunner::Deliver(std::vector<store::QueueEntry> entrie
 
 Result<std::optional<store::QueueEntry>> QueueRunner::BuildBounce(const store::QueueEntry& failed,
                                                                   std::vector<int64_t>* notified) {
-  Notice n;
-  n.queue_id = failed.id;
-  n.sender = failed.mail_from;
-  n.envid = failed.dsn_envid;
-  n.ret = failed.dsn_ret;
-  n.arrival = failed.created;
-  n.blob = failed.blob;
+  queue::BounceInput in;
+  in.queue_id = failed.id;
+  in.envelope_sender = failed.mail_from;
+  in.envid = failed.dsn_envid;
+  in.ret = failed.dsn_ret;
+  in.arrival = failed.created;
   for (const auto& r : failed.recipients) {
     notified->push_back(r.id);
     if (!queue::WantsFailureNotice(failed.mail_from, r.notify)) continue;
     std::string status = r.last_error.size() > 9 ? r.last_error.substr(4, 5) : "5.0.0";
-    n.recipients.push_back({r.address, r.orcpt, status, r.last_error});
+    in.recipients.push_back({r.address, r.orcpt, status, r.last_error});
   }
-  return BuildNotice(n);
+  return BuildNotice(std::move(in), failed.blob);
 }
 
-Result<std::optional<store::QueueEntry>> QueueRunner::BuildNotice(const Notice& n) {
-  if (n.recipients.empty()) return std::optional<store::QueueEntry>();
+Result<std::optional<store::QueueEntry>> QueueRunner::BuildNotice(queue::BounceInput in,
+                                                                  const std::string& blob) {
+  if (in.recipients.empty()) return std::optional<store::QueueEntry>();
   // Where does the notice go? Local senders get it in their INBOX.
-  auto sender = directory::NormalizeAddress(n.sender);
+  auto sender = directory::NormalizeAddress(in.envelope_sender);
   if (!sender.ok()) return std::optional<store::QueueEntry>();
   directory::ResolverOptions ropts;
   ropts.recipient_delimiter = options_.recipient_delimiter;
   PT_ASSIGN_OR_RETURN(auto resolution, directory::Resolve(store_, *sender, ropts));
-  std::vector<store::QueueRecipient> to;
   if (resolution.kind == directory::Resolution::kNotLocal) {
-    store::QueueRecipient r;
-    r.address = *sender;
-    r.original = *sender;
-    r.local = false;
-    r.last_error = store::kAwaitingOutbound;
-    to.push_back(r);
-  } else {
-    for (const auto& d : resolution.destinations) {
-      store::QueueRecipient r;
-      r.address = d.address;
-      r.original = *sender;
-      r.local = d.local;
-      if (!r.local) r.last_error = store::kAwaitingOutbound;
-      to.push_back(r);
-    }
+    resolution.destinations = {directory::Destination{*sender, false, {}}};
   }
-  if (to.empty()) {
-    LOG_INFO("delivery: no notice for {}: sender <{}> is unknown here", n.queue_id, n.sender);
+  if (resolution.destinations.empty()) {
+    LOG_INFO("delivery: no notice for {}: sender <{}> is unknown here", in.queue_id,
+             in.envelope_sender);
     return std::optional<store::QueueEntry>();
   }
 
   // The notice goes out even when the original cannot be read (a damaged
   // store, or a report whose message was expunged meanwhile): without it.
-  std::string original;
-  if (auto body = store_.ReadBody(n.blob); body.ok()) {
-    original = std::move(*body);
+  if (auto body = store_.ReadBody(blob); body.ok()) {
+    in.original_message = std::move(*body);
   } else {
-    LOG_WARN("delivery: notice for {} without the original message: {}", n.queue_id,
+    LOG_WARN("delivery: notice for {} without the original message: {}", in.queue_id,
              body.status().ToString());
   }
-  queue::BounceInput in;
-  in.recipients = n.recipients;
-  in.delivered = n.delivered;
   in.reporting_host = options_.hostname;
-  in.queue_id = n.queue_id;
   in.bounce_id = queue::NewQueueId();
-  in.envelope_sender = n.sender;
-  in.envid = n.envid;
-  in.ret = n.ret;
-  in.arrival = n.arrival;
   in.now = clock_.NowUnix();
-  in.original_message = std::move(original);
   PT_ASSIGN_OR_RETURN(store::Body body, store_.EncodeBody(queue::BuildBounce(in)));
   if (body.in_file) PT_RETURN_IF_ERROR(store_.WriteBodyFile(body));
 
@@ -367,9 +343,14 @@ Result<std::optional<store::QueueEntry>> QueueRunner::BuildNotice(const Notice& 
   bounce.size = body.ref.size;
   bounce.stored_size = body.ref.stored_size;
   if (!body.in_file) bounce.inline_body = std::move(body.compressed);
-  bounce.client = (n.delivered ? "delivery report of " : "bounce of ") + n.queue_id;
-  bounce.kind = n.delivered ? "report" : "bounce";
-  for (auto& r : to) {
+  bounce.client = (in.delivered ? "delivery report of " : "bounce of ") + in.queue_id;
+  bounce.kind = in.delivered ? "report" : "bounce";
+  for (const auto& d : resolution.destinations) {
+    store::QueueRecipient r;
+    r.address = d.address;
+    r.original = *sender;
+    r.local = d.local;
+    if (!r.local) r.last_error = store::kAwaitingOutbound;
     r.next_attempt = in.now;
     bounce.recipients.push_back(std::move(r));
   }
@@ -432,14 +413,19 @@ asio::awaitable<void> QueueRunner::DeliverNotice(store::QueueEntry notice) {
 
 asio::awaitable<void> QueueRunner::SendSuccessNotices(std::vector<store::LocalDelivery> items) {
   // One report per message, naming every recipient that asked for it.
-  std::map<std::string, Notice> by_message;
+  struct Report {
+    queue::BounceInput in;
+    std::string blob;
+  };
+  std::map<std::string, Report> by_message;
   for (const auto& d : items) {
-    Notice& n = by_message[d.queue_id];
+    Report& report = by_message[d.queue_id];
+    report.blob = d.blob;
+    queue::BounceInput& n = report.in;
     n.queue_id = d.queue_id;
-    n.sender = d.success_notice->sender;
+    n.envelope_sender = d.success_notice->sender;
     n.envid = d.success_notice->envid;
     n.arrival = d.success_notice->arrival;
-    n.blob = d.blob;
     n.delivered = true;
     const bool expanded = d.success_notice->action == "expanded";
     n.recipients.push_back({d.address, d.success_notice->orcpt, "2.0.0",
@@ -449,11 +435,11 @@ asio::awaitable<void> QueueRunner::SendSuccessNotices(std::vector<store::LocalDe
   }
   for (auto& entry : by_message) {
     const std::string& id = entry.first;
-    Notice& n = entry.second;
-    auto work = [this, &n]() -> Result<std::optional<store::QueueEntry>> {
-      PT_ASSIGN_OR_RETURN(auto report, BuildNotice(n));
-      if (report) PT_RETURN_IF_ERROR(store_.QueueBounce(report, {}));
-      return report;
+    const Report& report = entry.second;
+    auto work = [this, &report]() -> Result<std::optional<store::QueueEntry>> {
+      PT_ASSIGN_OR_RETURN(auto notice, BuildNotice(report.in, report.blob));
+      if (notice) PT_RETURN_IF_ERROR(store_.QueueBounce(notice, {}));
+      return notice;
     };
     auto result = co_await Offload(blocking_, std::move(work));
     if (!result.ok()) {
@@ -462,7 +448,8 @@ asio::awaitable<void> QueueRunner::SendSuccessNotices(std::vector<store::LocalDe
       continue;
     }
     if (result->has_value()) {
-      LOG_INFO("delivery: {} delivery report {} queued to <{}>", id, (*result)->id, n.sender);
+      LOG_INFO("delivery: {} delivery report {} queued to <{}>", id, (*result)->id,
+               report.in.envelope_sender);
       co_await DeliverNotice(std::move(**result));
     }
   }

@@ -73,22 +73,13 @@ class QueueRunner {
   asio::awaitable<void> Deliver(std::vector<store::QueueEntry> entries);
   asio::awaitable<void> ExpireRemote(int64_t now);
   asio::awaitable<void> ReturnFailures();
-  // What a notice (bounce or delivery report) is about.
-  struct Notice {
-    std::string queue_id;
-    std::string sender;
-    std::string envid;
-    std::string ret;
-    int64_t arrival = 0;
-    std::string blob;
-    bool delivered = false;
-    std::vector<queue::FailedRecipient> recipients;
-  };
   Result<std::optional<store::QueueEntry>> BuildBounce(const store::QueueEntry& failed,
                                                        std::vector<int64_t>* notified);
-  // The notice as a queue entry from the null sender, its body stored; none
-  // when nobody is to get it.
-  Result<std::optional<store::QueueEntry>> BuildNotice(const Notice& notice);
+  // The notice described by `in` (queue id, sender, recipients...; the rest
+  // is filled in here, the original read from `blob`) as a queue entry from
+  // the null sender, its body stored; none when nobody is to get it.
+  Result<std::optional<store::QueueEntry>> BuildNotice(queue::BounceInput in,
+                                                       const std::string& blob);
   // Hands a queued notice with local recipients to delivery.
   asio::awaitable<void> DeliverNotice(store::QueueEntry notice);
   asio::awaitable<void> SendSuccessNotices(std::vector<store::LocalDelivery> delivered);

@@ -159,6 +159,8 @@ asio::awaitable<Status> StoreBackend::Accept(Envelope env, std::string content) 
     // RFC 3461 §5.2.7.3 (c): an alias of several addresses passes NOTIFY on
     // without SUCCESS (and says nothing of its members); if SUCCESS was asked
     // for, the sender is told the alias was expanded.
+    const std::string orcpt =
+        rcpt.params.orcpt.empty() ? "" : rcpt.params.orcpt_type + ";" + rcpt.params.orcpt;
     unsigned notify = rcpt.params.notify;
     if (rcpt.destinations.size() > 1 && (notify & smtp::kNotifySuccess)) {
       notify &= ~static_cast<unsigned>(smtp::kNotifySuccess);
@@ -168,10 +170,8 @@ asio::awaitable<Status> StoreBackend::Accept(Envelope env, std::string content) 
         report.queue_id = env.queue_id;
         report.address = rcpt.address;
         report.blob = body->ref.hash;
-        report.success_notice = store::LocalDelivery::Notice{
-            env.mail_from, env.params.envid,
-            rcpt.params.orcpt.empty() ? "" : rcpt.params.orcpt_type + ";" + rcpt.params.orcpt, now,
-            "expanded"};
+        report.success_notice =
+            store::LocalDelivery::Notice{env.mail_from, env.params.envid, orcpt, now, "expanded"};
         expanded.push_back(std::move(report));
       }
     }
@@ -180,7 +180,7 @@ asio::awaitable<Status> StoreBackend::Accept(Envelope env, std::string content) 
       store::QueueRecipient r;
       r.address = dest.address;
       r.original = rcpt.address;
-      if (!rcpt.params.orcpt.empty()) r.orcpt = rcpt.params.orcpt_type + ";" + rcpt.params.orcpt;
+      r.orcpt = orcpt;
       r.notify = notify;
       r.local = dest.local;
       if (!r.local) r.last_error = store::kAwaitingOutbound;
