@@ -20,6 +20,7 @@ class IoContextPool {
   // Round-robin choice of a context for a new connection.
   asio::io_context& Next();
   asio::io_context& First() { return *contexts_[0]; }
+  asio::io_context& At(size_t i) { return *contexts_[i]; }
   size_t size() const { return contexts_.size(); }
 
   void Start();  // runs every context on its own thread

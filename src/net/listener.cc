@@ -1,6 +1,10 @@
 #include "net/listener.h"
 
+#include <unistd.h>
+
 #include <boost/asio/ip/v6_only.hpp>
+#include <cerrno>
+#include <cstring>
 
 #include "base/log.h"
 
@@ -74,11 +78,11 @@ Result<std::unique_ptr<Listener>> Listener::Bind(asio::io_context& context,
   PT_ASSIGN_OR_RETURN(auto ep, ParseEndpoint(endpoint));
   std::unique_ptr<Listener> l(new Listener(context, endpoint));
   error_code ec;
-  l->acceptor_.open(ep.protocol(), ec);
-  if (!ec) l->acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec && ep.address().is_v6()) l->acceptor_.set_option(asio::ip::v6_only(true), ec);
-  if (!ec) l->acceptor_.bind(ep, ec);
-  if (!ec) l->acceptor_.listen(1024, ec);
+  l->acceptors_[0]->open(ep.protocol(), ec);
+  if (!ec) l->acceptors_[0]->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec && ep.address().is_v6()) l->acceptors_[0]->set_option(asio::ip::v6_only(true), ec);
+  if (!ec) l->acceptors_[0]->bind(ep, ec);
+  if (!ec) l->acceptors_[0]->listen(1024, ec);
   if (ec) {
     std::string hint;
     if (ec == asio::error::address_in_use) {
@@ -95,19 +99,44 @@ Result<std::unique_ptr<Listener>> Listener::Bind(asio::io_context& context,
 
 uint16_t Listener::port() const {
   error_code ec;
-  auto ep = acceptor_.local_endpoint(ec);
+  auto ep = acceptors_[0]->local_endpoint(ec);
   return ec ? 0 : ep.port();
 }
 
-asio::awaitable<void> Listener::Run(IoContextPool& pool,
-                                    std::function<void(asio::ip::tcp::socket)> on_accept) {
-  while (acceptor_.is_open()) {
-    auto [ec, socket] = co_await acceptor_.async_accept(pool.Next(), kAwait);
+void Listener::Start(IoContextPool& pool, std::function<void(asio::ip::tcp::socket)> on_accept) {
+  asio::ip::tcp::acceptor& first = *acceptors_[0];
+  for (size_t i = 1; i < pool.size(); ++i) {
+    const int fd = ::dup(first.native_handle());
+    if (fd < 0) {
+      LOG_WARN("{}: accepting on {} of {} threads only: dup: {}", endpoint_, i, pool.size(),
+               std::strerror(errno));
+      break;
+    }
+    auto acceptor = std::make_unique<asio::ip::tcp::acceptor>(pool.At(i));
+    error_code ec;
+    acceptor->assign(first.local_endpoint(ec).protocol(), fd, ec);
     if (ec) {
-      if (ec == asio::error::operation_aborted || !acceptor_.is_open()) break;
+      ::close(fd);
+      LOG_WARN("{}: accepting on {} of {} threads only: {}", endpoint_, i, pool.size(),
+               ec.message());
+      break;
+    }
+    acceptors_.push_back(std::move(acceptor));
+  }
+  for (auto& acceptor : acceptors_) {
+    asio::co_spawn(acceptor->get_executor(), Run(*acceptor, endpoint_, on_accept), asio::detached);
+  }
+}
+
+asio::awaitable<void> Listener::Run(asio::ip::tcp::acceptor& acceptor, std::string endpoint,
+                                    std::function<void(asio::ip::tcp::socket)> on_accept) {
+  while (acceptor.is_open()) {
+    auto [ec, socket] = co_await acceptor.async_accept(kAwait);
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acceptor.is_open()) break;
       // EMFILE and friends: log, wait a little, go on.
-      LOG_WARN("accept on {} failed: {}", endpoint_, ec.message());
-      asio::steady_timer pause(acceptor_.get_executor(), std::chrono::milliseconds(100));
+      LOG_WARN("accept on {} failed: {}", endpoint, ec.message());
+      asio::steady_timer pause(acceptor.get_executor(), std::chrono::milliseconds(100));
       co_await pause.async_wait(kAwait);
       continue;
     }
@@ -116,10 +145,12 @@ asio::awaitable<void> Listener::Run(IoContextPool& pool,
 }
 
 void Listener::Stop() {
-  asio::post(acceptor_.get_executor(), [this] {
-    error_code ec;
-    acceptor_.close(ec);
-  });
+  for (auto& acceptor : acceptors_) {
+    asio::post(acceptor->get_executor(), [a = acceptor.get()] {
+      error_code ec;
+      a->close(ec);
+    });
+  }
 }
 
 }  // namespace postern::net

@@ -1,6 +1,7 @@
 // Listening sockets and connection limits. A Listener binds at creation (so
-// the process can drop privileges afterwards) and accepts in Run(), handing
-// each socket, already placed on a pool context, to the service.
+// the process can drop privileges afterwards) and, once started, accepts on
+// every context of the pool, handing each socket to the service on the
+// context that accepted it.
 #pragma once
 
 #include <functional>
@@ -8,6 +9,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "base/status.h"
 #include "net/asio.h"
@@ -46,18 +48,28 @@ class Listener {
   static Result<std::unique_ptr<Listener>> Bind(asio::io_context& context,
                                                 const std::string& endpoint);
 
-  // Accepts until Stop(); each socket lives on a context chosen from `pool`.
-  asio::awaitable<void> Run(IoContextPool& pool,
-                            std::function<void(asio::ip::tcp::socket)> on_accept);
+  // Accepts until Stop(), on every context of `pool` (which must be the one
+  // whose first context the listener was bound on). Every context waits on
+  // the same listening socket and the first one awake takes the connection:
+  // a session starts on the thread that accepted it, without a hand-off to
+  // another thread, and busy threads leave new connections to idle ones.
+  // `on_accept` runs on the accepting context.
+  void Start(IoContextPool& pool, std::function<void(asio::ip::tcp::socket)> on_accept);
   // Stops accepting (thread-safe).
   void Stop();
   const std::string& endpoint() const { return endpoint_; }
   uint16_t port() const;
 
  private:
-  Listener(asio::io_context& context, std::string endpoint)
-      : acceptor_(context), endpoint_(std::move(endpoint)) {}
-  asio::ip::tcp::acceptor acceptor_;
+  Listener(asio::io_context& context, std::string endpoint) : endpoint_(std::move(endpoint)) {
+    acceptors_.push_back(std::make_unique<asio::ip::tcp::acceptor>(context));
+  }
+  static asio::awaitable<void> Run(asio::ip::tcp::acceptor& acceptor, std::string endpoint,
+                                   std::function<void(asio::ip::tcp::socket)> on_accept);
+
+  // acceptors_[0] owns the bound socket; the others hold duplicates of it,
+  // one per further pool context.
+  std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors_;
   std::string endpoint_;
 };
 

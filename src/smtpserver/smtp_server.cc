@@ -27,7 +27,7 @@ void SmtpServer::Start() {
   for (auto& l : listeners_) {
     LOG_INFO("smtp: listening on {}", l->endpoint());
     auto accept = [this](asio::ip::tcp::socket s) { OnAccept(std::move(s)); };
-    asio::co_spawn(pool_.First(), l->Run(pool_, std::move(accept)), asio::detached);
+    l->Start(pool_, std::move(accept));
   }
 }
 

@@ -100,7 +100,9 @@ RecipientCheck StoreBackend::CheckBlocking(const std::string& address, bool post
   directory::ResolverOptions opts;
   opts.recipient_delimiter = options_.recipient_delimiter;
   if (store::ScopedNoWait::active()) opts.max_lookups = kInPlaceLookups;
-  return Judge(target, directory::Resolve(store_, target, opts), declared_size);
+  auto view = store_.DirectoryView();
+  if (!view.ok()) return Judge(target, view.status(), declared_size);
+  return Judge(target, directory::Resolve(**view, target, opts), declared_size);
 }
 
 asio::awaitable<RecipientCheck> StoreBackend::CheckRecipient(std::string address, bool postmaster,

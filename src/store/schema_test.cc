@@ -67,6 +67,36 @@ TEST(SchemaTest, UpgradesFromEveryEarlierVersion) {
   std::filesystem::remove_all(dir);
 }
 
+// Version 3 moves inline bodies from blob_data (keyed by hash) to bodies
+// (keyed by rowid, blobs.data_id) and drops "added" rows from the change log.
+TEST(SchemaTest, V3KeepsInlineBodiesAndTheLogOfExpunges) {
+  auto dir = TempDir("v3");
+  auto db = Database::Open((dir / "p.db").string(), true);
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE(Migrate(**db, "", 2).ok());
+  ASSERT_TRUE((*db)
+                  ->Exec("INSERT INTO blobs(hash, size, stored_size, refs, created) VALUES "
+                         "('aa', 10, 5, 1, 1), ('bb', 20, 6, 1, 1), ('cc', 90000, 80000, 1, 1);"
+                         "INSERT INTO blob_data(hash, data) VALUES ('bb', x'0102'), "
+                         "('aa', x'0304');"
+                         "INSERT INTO changes(account_id, mailbox_id, modseq, uid, kind) VALUES "
+                         "(1, 1, 2, 1, 1), (1, 1, 3, 1, 3);")
+                  .ok());
+  ASSERT_TRUE(Migrate(**db, "").ok());
+  auto q = (*db)->Prepare(
+      "SELECT b.hash, CASE WHEN d.id IS NULL THEN '(file)' ELSE hex(d.data) END FROM blobs b "
+      "LEFT JOIN bodies d ON d.id = b.data_id");
+  ASSERT_TRUE(q.ok());
+  std::map<std::string, std::string> bodies;
+  while (q->Step()) bodies[q->Text(0)] = q->Text(1);
+  EXPECT_EQ(bodies,
+            (std::map<std::string, std::string>{{"aa", "0304"}, {"bb", "0102"}, {"cc", "(file)"}}));
+  auto kinds = (*db)->Prepare("SELECT group_concat(kind) FROM changes");
+  ASSERT_TRUE(kinds.ok() && kinds->Step());
+  EXPECT_EQ(kinds->Text(0), "3");
+  std::filesystem::remove_all(dir);
+}
+
 TEST(SchemaTest, SnapshotTakenBeforeUpgradeAndFailedMigrationRollsBack) {
   const std::vector<Migration> list = {
       {1, "t", "CREATE TABLE t(a INTEGER); INSERT INTO t VALUES(7);"},

@@ -13,7 +13,7 @@ namespace postern::store {
 
 namespace {
 constexpr size_t kMaxJobsPerBatch = 512;
-constexpr int kCheckpointFrames = 1000;  // about 4 MB of WAL
+constexpr int kCheckpointFrames = 4000;  // about 16 MB of WAL
 }  // namespace
 
 Result<std::unique_ptr<Store>> OpenSqliteStore(const SqliteStoreOptions& options) {
@@ -193,10 +193,10 @@ void SqliteStore::WriterLoop() {
 }
 
 // Runs the jobs of a batch in as few transactions as possible, one SAVEPOINT
-// per job. SQLite may roll a whole transaction back on its own (disk full, an
-// I/O error): then no job of that transaction happened, whatever it returned,
-// and the remaining jobs get a new transaction. A job is reported OK only if
-// the COMMIT that made it durable succeeded.
+// per job (none for a job alone in its transaction). SQLite may roll a whole transaction back on
+// its own (disk full, an I/O error): then no job of that transaction happened, whatever it
+// returned, and the remaining jobs get a new transaction. A job is reported OK only if the COMMIT
+// that made it durable succeeded.
 void SqliteStore::RunBatch(Database& db, std::vector<Job>& batch, std::vector<Status>& results,
                            std::vector<WriteEffects>& effects) {
   size_t next = 0;
@@ -209,6 +209,17 @@ void SqliteStore::RunBatch(Database& db, std::vector<Job>& batch, std::vector<St
       return;
     }
     bool aborted = false;
+    if (batch.size() - first == 1) {
+      // A job alone needs no savepoint: if it fails, so does the transaction.
+      Status s = batch[next].run(db, effects[next]);
+      if (!s.ok()) {
+        if (db.InTransaction()) (void)db.Run("ROLLBACK");
+        effects[next] = WriteEffects{};
+        results[next++] = std::move(s);
+        continue;
+      }
+      results[next++] = std::move(s);
+    }
     for (; next < batch.size(); ++next) {
       // Never let a SAVEPOINT start a transaction of its own.
       if (!db.InTransaction()) {
@@ -258,7 +269,8 @@ Status SqliteStore::ReleaseBlob(Database& db, const std::string& hash, WriteEffe
   const bool unreferenced = refs.Int(0) <= 0;
   refs.Reset();
   if (!unreferenced) return Status::Ok();
-  PT_ASSIGN_OR_RETURN(auto data, db.Prepare("DELETE FROM blob_data WHERE hash = ?"));
+  PT_ASSIGN_OR_RETURN(auto data, db.Prepare("DELETE FROM bodies WHERE id = (SELECT data_id "
+                                            "FROM blobs WHERE hash = ?)"));
   PT_RETURN_IF_ERROR(data.BindAll(hash).Run());
   const bool was_inline = db.Changes() > 0;
   PT_ASSIGN_OR_RETURN(auto del, db.Prepare("DELETE FROM blobs WHERE hash = ?"));
@@ -307,7 +319,8 @@ Status SqliteStore::WriteBodyFile(const Body& body) {
 }
 
 Result<std::string> SqliteStore::ReadBodyWith(Database& db, const std::string& hash) {
-  PT_ASSIGN_OR_RETURN(auto q, db.Prepare("SELECT data FROM blob_data WHERE hash = ?"));
+  PT_ASSIGN_OR_RETURN(auto q, db.Prepare("SELECT d.data FROM blobs b JOIN bodies d ON d.id = "
+                                         "b.data_id WHERE b.hash = ?"));
   q.BindAll(hash);
   if (q.Step()) {
     std::string_view data(static_cast<const char*>(sqlite3_column_blob(q.raw(), 0)),

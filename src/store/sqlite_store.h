@@ -51,6 +51,7 @@ class SqliteStore final : public Store {
   Result<bool> IsLocalDomain(const std::string& domain) override;
   Result<std::optional<AccountInfo>> FindAccount(const std::string& address) override;
   Result<std::vector<std::string>> FindAliasTargets(const std::string& source) override;
+  Result<std::unique_ptr<directory::DirectoryLookup>> DirectoryView() override;
 
   Result<std::vector<MailboxInfo>> ListMailboxes(int64_t account_id) override;
   Result<std::optional<MessageInfo>> FindMessage(int64_t account_id, const std::string& mailbox,
@@ -84,6 +85,13 @@ class SqliteStore final : public Store {
 
  private:
   // A read connection borrowed from the pool; returned on destruction.
+  class View;
+  // The directory lookups on a given connection.
+  static Result<bool> IsLocalDomainIn(Database& db, const std::string& domain);
+  static Result<std::optional<AccountInfo>> FindAccountIn(Database& db, const std::string& address);
+  static Result<std::vector<std::string>> FindAliasTargetsIn(Database& db,
+                                                             const std::string& source);
+
   class ReadLease {
    public:
     ReadLease(SqliteStore* store, std::unique_ptr<Database> db)

@@ -315,34 +315,85 @@ Result<std::vector<AliasInfo>> SqliteStore::ListAliases(const std::string& domai
   return out;
 }
 
-Result<bool> SqliteStore::IsLocalDomain(const std::string& domain) {
-  PT_ASSIGN_OR_RETURN(auto db, Read());
-  PT_ASSIGN_OR_RETURN(auto q, db->Prepare("SELECT 1 FROM domains WHERE name = ?"));
+Result<bool> SqliteStore::IsLocalDomainIn(Database& db, const std::string& domain) {
+  PT_ASSIGN_OR_RETURN(auto q, db.Prepare("SELECT 1 FROM domains WHERE name = ?"));
   q.BindAll(domain);
   bool found = q.Step();
   PT_RETURN_IF_ERROR(q.status());
   return found;
 }
 
-Result<std::optional<AccountInfo>> SqliteStore::FindAccount(const std::string& address) {
-  PT_ASSIGN_OR_RETURN(auto db, Read());
+Result<std::optional<AccountInfo>> SqliteStore::FindAccountIn(Database& db,
+                                                              const std::string& address) {
   PT_ASSIGN_OR_RETURN(auto q,
-                      db->Prepare("SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE address = ?"));
+                      db.Prepare("SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE address = ?"));
   q.BindAll(address);
   if (q.Step()) return std::optional<AccountInfo>(ReadAccount(q));
   PT_RETURN_IF_ERROR(q.status());
   return std::optional<AccountInfo>();
 }
 
-Result<std::vector<std::string>> SqliteStore::FindAliasTargets(const std::string& source) {
-  PT_ASSIGN_OR_RETURN(auto db, Read());
+Result<std::vector<std::string>> SqliteStore::FindAliasTargetsIn(Database& db,
+                                                                 const std::string& source) {
   PT_ASSIGN_OR_RETURN(auto q,
-                      db->Prepare("SELECT target FROM aliases WHERE source = ? ORDER BY id"));
+                      db.Prepare("SELECT target FROM aliases WHERE source = ? ORDER BY id"));
   q.BindAll(source);
   std::vector<std::string> out;
   while (q.Step()) out.push_back(q.Text(0));
   PT_RETURN_IF_ERROR(q.status());
   return out;
+}
+
+Result<bool> SqliteStore::IsLocalDomain(const std::string& domain) {
+  PT_ASSIGN_OR_RETURN(auto db, Read());
+  return IsLocalDomainIn(*db, domain);
+}
+
+Result<std::optional<AccountInfo>> SqliteStore::FindAccount(const std::string& address) {
+  PT_ASSIGN_OR_RETURN(auto db, Read());
+  return FindAccountIn(*db, address);
+}
+
+Result<std::vector<std::string>> SqliteStore::FindAliasTargets(const std::string& source) {
+  PT_ASSIGN_OR_RETURN(auto db, Read());
+  return FindAliasTargetsIn(*db, source);
+}
+
+// One read transaction for all the lookups of a view: the snapshot is taken
+// (and the connection's WAL read lock acquired) once, at the first lookup.
+class SqliteStore::View final : public directory::DirectoryLookup {
+ public:
+  explicit View(ReadLease lease) : lease_(std::move(lease)) {}
+  ~View() override {
+    // The connection goes back to the pool: never with the old snapshot.
+    if (lease_->InTransaction() && !lease_->Run("COMMIT").ok()) (void)lease_->Run("ROLLBACK");
+  }
+
+  Result<bool> IsLocalDomain(const std::string& domain) override {
+    PT_RETURN_IF_ERROR(Begin());
+    return IsLocalDomainIn(*lease_, domain);
+  }
+  Result<std::optional<AccountInfo>> FindAccount(const std::string& address) override {
+    PT_RETURN_IF_ERROR(Begin());
+    return FindAccountIn(*lease_, address);
+  }
+  Result<std::vector<std::string>> FindAliasTargets(const std::string& source) override {
+    PT_RETURN_IF_ERROR(Begin());
+    return FindAliasTargetsIn(*lease_, source);
+  }
+
+ private:
+  Status Begin() {
+    if (lease_->InTransaction()) return Status::Ok();
+    return lease_->Run("BEGIN");
+  }
+
+  ReadLease lease_;
+};
+
+Result<std::unique_ptr<directory::DirectoryLookup>> SqliteStore::DirectoryView() {
+  PT_ASSIGN_OR_RETURN(auto lease, Read());
+  return std::unique_ptr<directory::DirectoryLookup>(std::make_unique<View>(std::move(lease)));
 }
 
 }  // namespace postern::store

@@ -159,9 +159,6 @@ Result<DeliveryOutcome> SqliteStore::DeliverToInbox(Database& db, const LocalDel
                                            "used_bytes + ?, used_messages = used_messages + 1 "
                                            "WHERE id = ?"));
   PT_RETURN_IF_ERROR(upd.BindAll(modseq, size, account.id).Run());
-  PT_ASSIGN_OR_RETURN(auto chg, db.Prepare("INSERT INTO changes(account_id, mailbox_id, modseq, "
-                                           "uid, kind) VALUES(?, ?, ?, ?, 1)"));
-  PT_RETURN_IF_ERROR(chg.BindAll(account.id, out.mailbox_id, modseq, out.uid).Run());
   PT_ASSIGN_OR_RETURN(auto ref, db.Prepare("UPDATE blobs SET refs = refs + 1 WHERE hash = ?"));
   PT_RETURN_IF_ERROR(ref.BindAll(item.blob).Run());
   if (db.Changes() == 0) return DataLoss("blob " + item.blob + " of a queued message is missing");

@@ -57,15 +57,24 @@ constexpr const char* kFailedRecipients =
 }  // namespace
 
 Status SqliteStore::InsertBlob(Database& db, const QueueEntry& e) {
+  // A body already stored (the same message again) keeps its row and data.
+  PT_ASSIGN_OR_RETURN(auto known, db.Prepare("SELECT 1 FROM blobs WHERE hash = ?"));
+  known.BindAll(e.blob);
+  const bool exists = known.Step();
+  PT_RETURN_IF_ERROR(known.status());
+  known.Reset();
+  if (exists) return Status::Ok();
   PT_ASSIGN_OR_RETURN(auto blob, db.Prepare("INSERT INTO blobs(hash, size, stored_size, refs, "
-                                            "created) VALUES(?, ?, ?, 0, ?) ON CONFLICT(hash) "
-                                            "DO NOTHING"));
-  PT_RETURN_IF_ERROR(blob.BindAll(e.blob, e.size, e.stored_size, Now()).Run());
-  if (e.inline_body.empty()) return Status::Ok();
-  PT_ASSIGN_OR_RETURN(auto data, db.Prepare("INSERT INTO blob_data(hash, data) VALUES(?, ?) ON "
-                                            "CONFLICT(hash) DO NOTHING"));
-  data.Bind(1, e.blob).BindBlob(2, e.inline_body);
-  return data.Run();
+                                            "created, data_id) VALUES(?, ?, ?, 0, ?, ?)"));
+  blob.BindAll(e.blob, e.size, e.stored_size, Now());
+  if (e.inline_body.empty()) {
+    blob.BindNull(5);  // the body is in a file
+  } else {
+    PT_ASSIGN_OR_RETURN(auto data, db.Prepare("INSERT INTO bodies(data) VALUES(?)"));
+    PT_RETURN_IF_ERROR(data.BindBlob(1, e.inline_body).Run());
+    blob.Bind(5, db.LastInsertId());
+  }
+  return blob.Run();
 }
 
 Status SqliteStore::InsertQueueEntry(Database& db, QueueEntry& e) {

@@ -451,7 +451,7 @@ TEST_F(StoreTest, WalIsCheckpointedInTheBackground) {
     x = x * 1103515245 + 12345;
     filler.push_back(static_cast<char>('a' + (x >> 16) % 26));
   }
-  for (int i = 0; i < 300; ++i) {
+  for (int i = 0; i < 1500; ++i) {  // about 18 MB: past the checkpoint threshold (16 MB)
     auto body = store_->EncodeBody(std::to_string(i) + filler);
     ASSERT_TRUE(body.ok() && !body->in_file);
     QueueEntry e;
@@ -463,7 +463,7 @@ TEST_F(StoreTest, WalIsCheckpointedInTheBackground) {
   }
   bool grown = false;
   for (int i = 0; i < 100 && !grown; ++i) {
-    grown = std::filesystem::file_size(db) > before + (2u << 20);
+    grown = std::filesystem::file_size(db) > before + (8u << 20);
     if (!grown) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   EXPECT_TRUE(grown) << "the WAL was not checkpointed into " << db;
@@ -574,6 +574,43 @@ TEST_F(StoreTest, FailedJobDoesNotAbortOthers) {
   EXPECT_FALSE(store_->Enqueue(dup).ok());
   Queue("OK", "three", {"a@example.test"});
   EXPECT_EQ(store_->ListQueue()->size(), 2u);
+}
+
+// A job alone in its transaction runs without a savepoint: its failure
+// still undoes everything it wrote, and the next job is unaffected.
+TEST_F(StoreTest, FailedJobAloneLeavesNothing) {
+  std::promise<Status> failed;
+  static_cast<SqliteStore&>(*store_).SubmitWrite(
+      [](Database& db, WriteEffects&) -> Status {
+        PT_RETURN_IF_ERROR(db.Exec("INSERT INTO domains(name, created) VALUES('x.test', 1)"));
+        return Internal("changed its mind");
+      },
+      [&](Status s) { failed.set_value(s); });
+  EXPECT_EQ(failed.get_future().get().code(), StatusCode::kInternal);
+  EXPECT_FALSE(*store_->IsLocalDomain("x.test"));
+  ASSERT_TRUE(store_->AddDomain("y.test").ok());
+  EXPECT_TRUE(*store_->IsLocalDomain("y.test"));
+}
+
+// A directory view answers from one snapshot, and gives its connection back
+// without it: later lookups see later changes.
+TEST_F(StoreTest, DirectoryViewIsOneSnapshot) {
+  ASSERT_TRUE(store_->AddDomain("example.test").ok());
+  ASSERT_TRUE(store_->AddAccount("a@example.test", "h", 0, 0).ok());
+  {
+    auto view = store_->DirectoryView();
+    ASSERT_TRUE(view.ok());
+    EXPECT_TRUE(*(*view)->IsLocalDomain("example.test"));
+    EXPECT_TRUE((*view)->FindAccount("a@example.test")->has_value());
+    ASSERT_TRUE(store_->AddAlias("x@example.test", {"a@example.test"}).ok());
+    EXPECT_TRUE((*view)->FindAliasTargets("x@example.test")->empty())
+        << "a view does not see what was committed after its first lookup";
+  }
+  EXPECT_EQ(*store_->FindAliasTargets("x@example.test"),
+            std::vector<std::string>{"a@example.test"});
+  auto again = store_->DirectoryView();
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ((*again)->FindAliasTargets("x@example.test")->size(), 1u);
 }
 
 // When SQLite rolls a batch's transaction back on its own (disk full, I/O

@@ -217,6 +217,10 @@ class Store : public directory::DirectoryLookup {
   virtual Result<std::vector<AliasInfo>> ListAliases(const std::string& domain) = 0;
 
   // Directory lookups (DirectoryLookup) take normalized addresses and domains.
+  // A view answers several lookups in a row (one alias expansion) from one
+  // consistent snapshot, in one read transaction instead of one per lookup.
+  // It must not outlive the store.
+  virtual Result<std::unique_ptr<directory::DirectoryLookup>> DirectoryView() = 0;
 
   // Mail model reads.
   virtual Result<std::vector<MailboxInfo>> ListMailboxes(int64_t account_id) = 0;
