@@ -181,6 +181,7 @@ int Serve(const config::Config& config, const ServeOptions& options) {
   backend_options.first_retry = config.queue.retry_min;
   smtpserver::StoreBackend backend(*store, blocking, runner, backend_options);
   smtpserver::SmtpServer smtp(pool, backend, SmtpOptions(config, tls));
+  backend.CountSessionsWith([&smtp] { return smtp.active_sessions(); });
   if (Status s = smtp.Bind(config.smtp.listen); !s.ok()) return fail(s);
 
   ControlSocket control(pool.First(), ControlSocketPath(config));

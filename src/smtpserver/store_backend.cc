@@ -198,12 +198,15 @@ asio::awaitable<Status> StoreBackend::Accept(Envelope env, std::string content) 
     std::vector<store::DeliveryOutcome> outcomes;
   };
   std::vector<store::LocalDelivery> plan = runner_.Plan(entry, now);
-  auto start = [this, &entry, &plan](std::function<void(Committed)> done) {
-    store_.AcceptAsync(std::move(entry), plan,
-                       [done = std::move(done)](Status s, store::QueueEntry,
-                                                std::vector<store::DeliveryOutcome> outcomes) {
-                         done(Committed{std::move(s), std::move(outcomes)});
-                       });
+  const bool alone = active_sessions_ && active_sessions_() <= 1;
+  auto start = [this, &entry, &plan, alone](std::function<void(Committed)> done) {
+    store_.AcceptAsync(
+        std::move(entry), plan,
+        [done = std::move(done)](Status s, store::QueueEntry,
+                                 std::vector<store::DeliveryOutcome> outcomes) {
+          done(Committed{std::move(s), std::move(outcomes)});
+        },
+        /*may_block=*/alone);
   };
   Committed committed = co_await AwaitCallback<Committed>(std::move(start));
   if (committed.status.ok()) {

@@ -6,6 +6,8 @@
 // Thread-safe.
 #pragma once
 
+#include <functional>
+
 #include "delivery/queue_runner.h"
 #include "directory/resolver.h"
 #include "smtpserver/backend.h"
@@ -30,6 +32,13 @@ class StoreBackend final : public Backend {
                                                  uint64_t declared_size) override;
   asio::awaitable<Status> Accept(Envelope envelope, std::string content) override;
 
+  // How many SMTP sessions are open. A session alone may commit its message
+  // on its own I/O thread when the store's writer is idle (it blocks nobody
+  // else); without a counter, every commit goes through the writer thread.
+  void CountSessionsWith(std::function<size_t()> active_sessions) {
+    active_sessions_ = std::move(active_sessions);
+  }
+
   // The verdict for one resolved address (pure; exposed for tests).
   static RecipientCheck Judge(const std::string& address,
                               const Result<directory::Resolution>& resolution,
@@ -41,6 +50,7 @@ class StoreBackend final : public Backend {
   asio::thread_pool& blocking_;
   delivery::QueueRunner& runner_;
   StoreBackendOptions options_;
+  std::function<size_t()> active_sessions_;
 };
 
 }  // namespace postern::smtpserver

@@ -143,16 +143,27 @@ Result<SqliteStore::ReadLease> SqliteStore::Read() {
   return ReadLease(this, std::move(db));
 }
 
-void SqliteStore::Submit(Job job) {
-  {
-    std::lock_guard lock(write_mu_);
-    if (!stopping_) {
-      jobs_.push_back(std::move(job));
-      write_cv_.notify_one();
-      return;
-    }
+void SqliteStore::Submit(Job job, bool may_block) {
+  std::unique_lock lock(write_mu_);
+  if (stopping_) {
+    lock.unlock();
+    job.done(Unavailable("the store is shutting down"));
+    return;
   }
-  job.done(Unavailable("the store is shutting down"));
+  if (!may_block || writer_busy_ || !jobs_.empty()) {
+    jobs_.push_back(std::move(job));
+    write_cv_.notify_one();
+    return;
+  }
+  // The writer is idle: commit here rather than wake it and wait to be woken.
+  writer_busy_ = true;
+  lock.unlock();
+  std::vector<Job> batch;
+  batch.push_back(std::move(job));
+  RunAndComplete(batch);
+  lock.lock();
+  writer_busy_ = false;
+  write_cv_.notify_one();  // jobs queued meanwhile, or a stop waiting for us
 }
 
 Status SqliteStore::Write(WriteFn fn) {
@@ -163,32 +174,37 @@ Status SqliteStore::Write(WriteFn fn) {
 }
 
 void SqliteStore::WriterLoop() {
-  Database& db = *writer_db_;
   while (true) {
     std::vector<Job> batch;
     {
       std::unique_lock lock(write_mu_);
-      write_cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+      write_cv_.wait(lock, [this] { return !writer_busy_ && (stopping_ || !jobs_.empty()); });
       if (jobs_.empty()) return;  // stopping and drained
       while (!jobs_.empty() && batch.size() < kMaxJobsPerBatch) {
         batch.push_back(std::move(jobs_.front()));
         jobs_.pop_front();
       }
+      writer_busy_ = true;
     }
+    RunAndComplete(batch);
+    std::lock_guard lock(write_mu_);
+    writer_busy_ = false;
+  }
+}
 
-    std::vector<Status> results(batch.size());
-    std::vector<WriteEffects> effects(batch.size());
-    RunBatch(db, batch, results, effects);
-    for (size_t i = 0; i < batch.size(); ++i) {
-      if (results[i].ok() && options_.unlink_blobs) {
-        for (const auto& hash : effects[i].unreferenced_blobs) {
-          if (Status s = blobs_->Remove(hash); !s.ok()) {
-            LOG_WARN("store: {}", s.ToString());
-          }
+void SqliteStore::RunAndComplete(std::vector<Job>& batch) {
+  std::vector<Status> results(batch.size());
+  std::vector<WriteEffects> effects(batch.size());
+  RunBatch(*writer_db_, batch, results, effects);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (results[i].ok() && options_.unlink_blobs) {
+      for (const auto& hash : effects[i].unreferenced_blobs) {
+        if (Status s = blobs_->Remove(hash); !s.ok()) {
+          LOG_WARN("store: {}", s.ToString());
         }
       }
-      batch[i].done(std::move(results[i]));
     }
+    batch[i].done(std::move(results[i]));
   }
 }
 

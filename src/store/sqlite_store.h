@@ -59,8 +59,8 @@ class SqliteStore final : public Store {
   Result<std::string> ReadMessage(const MessageInfo& message) override;
 
   Status Enqueue(const QueueEntry& entry) override;
-  void AcceptAsync(QueueEntry entry, std::vector<LocalDelivery> deliver_now,
-                   AcceptDone done) override;
+  void AcceptAsync(QueueEntry entry, std::vector<LocalDelivery> deliver_now, AcceptDone done,
+                   bool may_block = false) override;
   Result<std::vector<QueueEntry>> ListQueue() override;
   Result<std::optional<QueueEntry>> GetQueueEntry(const std::string& id) override;
   Status RemoveQueueEntry(const std::string& id) override;
@@ -118,8 +118,13 @@ class SqliteStore final : public Store {
   Result<ReadLease> Read();
   // Submits a job and waits for its commit.
   Status Write(WriteFn fn);
-  void Submit(Job job);
+  // Queues `job` for the writer thread; with `may_block`, runs it right here
+  // instead when the writer is idle and nothing is queued.
+  void Submit(Job job, bool may_block = false);
   void WriterLoop();
+  // Runs one batch on the writer connection (the caller owns it through
+  // writer_busy_) and completes its jobs.
+  void RunAndComplete(std::vector<Job>& batch);
   void RunBatch(Database& db, std::vector<Job>& batch, std::vector<Status>& results,
                 std::vector<WriteEffects>& effects);
   // WAL checkpoints run on their own thread and connection (PASSIVE: they
@@ -168,6 +173,7 @@ class SqliteStore final : public Store {
   std::mutex write_mu_;
   std::condition_variable write_cv_;
   std::deque<Job> jobs_;
+  bool writer_busy_ = false;  // a thread is using writer_db_
   bool stopping_ = false;
   std::thread writer_;
 

@@ -111,7 +111,7 @@ Status SqliteStore::Enqueue(const QueueEntry& entry) {
 }
 
 void SqliteStore::AcceptAsync(QueueEntry entry, std::vector<LocalDelivery> deliver_now,
-                              AcceptDone done) {
+                              AcceptDone done, bool may_block) {
   struct State {
     QueueEntry entry;
     std::vector<LocalDelivery> deliveries;
@@ -170,7 +170,7 @@ void SqliteStore::AcceptAsync(QueueEntry entry, std::vector<LocalDelivery> deliv
     if (!s.ok()) state->outcomes.clear();  // rolled back: nothing was delivered
     done(std::move(s), std::move(state->entry), std::move(state->outcomes));
   };
-  Submit(Job{std::move(run), std::move(finish)});
+  Submit(Job{std::move(run), std::move(finish)}, may_block);
 }
 
 bool SqliteStore::ErrorToFailure(DeliveryOutcome& outcome, const LocalDelivery& item) {

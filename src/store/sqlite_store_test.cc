@@ -439,6 +439,74 @@ TEST_F(StoreTest, AcceptDeliversInTheSameTransaction) {
   EXPECT_EQ(stats->blobs, 2);
 }
 
+// A caller that may block commits its message on its own thread when the
+// writer is idle; while the writer is busy, the job waits its turn there.
+TEST_F(StoreTest, AcceptMayCommitOnTheCallersThreadWhenTheWriterIsIdle) {
+  ASSERT_TRUE(store_->AddDomain("example.test").ok());
+  ASSERT_TRUE(store_->AddAccount("a@example.test", "h", 0, 0).ok());
+  auto entry = [&](const std::string& id) {
+    auto body = store_->EncodeBody("Subject: " + id + "\r\n\r\nhi\r\n");
+    QueueEntry e;
+    e.id = id;
+    e.blob = body->ref.hash;
+    e.size = body->ref.size;
+    e.stored_size = body->ref.stored_size;
+    e.inline_body = body->compressed;
+    QueueRecipient r;
+    r.address = "a@example.test";
+    e.recipients.push_back(r);
+    LocalDelivery d;
+    d.recipient_index = 0;
+    d.address = r.address;
+    d.blob = e.blob;
+    d.blob_size = e.size;
+    return std::make_pair(e, std::vector<LocalDelivery>{d});
+  };
+  const auto caller = std::this_thread::get_id();
+  std::thread::id ran_on;
+  Status status = Internal("not done");
+  auto [e1, d1] = entry("I1");
+  store_->AcceptAsync(
+      e1, d1,
+      [&](Status s, QueueEntry, std::vector<DeliveryOutcome>) {
+        ran_on = std::this_thread::get_id();
+        status = s;
+      },
+      /*may_block=*/true);
+  EXPECT_TRUE(status.ok()) << "committed before AcceptAsync returned: " << status.ToString();
+  EXPECT_EQ(ran_on, caller);
+  EXPECT_EQ(Inbox("a@example.test").messages, 1u);
+
+  // Writer busy: the job is queued, not run here.
+  auto& sqlite = static_cast<SqliteStore&>(*store_);
+  std::promise<void> gate;
+  std::promise<void> holding;
+  auto gate_future = gate.get_future().share();
+  sqlite.SubmitWrite(
+      [&holding, gate_future](Database&, WriteEffects&) {
+        holding.set_value();
+        gate_future.wait();
+        return Status::Ok();
+      },
+      [](Status) {});
+  holding.get_future().wait();
+  std::promise<std::thread::id> second;
+  auto [e2, d2] = entry("I2");
+  store_->AcceptAsync(
+      e2, d2,
+      [&](Status s, QueueEntry, std::vector<DeliveryOutcome>) {
+        EXPECT_TRUE(s.ok()) << s.ToString();
+        second.set_value(std::this_thread::get_id());
+      },
+      /*may_block=*/true);
+  auto second_future = second.get_future();
+  EXPECT_EQ(second_future.wait_for(std::chrono::milliseconds(100)), std::future_status::timeout)
+      << "ran while the writer was busy";
+  gate.set_value();
+  EXPECT_NE(second_future.get(), caller);
+  EXPECT_EQ(Inbox("a@example.test").messages, 2u);
+}
+
 // The writer never checkpoints on its commit path; the checkpoint thread
 // copies the WAL into the database once it has grown.
 TEST_F(StoreTest, WalIsCheckpointedInTheBackground) {

@@ -239,9 +239,13 @@ class Store : public directory::DirectoryLookup {
   // removed again if nothing is left to do. `done` runs on the writer thread
   // once the transaction is durable (or failed), with the entry as stored
   // (recipient ids filled in) and one outcome per delivery; it must be quick.
+  // With `may_block`, the caller lets the store run the transaction on the
+  // caller's thread when the writer is idle (no hand-off to the writer and
+  // back: the latency of a lone message); `done` then runs before
+  // AcceptAsync returns. Callers that serve others meanwhile pass false.
   using AcceptDone = std::function<void(Status, QueueEntry, std::vector<DeliveryOutcome>)>;
   virtual void AcceptAsync(QueueEntry entry, std::vector<LocalDelivery> deliver_now,
-                           AcceptDone done) = 0;
+                           AcceptDone done, bool may_block = false) = 0;
   virtual Result<std::vector<QueueEntry>> ListQueue() = 0;
   virtual Result<std::optional<QueueEntry>> GetQueueEntry(const std::string& id) = 0;
   virtual Status RemoveQueueEntry(const std::string& id) = 0;
