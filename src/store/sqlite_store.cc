@@ -160,10 +160,12 @@ void SqliteStore::Submit(Job job, bool may_block) {
   lock.unlock();
   std::vector<Job> batch;
   batch.push_back(std::move(job));
-  RunAndComplete(batch);
+  Outcomes outcomes = RunJobs(batch);
   lock.lock();
   writer_busy_ = false;
   write_cv_.notify_one();  // jobs queued meanwhile, or a stop waiting for us
+  lock.unlock();
+  Complete(batch, outcomes);
 }
 
 Status SqliteStore::Write(WriteFn fn) {
@@ -186,25 +188,35 @@ void SqliteStore::WriterLoop() {
       }
       writer_busy_ = true;
     }
-    RunAndComplete(batch);
-    std::lock_guard lock(write_mu_);
-    writer_busy_ = false;
+    Outcomes outcomes = RunJobs(batch);
+    {
+      // Free before the jobs hear of it: whoever a job's completion wakes
+      // finds the writer idle.
+      std::lock_guard lock(write_mu_);
+      writer_busy_ = false;
+    }
+    Complete(batch, outcomes);
   }
 }
 
-void SqliteStore::RunAndComplete(std::vector<Job>& batch) {
-  std::vector<Status> results(batch.size());
-  std::vector<WriteEffects> effects(batch.size());
-  RunBatch(*writer_db_, batch, results, effects);
+SqliteStore::Outcomes SqliteStore::RunJobs(std::vector<Job>& batch) {
+  Outcomes out;
+  out.results.resize(batch.size());
+  out.effects.resize(batch.size());
+  RunBatch(*writer_db_, batch, out.results, out.effects);
+  return out;
+}
+
+void SqliteStore::Complete(std::vector<Job>& batch, Outcomes& outcomes) {
   for (size_t i = 0; i < batch.size(); ++i) {
-    if (results[i].ok() && options_.unlink_blobs) {
-      for (const auto& hash : effects[i].unreferenced_blobs) {
+    if (outcomes.results[i].ok() && options_.unlink_blobs) {
+      for (const auto& hash : outcomes.effects[i].unreferenced_blobs) {
         if (Status s = blobs_->Remove(hash); !s.ok()) {
           LOG_WARN("store: {}", s.ToString());
         }
       }
     }
-    batch[i].done(std::move(results[i]));
+    batch[i].done(std::move(outcomes.results[i]));
   }
 }
 

@@ -122,9 +122,14 @@ class SqliteStore final : public Store {
   // instead when the writer is idle and nothing is queued.
   void Submit(Job job, bool may_block = false);
   void WriterLoop();
+  struct Outcomes {
+    std::vector<Status> results;
+    std::vector<WriteEffects> effects;
+  };
   // Runs one batch on the writer connection (the caller owns it through
-  // writer_busy_) and completes its jobs.
-  void RunAndComplete(std::vector<Job>& batch);
+  // writer_busy_); Complete then tells the jobs, once the connection is free.
+  Outcomes RunJobs(std::vector<Job>& batch);
+  void Complete(std::vector<Job>& batch, Outcomes& outcomes);
   void RunBatch(Database& db, std::vector<Job>& batch, std::vector<Status>& results,
                 std::vector<WriteEffects>& effects);
   // WAL checkpoints run on their own thread and connection (PASSIVE: they
