@@ -60,6 +60,37 @@ class StoreTest : public ::testing::Test {
     return got.ok() && got->has_value() ? **got : e;
   }
 
+  // An entry whose body `content` is stored inline, and the deliveries
+  // AcceptAsync is to make of it: one per recipient, all local.
+  std::pair<QueueEntry, std::vector<LocalDelivery>> ToAccept(
+      const std::string& id, const std::string& content, const std::vector<std::string>& rcpts) {
+    auto body = store_->EncodeBody(content);
+    EXPECT_TRUE(body.ok() && !body->in_file);
+    QueueEntry e;
+    e.id = id;
+    e.created = clock_.NowUnix();
+    e.blob = body->ref.hash;
+    e.size = body->ref.size;
+    e.stored_size = body->ref.stored_size;
+    e.inline_body = body->compressed;
+    std::vector<LocalDelivery> now;
+    for (size_t i = 0; i < rcpts.size(); ++i) {
+      QueueRecipient r;
+      r.address = rcpts[i];
+      r.next_attempt = clock_.NowUnix() + 60;
+      e.recipients.push_back(r);
+      LocalDelivery d;
+      d.recipient_index = static_cast<int>(i);
+      d.address = rcpts[i];
+      d.blob = e.blob;
+      d.blob_size = e.size;
+      d.internal_date = clock_.NowUnix();
+      d.retry_at = clock_.NowUnix() + 60;
+      now.push_back(d);
+    }
+    return {std::move(e), std::move(now)};
+  }
+
   std::vector<LocalDelivery> Plan(const QueueEntry& e, bool last_chance = false) {
     std::vector<LocalDelivery> out;
     for (const auto& r : e.recipients) {
@@ -383,30 +414,8 @@ TEST_F(StoreTest, AcceptDeliversInTheSameTransaction) {
   QueueEntry first = Queue("F1", "fills the quota", {"full@example.test"});
   ASSERT_EQ((*store_->DeliverLocal(Plan(first)))[0].kind, DeliveryOutcome::kDelivered);
 
-  auto body = store_->EncodeBody("Subject: accept\r\n\r\nbody\r\n");
-  ASSERT_TRUE(body.ok());
   auto accept = [&](const std::string& id, const std::vector<std::string>& rcpts) {
-    QueueEntry e;
-    e.id = id;
-    e.created = clock_.NowUnix();
-    e.blob = body->ref.hash;
-    e.size = body->ref.size;
-    e.inline_body = body->compressed;
-    std::vector<LocalDelivery> now;
-    for (size_t i = 0; i < rcpts.size(); ++i) {
-      QueueRecipient r;
-      r.address = rcpts[i];
-      r.next_attempt = clock_.NowUnix() + 60;
-      e.recipients.push_back(r);
-      LocalDelivery d;
-      d.recipient_index = static_cast<int>(i);
-      d.address = rcpts[i];
-      d.blob = e.blob;
-      d.blob_size = e.size;
-      d.internal_date = clock_.NowUnix();
-      d.retry_at = clock_.NowUnix() + 60;
-      now.push_back(d);
-    }
+    auto [e, now] = ToAccept(id, "Subject: accept\r\n\r\nbody\r\n", rcpts);
     std::promise<std::pair<Status, std::vector<DeliveryOutcome>>> p;
     store_->AcceptAsync(e, now, [&p](Status s, QueueEntry, std::vector<DeliveryOutcome> o) {
       p.set_value({s, o});
@@ -445,22 +454,7 @@ TEST_F(StoreTest, AcceptMayCommitOnTheCallersThreadWhenTheWriterIsIdle) {
   ASSERT_TRUE(store_->AddDomain("example.test").ok());
   ASSERT_TRUE(store_->AddAccount("a@example.test", "h", 0, 0).ok());
   auto entry = [&](const std::string& id) {
-    auto body = store_->EncodeBody("Subject: " + id + "\r\n\r\nhi\r\n");
-    QueueEntry e;
-    e.id = id;
-    e.blob = body->ref.hash;
-    e.size = body->ref.size;
-    e.stored_size = body->ref.stored_size;
-    e.inline_body = body->compressed;
-    QueueRecipient r;
-    r.address = "a@example.test";
-    e.recipients.push_back(r);
-    LocalDelivery d;
-    d.recipient_index = 0;
-    d.address = r.address;
-    d.blob = e.blob;
-    d.blob_size = e.size;
-    return std::make_pair(e, std::vector<LocalDelivery>{d});
+    return ToAccept(id, "Subject: " + id + "\r\n\r\nhi\r\n", {"a@example.test"});
   };
   const auto caller = std::this_thread::get_id();
   std::thread::id ran_on;
