@@ -340,6 +340,11 @@ class Server:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
                     s.recv(100)
                     s.sendall(b"QUIT\r\n")
+                    # Read until the server closes: only then is this probe's
+                    # session over, so it no longer counts against the
+                    # connection limits a test may check right away.
+                    while s.recv(100):
+                        pass
                 return self
             except OSError:
                 time.sleep(0.05)
