@@ -26,6 +26,10 @@ std::string_view TrimWhitespace(std::string_view s);
 // Splits on every occurrence of `sep`; keeps empty fields.
 std::vector<std::string_view> Split(std::string_view s, char sep);
 
+// RFC 5322 §3.2.3 atext, and any 8-bit byte (UTF-8 in addresses and names,
+// RFC 6531 §3.3 / RFC 6532; the caller checks the UTF-8 as a whole).
+bool IsAtext(unsigned char c);
+
 // True if every byte is printable US-ASCII or space (0x20..0x7e).
 bool IsPrintableAscii(std::string_view s);
 // True if any byte is >= 0x80.

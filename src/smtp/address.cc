@@ -13,37 +13,6 @@
 namespace postern::smtp {
 namespace {
 
-bool IsAtext(unsigned char c) {
-  // RFC 5322 §3.2.3 atext; RFC 6531 §3.3 adds UTF8-non-ascii (checked by the
-  // caller as a whole with IsValidUtf8).
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  if (c >= 0x80) return true;
-  switch (c) {
-    case '!':
-    case '#':
-    case '$':
-    case '%':
-    case '&':
-    case '\'':
-    case '*':
-    case '+':
-    case '-':
-    case '/':
-    case '=':
-    case '?':
-    case '^':
-    case '_':
-    case '`':
-    case '{':
-    case '|':
-    case '}':
-    case '~':
-      return true;
-    default:
-      return false;
-  }
-}
-
 // Dot-string = Atom *("." Atom) (RFC 5321 §4.1.2).
 bool IsDotString(std::string_view s) {
   if (s.empty() || s.front() == '.' || s.back() == '.') return false;

@@ -1,14 +1,4 @@
-// Internal to the smtp fuzz targets: an invariant check that aborts (so
-// libFuzzer and the corpus replay both report it) in every build type.
+// Internal to the smtp fuzz targets (the macro now lives in base/).
 #pragma once
 
-#include <cstdio>
-#include <cstdlib>
-
-#define FUZZ_CHECK(condition)                                                                \
-  do {                                                                                       \
-    if (!(condition)) {                                                                      \
-      std::fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #condition); \
-      std::abort();                                                                          \
-    }                                                                                        \
-  } while (0)
+#include "base/fuzz_check.h"
