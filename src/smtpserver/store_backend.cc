@@ -4,6 +4,8 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "message/imap_structure.h"
+#include "message/mime.h"
 #include "net/async.h"
 
 namespace postern::smtpserver {
@@ -17,6 +19,15 @@ constexpr size_t kEncodeInPlace = 256 * 1024;
 // Directory lookups tried on the session's own thread; a recipient whose
 // aliases need more is resolved on the blocking pool.
 constexpr int kInPlaceLookups = 64;
+
+// The IMAP forms of the structure, cached with the body.
+store::MessageParse ParseForStore(std::string_view content) {
+  message::Message parsed = message::ParseMessage(content);
+  return store::MessageParse{message::ImapEnvelope(parsed.root),
+                             message::ImapBodyStructure(parsed.root, false),
+                             message::ImapBodyStructure(parsed.root, true)};
+}
+
 }  // namespace
 
 StoreBackend::StoreBackend(store::Store& store, asio::thread_pool& blocking,
@@ -123,11 +134,18 @@ asio::awaitable<RecipientCheck> StoreBackend::CheckRecipient(std::string address
 }
 
 asio::awaitable<Status> StoreBackend::Accept(Envelope env, std::string content) {
+  // Encode (hash, compress) and parse the structure IMAP will ask for: in
+  // place when small, on the blocking pool when large.
   Result<store::Body> body = Internal("not encoded");
+  store::MessageParse parse;
   if (content.size() <= kEncodeInPlace) {
     body = store_.EncodeBody(content);
+    parse = ParseForStore(content);
   } else {
-    auto encode = [this, &content] { return store_.EncodeBody(content); };
+    auto encode = [this, &content, &parse] {
+      parse = ParseForStore(content);
+      return store_.EncodeBody(content);
+    };
     body = co_await Offload(blocking_, std::move(encode));
   }
   if (!body.ok()) co_return body.status();
@@ -146,6 +164,7 @@ asio::awaitable<Status> StoreBackend::Accept(Envelope env, std::string content) 
   entry.size = body->ref.size;
   entry.stored_size = body->ref.stored_size;
   if (!body->in_file) entry.inline_body = std::move(body->compressed);
+  entry.parse = std::move(parse);
   entry.body_type = env.params.body == smtp::BodyType::k8BitMime ? "8BITMIME" : "7BIT";
   entry.smtputf8 = env.params.smtputf8;
   entry.dsn_ret = env.params.ret == smtp::DsnRet::kFull      ? "FULL"

@@ -155,6 +155,20 @@ INSERT INTO bodies(id, data) SELECT rowid, data FROM blob_data;
 DROP TABLE blob_data;
 )sql";
 
+// Version 4: the IMAP forms of each body's structure (ENVELOPE, BODY,
+// BODYSTRUCTURE), computed once at delivery so FETCH never parses for them.
+// Kept per body (all copies share one), appended like bodies and found
+// through blobs.parse_id (NULL: not parsed yet, e.g. mail stored before v4).
+constexpr const char* kSchemaV4 = R"sql(
+CREATE TABLE parses (
+  id            INTEGER PRIMARY KEY,
+  envelope      TEXT NOT NULL,
+  body          TEXT NOT NULL,
+  bodystructure TEXT NOT NULL
+);
+ALTER TABLE blobs ADD COLUMN parse_id INTEGER;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
@@ -162,6 +176,7 @@ const std::vector<Migration>& Migrations() {
       {1, "initial schema: directory, mailboxes, messages, blobs, queue, change log", kSchemaV1},
       {2, "inline storage of small message bodies", kSchemaV2},
       {3, "inline bodies keyed by rowid", kSchemaV3},
+      {4, "cached IMAP structure of each body", kSchemaV4},
   };
   return migrations;
 }

@@ -97,6 +97,26 @@ TEST(SchemaTest, V3KeepsInlineBodiesAndTheLogOfExpunges) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(SchemaTest, V4AddsParsesWithoutTouchingBodies) {
+  auto dir = TempDir("v4");
+  auto db = Database::Open((dir / "p.db").string(), true);
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE(Migrate(**db, "", 3).ok());
+  ASSERT_TRUE((*db)
+                  ->Exec("INSERT INTO bodies(id, data) VALUES (5, x'01');"
+                         "INSERT INTO blobs(hash, size, stored_size, refs, created, data_id) "
+                         "VALUES ('aa', 1, 1, 1, 1, 5);")
+                  .ok());
+  ASSERT_TRUE(Migrate(**db, "").ok());
+  auto q = (*db)->Prepare("SELECT data_id, parse_id IS NULL FROM blobs WHERE hash = 'aa'");
+  ASSERT_TRUE(q.ok() && q->Step());
+  EXPECT_EQ(q->Int(0), 5);
+  EXPECT_EQ(q->Int(1), 1) << "old bodies are parsed when first needed";
+  EXPECT_TRUE(
+      (*db)->Exec("INSERT INTO parses(envelope, body, bodystructure) VALUES('', '', '')").ok());
+  std::filesystem::remove_all(dir);
+}
+
 TEST(SchemaTest, SnapshotTakenBeforeUpgradeAndFailedMigrationRollsBack) {
   const std::vector<Migration> list = {
       {1, "t", "CREATE TABLE t(a INTEGER); INSERT INTO t VALUES(7);"},

@@ -297,6 +297,9 @@ Status SqliteStore::ReleaseBlob(Database& db, const std::string& hash, WriteEffe
   const bool unreferenced = refs.Int(0) <= 0;
   refs.Reset();
   if (!unreferenced) return Status::Ok();
+  PT_ASSIGN_OR_RETURN(auto parse, db.Prepare("DELETE FROM parses WHERE id = (SELECT parse_id "
+                                             "FROM blobs WHERE hash = ?)"));
+  PT_RETURN_IF_ERROR(parse.BindAll(hash).Run());
   PT_ASSIGN_OR_RETURN(auto data, db.Prepare("DELETE FROM bodies WHERE id = (SELECT data_id "
                                             "FROM blobs WHERE hash = ?)"));
   PT_RETURN_IF_ERROR(data.BindAll(hash).Run());
@@ -372,6 +375,36 @@ Result<std::string> SqliteStore::ReadMessage(const MessageInfo& message) {
   out += message.header_prefix;
   out += body;
   return out;
+}
+
+Result<std::optional<MessageParse>> SqliteStore::ReadParse(const std::string& hash) {
+  PT_ASSIGN_OR_RETURN(auto db, Read());
+  PT_ASSIGN_OR_RETURN(auto q, db->Prepare("SELECT p.envelope, p.body, p.bodystructure FROM "
+                                          "blobs b JOIN parses p ON p.id = b.parse_id "
+                                          "WHERE b.hash = ?"));
+  q.BindAll(hash);
+  if (!q.Step()) {
+    PT_RETURN_IF_ERROR(q.status());
+    return std::optional<MessageParse>();
+  }
+  return std::optional<MessageParse>(MessageParse{q.Text(0), q.Text(1), q.Text(2)});
+}
+
+Status SqliteStore::SaveParse(const std::string& hash, const MessageParse& parse) {
+  return Write([&](Database& db, WriteEffects&) -> Status {
+    PT_ASSIGN_OR_RETURN(auto q, db.Prepare("SELECT parse_id IS NULL FROM blobs WHERE hash = ?"));
+    q.BindAll(hash);
+    if (!q.Step()) {
+      PT_RETURN_IF_ERROR(q.status());
+      return NotFound("no body " + hash);
+    }
+    const bool missing = q.Int(0) != 0;
+    q.Reset();
+    if (!missing) return Status::Ok();
+    PT_ASSIGN_OR_RETURN(int64_t id, InsertParse(db, parse));
+    PT_ASSIGN_OR_RETURN(auto set, db.Prepare("UPDATE blobs SET parse_id = ? WHERE hash = ?"));
+    return set.BindAll(id, hash).Run();
+  });
 }
 
 }  // namespace postern::store

@@ -16,6 +16,11 @@
 
 namespace postern::store {
 
+// The columns MailboxFromRow reads, in order.
+#define POSTERN_MAILBOX_COLUMNS                                                               \
+  "id, account_id, name, role, uidvalidity, uidnext, highestmodseq, messages, unseen, size, " \
+  "subscribed"
+
 // What a write job may ask for after its transaction commits.
 struct WriteEffects {
   std::vector<std::string> unreferenced_blobs;  // rows removed: unlink the files
@@ -57,6 +62,28 @@ class SqliteStore final : public Store {
   Result<std::optional<MessageInfo>> FindMessage(int64_t account_id, const std::string& mailbox,
                                                  uint32_t uid) override;
   Result<std::string> ReadMessage(const MessageInfo& message) override;
+  Result<std::optional<MailboxInfo>> GetMailbox(int64_t account_id,
+                                                const std::string& name) override;
+  Result<MailboxInfo> GetMailboxById(int64_t mailbox_id) override;
+  Result<std::vector<MessageInfo>> ListMessages(int64_t mailbox_id,
+                                                uint64_t changed_since) override;
+  Result<std::vector<uint32_t>> ExpungedSince(int64_t mailbox_id, uint64_t since) override;
+  Result<std::string> ReadMessageById(int64_t message_id) override;
+  Result<FlagChangeResult> ChangeFlags(int64_t mailbox_id, const std::vector<uint32_t>& uids,
+                                       const FlagChange& change) override;
+  Result<ExpungeResult> Expunge(int64_t mailbox_id,
+                                const std::optional<std::vector<uint32_t>>& uids) override;
+  Result<CopyResult> CopyMessages(int64_t from_mailbox, const std::vector<uint32_t>& uids,
+                                  int64_t to_mailbox, bool move) override;
+  Result<AppendResult> Append(int64_t mailbox_id, const Body& body,
+                              const AppendOptions& options) override;
+  Result<MailboxInfo> CreateMailbox(int64_t account_id, const std::string& name,
+                                    const std::string& role) override;
+  Status DeleteMailbox(int64_t account_id, const std::string& name) override;
+  Status RenameMailbox(int64_t account_id, const std::string& from, const std::string& to) override;
+  Status SetSubscribed(int64_t account_id, const std::string& name, bool subscribed) override;
+  Result<std::optional<MessageParse>> ReadParse(const std::string& hash) override;
+  Status SaveParse(const std::string& hash, const MessageParse& parse) override;
 
   Status Enqueue(const QueueEntry& entry) override;
   void AcceptAsync(QueueEntry entry, std::vector<LocalDelivery> deliver_now, AcceptDone done,
@@ -148,6 +175,19 @@ class SqliteStore final : public Store {
   Status InsertQueueEntry(Database& db, QueueEntry& entry);  // fills recipient ids
   // The blob row of a new body (inline data included), or nothing if it exists.
   Status InsertBlob(Database& db, const QueueEntry& entry);
+  Status InsertBlob(Database& db, const std::string& hash, uint64_t size, uint64_t stored_size,
+                    std::string_view inline_body, const std::optional<MessageParse>& parse);
+  Result<int64_t> InsertParse(Database& db, const MessageParse& parse);
+  // Mail access helpers (sqlite_store_access.cc). A row of
+  // "SELECT " POSTERN_MAILBOX_COLUMNS " FROM mailboxes".
+  static MailboxInfo MailboxFromRow(Statement& q);
+  static Result<MailboxInfo> MailboxById(Database& db, int64_t mailbox_id);
+  static Result<uint64_t> BumpModseq(Database& db, int64_t account_id);
+  static Status LogChange(Database& db, int64_t account_id, int64_t mailbox_id, uint64_t modseq,
+                          uint32_t uid, int kind);
+  Status RemoveMessages(Database& db, const MailboxInfo& mailbox,
+                        const std::vector<std::pair<int64_t, uint32_t>>& rows, uint64_t modseq,
+                        WriteEffects& effects);
   Result<std::vector<QueueEntry>> LoadEntries(Database& db, const std::vector<std::string>& ids,
                                               const char* recipient_filter_sql);
   // Queue entries whose ids `id_sql` selects, read in one transaction.

@@ -5,27 +5,12 @@ namespace postern::store {
 
 Result<std::vector<MailboxInfo>> SqliteStore::ListMailboxes(int64_t account_id) {
   PT_ASSIGN_OR_RETURN(auto db, Read());
-  PT_ASSIGN_OR_RETURN(auto q, db->Prepare("SELECT id, account_id, name, role, uidvalidity, "
-                                          "uidnext, highestmodseq, messages, unseen, size, "
-                                          "subscribed FROM mailboxes WHERE account_id = ? "
-                                          "ORDER BY name <> 'INBOX', name"));
+  PT_ASSIGN_OR_RETURN(
+      auto q, db->Prepare("SELECT " POSTERN_MAILBOX_COLUMNS " FROM mailboxes WHERE account_id = ? "
+                          "ORDER BY name <> 'INBOX', name"));
   q.BindAll(account_id);
   std::vector<MailboxInfo> out;
-  while (q.Step()) {
-    MailboxInfo m;
-    m.id = q.Int(0);
-    m.account_id = q.Int(1);
-    m.name = q.Text(2);
-    m.role = q.Text(3);
-    m.uidvalidity = static_cast<uint32_t>(q.Int(4));
-    m.uidnext = static_cast<uint32_t>(q.Int(5));
-    m.highestmodseq = static_cast<uint64_t>(q.Int(6));
-    m.messages = static_cast<uint32_t>(q.Int(7));
-    m.unseen = static_cast<uint32_t>(q.Int(8));
-    m.size = static_cast<uint64_t>(q.Int(9));
-    m.subscribed = q.Int(10) != 0;
-    out.push_back(std::move(m));
-  }
+  while (q.Step()) out.push_back(MailboxFromRow(q));
   PT_RETURN_IF_ERROR(q.status());
   return out;
 }

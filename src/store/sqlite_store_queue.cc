@@ -57,24 +57,44 @@ constexpr const char* kFailedRecipients =
 }  // namespace
 
 Status SqliteStore::InsertBlob(Database& db, const QueueEntry& e) {
+  return InsertBlob(db, e.blob, e.size, e.stored_size, e.inline_body, e.parse);
+}
+
+Status SqliteStore::InsertBlob(Database& db, const std::string& hash, uint64_t size,
+                               uint64_t stored_size, std::string_view inline_body,
+                               const std::optional<MessageParse>& parse) {
   // A body already stored (the same message again) keeps its row and data.
   PT_ASSIGN_OR_RETURN(auto known, db.Prepare("SELECT 1 FROM blobs WHERE hash = ?"));
-  known.BindAll(e.blob);
+  known.BindAll(hash);
   const bool exists = known.Step();
   PT_RETURN_IF_ERROR(known.status());
   known.Reset();
   if (exists) return Status::Ok();
-  PT_ASSIGN_OR_RETURN(auto blob, db.Prepare("INSERT INTO blobs(hash, size, stored_size, refs, "
-                                            "created, data_id) VALUES(?, ?, ?, 0, ?, ?)"));
-  blob.BindAll(e.blob, e.size, e.stored_size, Now());
-  if (e.inline_body.empty()) {
+  PT_ASSIGN_OR_RETURN(auto blob,
+                      db.Prepare("INSERT INTO blobs(hash, size, stored_size, refs, created, "
+                                 "data_id, parse_id) VALUES(?, ?, ?, 0, ?, ?, ?)"));
+  blob.BindAll(hash, size, stored_size, Now());
+  if (inline_body.empty()) {
     blob.BindNull(5);  // the body is in a file
   } else {
     PT_ASSIGN_OR_RETURN(auto data, db.Prepare("INSERT INTO bodies(data) VALUES(?)"));
-    PT_RETURN_IF_ERROR(data.BindBlob(1, e.inline_body).Run());
+    PT_RETURN_IF_ERROR(data.BindBlob(1, inline_body).Run());
     blob.Bind(5, db.LastInsertId());
   }
+  if (!parse) {
+    blob.BindNull(6);
+  } else {
+    PT_ASSIGN_OR_RETURN(int64_t parse_id, InsertParse(db, *parse));
+    blob.Bind(6, parse_id);
+  }
   return blob.Run();
+}
+
+Result<int64_t> SqliteStore::InsertParse(Database& db, const MessageParse& parse) {
+  PT_ASSIGN_OR_RETURN(auto ins, db.Prepare("INSERT INTO parses(envelope, body, bodystructure) "
+                                           "VALUES(?, ?, ?)"));
+  PT_RETURN_IF_ERROR(ins.BindAll(parse.envelope, parse.body, parse.body_structure).Run());
+  return db.LastInsertId();
 }
 
 Status SqliteStore::InsertQueueEntry(Database& db, QueueEntry& e) {

@@ -407,6 +407,56 @@ TEST_F(StoreTest, SmallBodiesLiveInlineLargeOnesInFiles) {
   EXPECT_EQ(store_->ReadBody(std::string(64, 'a')).status().code(), StatusCode::kDataLoss);
 }
 
+TEST_F(StoreTest, ParseIsKeptWithTheBodyAndGoesWithIt) {
+  ASSERT_TRUE(store_->AddDomain("example.test").ok());
+  auto body = store_->EncodeBody("Subject: parsed\r\n\r\nhi\r\n");
+  ASSERT_TRUE(body.ok());
+  QueueEntry e;
+  e.id = "PARSED";
+  e.blob = body->ref.hash;
+  e.size = body->ref.size;
+  e.inline_body = body->compressed;
+  e.parse = MessageParse{"NIL \"parsed\"", "\"text\" \"plain\"", "\"text\" \"plain\" x"};
+  QueueRecipient r;
+  r.address = "a@example.test";
+  e.recipients.push_back(r);
+  ASSERT_TRUE(store_->Enqueue(e).ok());
+  auto read = store_->ReadParse(body->ref.hash);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  ASSERT_TRUE(read->has_value());
+  EXPECT_EQ((*read)->envelope, "NIL \"parsed\"");
+  EXPECT_EQ((*read)->body, "\"text\" \"plain\"");
+  EXPECT_EQ((*read)->body_structure, "\"text\" \"plain\" x");
+  // A body cached once keeps its first parse.
+  ASSERT_TRUE(store_->SaveParse(body->ref.hash, MessageParse{"other", "b", "bs"}).ok());
+  EXPECT_EQ((*store_->ReadParse(body->ref.hash))->envelope, "NIL \"parsed\"");
+
+  // A body stored without one (older mail) gets one later.
+  auto plain = store_->EncodeBody("Subject: later\r\n\r\nhi\r\n");
+  ASSERT_TRUE(plain.ok());
+  QueueEntry f = e;
+  f.id = "LATER";
+  f.blob = plain->ref.hash;
+  f.size = plain->ref.size;
+  f.inline_body = plain->compressed;
+  f.parse.reset();
+  ASSERT_TRUE(store_->Enqueue(f).ok());
+  EXPECT_FALSE(store_->ReadParse(plain->ref.hash)->has_value());
+  ASSERT_TRUE(store_->SaveParse(plain->ref.hash, MessageParse{"env", "b", "bs"}).ok());
+  EXPECT_EQ((*store_->ReadParse(plain->ref.hash))->envelope, "env");
+  EXPECT_EQ(store_->SaveParse(std::string(64, 'f'), MessageParse{}).code(), StatusCode::kNotFound);
+
+  // When the last reference goes, so does the parse.
+  ASSERT_TRUE(store_->RemoveQueueEntry("PARSED").ok());
+  ASSERT_TRUE(store_->RemoveQueueEntry("LATER").ok());
+  EXPECT_FALSE(store_->ReadParse(body->ref.hash)->has_value());
+  auto db = Database::Open((dir_ / "postern.db").string(), false);
+  ASSERT_TRUE(db.ok());
+  auto count = (*db)->Prepare("SELECT count(*) FROM parses");
+  ASSERT_TRUE(count.ok() && count->Step());
+  EXPECT_EQ(count->Int(0), 0);
+}
+
 TEST_F(StoreTest, AcceptDeliversInTheSameTransaction) {
   ASSERT_TRUE(store_->AddDomain("example.test").ok());
   ASSERT_TRUE(store_->AddAccount("a@example.test", "h", 0, 0).ok());

@@ -87,6 +87,58 @@ struct Body {
   bool in_file = false;    // too large to keep inline: needs WriteBodyFile()
 };
 
+// The IMAP forms of a body's MIME structure (message/imap_structure.h),
+// computed when the message arrives and kept with the body.
+struct MessageParse {
+  std::string envelope;
+  std::string body;            // BODY
+  std::string body_structure;  // BODYSTRUCTURE
+};
+
+// ---- mail access (IMAP, POP3, JMAP) ----
+
+// A flag change (IMAP STORE, JMAP Email/set keywords).
+struct FlagChange {
+  enum Mode { kReplace, kAdd, kRemove } mode = kReplace;
+  uint32_t flags = 0;                 // MessageFlag bits
+  std::vector<std::string> keywords;  // as given; compared case-insensitively
+  // RFC 7162 §3.1.3 UNCHANGEDSINCE: messages with a greater MODSEQ are left
+  // alone and reported as modified.
+  std::optional<uint64_t> unchanged_since;
+};
+
+struct FlagChangeResult {
+  std::vector<MessageInfo> changed;  // uid, flags, keywords, modseq after the change
+  std::vector<uint32_t> modified;    // UIDs refused by UNCHANGEDSINCE
+  std::vector<uint32_t> missing;     // UIDs no longer in the mailbox
+  uint64_t highestmodseq = 0;
+};
+
+struct ExpungeResult {
+  std::vector<uint32_t> uids;  // ascending
+  uint64_t highestmodseq = 0;
+};
+
+struct CopyResult {
+  uint32_t uidvalidity = 0;           // of the destination
+  std::vector<uint32_t> source_uids;  // ascending; pairs with dest_uids
+  std::vector<uint32_t> dest_uids;
+  uint64_t highestmodseq = 0;  // of the destination
+};
+
+struct AppendOptions {
+  uint32_t flags = 0;
+  std::vector<std::string> keywords;
+  int64_t internal_date = 0;
+  std::optional<MessageParse> parse;
+};
+
+struct AppendResult {
+  uint32_t uidvalidity = 0;
+  uint32_t uid = 0;
+  uint64_t modseq = 0;
+};
+
 // ---- queue ----
 
 enum class RecipientState : int {
@@ -124,6 +176,8 @@ struct QueueEntry {
   // For a new entry whose body is stored inline: the compressed body, written
   // with the entry. Empty when the body is (already) in a blob file.
   std::string inline_body;
+  // For a new entry: the body's structure, stored with the body if known.
+  std::optional<MessageParse> parse;
   std::string body_type = "7BIT";
   bool smtputf8 = false;
   std::string dsn_ret;  // "", "FULL", "HDRS"
@@ -229,6 +283,49 @@ class Store : public directory::DirectoryLookup {
                                                          uint32_t uid) = 0;
   // The full message: header prefix followed by the blob content.
   virtual Result<std::string> ReadMessage(const MessageInfo& message) = 0;
+  // Mail access. Names are UTF-8 with "/" as the hierarchy separator;
+  // "INBOX" is the inbox in any case. Mailbox ids come from these calls.
+  virtual Result<std::optional<MailboxInfo>> GetMailbox(int64_t account_id,
+                                                        const std::string& name) = 0;
+  // kNotFound once the mailbox is gone.
+  virtual Result<MailboxInfo> GetMailboxById(int64_t mailbox_id) = 0;
+  // Messages of a mailbox in UID order, without their header prefix; with
+  // changed_since, only those whose MODSEQ is greater (RFC 7162).
+  virtual Result<std::vector<MessageInfo>> ListMessages(int64_t mailbox_id,
+                                                        uint64_t changed_since = 0) = 0;
+  // UIDs expunged from the mailbox after MODSEQ `since` (QRESYNC VANISHED).
+  virtual Result<std::vector<uint32_t>> ExpungedSince(int64_t mailbox_id, uint64_t since) = 0;
+  // Header prefix and body of one message (by MessageInfo::id).
+  virtual Result<std::string> ReadMessageById(int64_t message_id) = 0;
+  virtual Result<FlagChangeResult> ChangeFlags(int64_t mailbox_id,
+                                               const std::vector<uint32_t>& uids,
+                                               const FlagChange& change) = 0;
+  // Removes the messages flagged \Deleted (all, or only those in `uids`).
+  virtual Result<ExpungeResult> Expunge(int64_t mailbox_id,
+                                        const std::optional<std::vector<uint32_t>>& uids) = 0;
+  // Copies (or moves) messages, keeping flags and internal dates; quota is
+  // checked for a copy (kResourceExhausted when it would be exceeded).
+  virtual Result<CopyResult> CopyMessages(int64_t from_mailbox, const std::vector<uint32_t>& uids,
+                                          int64_t to_mailbox, bool move) = 0;
+  // Stores a new message (encoded with EncodeBody; a large body's file is
+  // written first) into a mailbox. kResourceExhausted: over quota.
+  virtual Result<AppendResult> Append(int64_t mailbox_id, const Body& body,
+                                      const AppendOptions& options) = 0;
+  // kAlreadyExists if the name is taken. `role` as in DefaultMailbox.
+  virtual Result<MailboxInfo> CreateMailbox(int64_t account_id, const std::string& name,
+                                            const std::string& role) = 0;
+  // Deletes the mailbox and its messages (not its children); INBOX cannot go.
+  virtual Status DeleteMailbox(int64_t account_id, const std::string& name) = 0;
+  // Renames the mailbox and its children. Renaming INBOX moves its messages
+  // into a new mailbox of that name and leaves INBOX empty (RFC 3501 §6.3.5).
+  virtual Status RenameMailbox(int64_t account_id, const std::string& from,
+                               const std::string& to) = 0;
+  virtual Status SetSubscribed(int64_t account_id, const std::string& name, bool subscribed) = 0;
+
+  // The cached structure of a body; nullopt if it was never parsed.
+  virtual Result<std::optional<MessageParse>> ReadParse(const std::string& hash) = 0;
+  // Caches the structure of a body that has none yet (no-op otherwise).
+  virtual Status SaveParse(const std::string& hash, const MessageParse& parse) = 0;
 
   // Queue. Enqueue() takes over the caller's pin on the blob (it is released
   // when the transaction ends, committed or not).

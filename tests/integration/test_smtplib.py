@@ -6,6 +6,7 @@ import os
 import re
 import smtplib
 import socket
+import sqlite3
 import ssl
 import unittest
 import uuid
@@ -57,6 +58,17 @@ class SmtplibTest(ServerTestCase):
         stored = self.server.wait_for_message(DEMO, tok)
         self.assertIn(b"\tby mx.example.test (Postern) with ESMTP id ", stored)
         self.assertTrue(stored.endswith(f"Subject: plain {tok}\r\n\r\nhello\r\n".encode()))
+        # The IMAP structure was cached with the body when it arrived.
+        db = sqlite3.connect(f"file:{os.path.join(self.server.dir, 'data', 'postern.db')}?mode=ro",
+                             uri=True, timeout=10)
+        try:
+            rows = db.execute("SELECT p.envelope, p.bodystructure FROM parses p "
+                              "WHERE p.envelope LIKE ?", (f'%plain {tok}%',)).fetchall()
+        finally:
+            db.close()
+        self.assertEqual(len(rows), 1, rows)
+        self.assertEqual(rows[0][1], '"text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 7 1 '
+                         'NIL NIL NIL NIL')
 
     # --- STARTTLS -------------------------------------------------------------
     def test_starttls(self):

@@ -1,0 +1,258 @@
+// The mail-access operations of SqliteStore (sqlite_store_access.cc).
+#include <unistd.h>
+
+#include <filesystem>
+
+#include <gtest/gtest.h>
+
+#include "base/clock.h"
+#include "store/sqlite_store.h"
+
+namespace postern::store {
+namespace {
+
+class AccessTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("access-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    SqliteStoreOptions o;
+    o.data_dir = dir_.string();
+    o.clock = &clock_;
+    auto s = OpenSqliteStore(o);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    store_ = std::move(*s);
+    ASSERT_TRUE(store_->AddDomain("example.test").ok());
+    auto account = store_->AddAccount("u@example.test", "x", 0, 0);
+    ASSERT_TRUE(account.ok()) << account.status().ToString();
+    account_ = account->id;
+    inbox_ = Mailbox("INBOX").id;
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  MailboxInfo Mailbox(const std::string& name) {
+    auto m = store_->GetMailbox(account_, name);
+    EXPECT_TRUE(m.ok() && m->has_value()) << name;
+    return m.ok() && m->has_value() ? **m : MailboxInfo{};
+  }
+
+  AppendResult Add(int64_t mailbox, const std::string& content, uint32_t flags = 0,
+                   std::vector<std::string> keywords = {}) {
+    auto body = store_->EncodeBody(content);
+    EXPECT_TRUE(body.ok());
+    AppendOptions o;
+    o.flags = flags;
+    o.keywords = std::move(keywords);
+    o.internal_date = 1'700'000'000;
+    o.parse = MessageParse{"env", "body", "bodystructure"};
+    auto r = store_->Append(mailbox, *body, o);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : AppendResult{};
+  }
+
+  std::vector<uint32_t> Uids(int64_t mailbox) {
+    std::vector<uint32_t> out;
+    auto list = store_->ListMessages(mailbox, 0);
+    EXPECT_TRUE(list.ok());
+    if (!list.ok()) return out;
+    for (const auto& m : *list) out.push_back(m.uid);
+    return out;
+  }
+
+  std::filesystem::path dir_;
+  FakeClock clock_{1'700'000'000};
+  std::unique_ptr<Store> store_;
+  int64_t account_ = 0;
+  int64_t inbox_ = 0;
+};
+
+TEST_F(AccessTest, AppendListAndRead) {
+  MailboxInfo before = Mailbox("INBOX");
+  AppendResult a = Add(inbox_, "Subject: one\r\n\r\n1\r\n");
+  AppendResult b = Add(inbox_, "Subject: two\r\n\r\n2\r\n", kFlagSeen, {"$Label1", "$label1"});
+  EXPECT_EQ(a.uidvalidity, before.uidvalidity);
+  EXPECT_EQ(b.uid, a.uid + 1);
+  EXPECT_GT(b.modseq, a.modseq);
+  MailboxInfo after = Mailbox("inbox");  // any case
+  EXPECT_EQ(after.messages, 2u);
+  EXPECT_EQ(after.unseen, 1u);
+  EXPECT_EQ(after.uidnext, b.uid + 1);
+  EXPECT_EQ(after.highestmodseq, b.modseq);
+  auto list = store_->ListMessages(inbox_, 0);
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[1].flags, kFlagSeen);
+  EXPECT_EQ((*list)[1].keywords, "$Label1") << "keywords are kept once";
+  EXPECT_EQ((*list)[1].internal_date, 1'700'000'000);
+  auto changed = store_->ListMessages(inbox_, a.modseq);
+  ASSERT_EQ(changed->size(), 1u);
+  EXPECT_EQ((*changed)[0].uid, b.uid);
+  auto content = store_->ReadMessageById((*list)[0].id);
+  ASSERT_TRUE(content.ok());
+  EXPECT_EQ(*content, "Subject: one\r\n\r\n1\r\n");
+  auto parse = store_->ReadParse((*list)[0].blob);
+  ASSERT_TRUE(parse.ok() && parse->has_value());
+  EXPECT_EQ((*parse)->body_structure, "bodystructure");
+}
+
+TEST_F(AccessTest, AppendRespectsTheQuota) {
+  ASSERT_TRUE(store_->SetQuota("u@example.test", 0, 1).ok());
+  Add(inbox_, "Subject: one\r\n\r\n1\r\n");
+  auto body = store_->EncodeBody("Subject: two\r\n\r\n2\r\n");
+  auto r = store_->Append(inbox_, *body, AppendOptions{});
+  EXPECT_EQ(r.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(Mailbox("INBOX").messages, 1u);
+}
+
+TEST_F(AccessTest, ChangeFlags) {
+  AppendResult a = Add(inbox_, "Subject: a\r\n\r\na\r\n");
+  AppendResult b = Add(inbox_, "Subject: b\r\n\r\nb\r\n");
+  FlagChange add;
+  add.mode = FlagChange::kAdd;
+  add.flags = kFlagSeen | kFlagFlagged;
+  add.keywords = {"Work"};
+  auto r = store_->ChangeFlags(inbox_, {a.uid, b.uid, 99}, add);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->changed.size(), 2u);
+  EXPECT_EQ(r->missing, std::vector<uint32_t>{99});
+  EXPECT_EQ(r->changed[0].flags, kFlagSeen | kFlagFlagged);
+  EXPECT_EQ(r->changed[0].keywords, "Work");
+  const uint64_t first = r->changed[0].modseq;
+  EXPECT_EQ(r->changed[1].modseq, first) << "one MODSEQ for one command";
+  EXPECT_GT(first, b.modseq);
+  EXPECT_EQ(r->highestmodseq, first);
+  EXPECT_EQ(Mailbox("INBOX").unseen, 0u);
+  EXPECT_EQ(Mailbox("INBOX").highestmodseq, first);
+
+  // A change that changes nothing keeps the MODSEQ.
+  auto same = store_->ChangeFlags(inbox_, {a.uid}, add);
+  EXPECT_EQ(same->changed[0].modseq, first);
+
+  FlagChange remove;
+  remove.mode = FlagChange::kRemove;
+  remove.flags = kFlagSeen;
+  remove.keywords = {"work"};
+  r = store_->ChangeFlags(inbox_, {a.uid}, remove);
+  EXPECT_EQ(r->changed[0].flags, kFlagFlagged);
+  EXPECT_EQ(r->changed[0].keywords, "");
+  EXPECT_EQ(Mailbox("INBOX").unseen, 1u);
+
+  // RFC 7162 §3.1.3: UNCHANGEDSINCE refuses messages changed since.
+  FlagChange replace;
+  replace.mode = FlagChange::kReplace;
+  replace.flags = kFlagDraft;
+  replace.unchanged_since = first;
+  r = store_->ChangeFlags(inbox_, {a.uid, b.uid}, replace);
+  EXPECT_EQ(r->modified, std::vector<uint32_t>{a.uid});
+  ASSERT_EQ(r->changed.size(), 1u);
+  EXPECT_EQ(r->changed[0].uid, b.uid);
+  EXPECT_EQ(r->changed[0].flags, kFlagDraft);
+}
+
+TEST_F(AccessTest, ExpungeRemovesOnlyDeletedAndLogsIt) {
+  AppendResult a = Add(inbox_, "Subject: a\r\n\r\na\r\n");
+  AppendResult b = Add(inbox_, "Subject: b\r\n\r\nb\r\n", kFlagDeleted);
+  AppendResult c = Add(inbox_, "Subject: c\r\n\r\nc\r\n", kFlagDeleted | kFlagSeen);
+  std::string blob_b = (*store_->ListMessages(inbox_, 0))[1].blob;
+  // UID EXPUNGE: only the given UIDs.
+  auto r = store_->Expunge(inbox_, std::vector<uint32_t>{a.uid, c.uid});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->uids, std::vector<uint32_t>{c.uid});
+  EXPECT_EQ(Uids(inbox_), (std::vector<uint32_t>{a.uid, b.uid}));
+  r = store_->Expunge(inbox_, std::nullopt);
+  EXPECT_EQ(r->uids, std::vector<uint32_t>{b.uid});
+  EXPECT_EQ(Uids(inbox_), std::vector<uint32_t>{a.uid});
+  MailboxInfo m = Mailbox("INBOX");
+  EXPECT_EQ(m.messages, 1u);
+  EXPECT_EQ(m.unseen, 1u);
+  EXPECT_EQ(m.highestmodseq, r->highestmodseq);
+  auto gone = store_->ExpungedSince(inbox_, a.modseq);
+  EXPECT_EQ(*gone, (std::vector<uint32_t>{b.uid, c.uid}));
+  EXPECT_EQ(store_->ExpungedSince(inbox_, r->highestmodseq)->size(), 0u);
+  EXPECT_FALSE(store_->ReadBody(blob_b).ok()) << "the last reference took the body with it";
+  auto none = store_->Expunge(inbox_, std::nullopt);
+  EXPECT_TRUE(none->uids.empty());
+}
+
+TEST_F(AccessTest, CopyAndMove) {
+  auto archive = store_->CreateMailbox(account_, "Archive/2026", "");
+  ASSERT_TRUE(archive.ok()) << archive.status().ToString();
+  AppendResult a = Add(inbox_, "Subject: a\r\n\r\na\r\n", kFlagSeen, {"Work"});
+  AppendResult b = Add(inbox_, "Subject: b\r\n\r\nb\r\n");
+  auto copy = store_->CopyMessages(inbox_, {b.uid, a.uid, 77}, archive->id, false);
+  ASSERT_TRUE(copy.ok()) << copy.status().ToString();
+  EXPECT_EQ(copy->uidvalidity, archive->uidvalidity);
+  EXPECT_EQ(copy->source_uids, (std::vector<uint32_t>{a.uid, b.uid}));
+  EXPECT_EQ(copy->dest_uids, (std::vector<uint32_t>{1, 2}));
+  auto listed = store_->ListMessages(archive->id, 0);
+  ASSERT_TRUE(listed.ok());
+  std::vector<MessageInfo> copied = *listed;
+  ASSERT_EQ(copied.size(), 2u);
+  EXPECT_EQ(copied[0].flags, kFlagSeen);
+  EXPECT_EQ(copied[0].keywords, "Work");
+  EXPECT_EQ(Mailbox("Archive/2026").unseen, 1u);
+  EXPECT_EQ(Uids(inbox_).size(), 2u);
+
+  auto move = store_->CopyMessages(inbox_, {a.uid}, archive->id, true);
+  ASSERT_TRUE(move.ok());
+  EXPECT_EQ(move->dest_uids, std::vector<uint32_t>{3});
+  EXPECT_EQ(Uids(inbox_), std::vector<uint32_t>{b.uid});
+  EXPECT_EQ(*store_->ExpungedSince(inbox_, b.modseq), std::vector<uint32_t>{a.uid});
+  // The body is still there for the copies.
+  EXPECT_TRUE(store_->ReadMessageById((*store_->ListMessages(archive->id, 0))[2].id).ok());
+
+  ASSERT_TRUE(store_->SetQuota("u@example.test", 0, 4).ok());
+  auto over = store_->CopyMessages(archive->id, {1, 2}, inbox_, false);
+  EXPECT_EQ(over.status().code(), StatusCode::kResourceExhausted);
+  auto moved = store_->CopyMessages(archive->id, {1, 2}, inbox_, true);
+  EXPECT_TRUE(moved.ok()) << "a move needs no more room";
+}
+
+TEST_F(AccessTest, CreateDeleteRenameSubscribe) {
+  EXPECT_EQ(store_->CreateMailbox(account_, "inbox", "").status().code(),
+            StatusCode::kAlreadyExists);
+  auto work = store_->CreateMailbox(account_, "Work", "");
+  ASSERT_TRUE(work.ok());
+  ASSERT_TRUE(store_->CreateMailbox(account_, "Work/2026", "").ok());
+  ASSERT_TRUE(store_->CreateMailbox(account_, "Workshop", "").ok());
+  Add(work->id, "Subject: w\r\n\r\nw\r\n");
+
+  ASSERT_TRUE(store_->RenameMailbox(account_, "Work", "Job").ok());
+  EXPECT_TRUE(store_->GetMailbox(account_, "Job/2026")->has_value());
+  EXPECT_TRUE(store_->GetMailbox(account_, "Workshop")->has_value()) << "not a child";
+  EXPECT_FALSE(store_->GetMailbox(account_, "Work")->has_value());
+  EXPECT_EQ(Mailbox("Job").messages, 1u);
+  EXPECT_EQ(store_->RenameMailbox(account_, "Job", "Workshop").code(),
+            StatusCode::kAlreadyExists);
+  EXPECT_EQ(store_->RenameMailbox(account_, "Nope", "Other").code(), StatusCode::kNotFound);
+
+  // RFC 3501 §6.3.5: renaming INBOX moves its messages, INBOX stays.
+  AppendResult a = Add(inbox_, "Subject: i\r\n\r\ni\r\n");
+  ASSERT_TRUE(store_->RenameMailbox(account_, "INBOX", "Old mail").ok());
+  EXPECT_EQ(Mailbox("INBOX").messages, 0u);
+  EXPECT_TRUE(Uids(inbox_).empty());
+  MailboxInfo old = Mailbox("Old mail");
+  EXPECT_EQ(old.messages, 1u);
+  EXPECT_EQ(Uids(old.id), std::vector<uint32_t>{a.uid});
+  EXPECT_EQ(*store_->ExpungedSince(inbox_, a.modseq), std::vector<uint32_t>{a.uid});
+
+  ASSERT_TRUE(store_->SetSubscribed(account_, "Job", false).ok());
+  EXPECT_FALSE(Mailbox("Job").subscribed);
+  EXPECT_EQ(store_->SetSubscribed(account_, "Nope", true).code(), StatusCode::kNotFound);
+
+  EXPECT_EQ(store_->DeleteMailbox(account_, "inbox").code(), StatusCode::kPermissionDenied);
+  ASSERT_TRUE(store_->DeleteMailbox(account_, "Job").ok());
+  EXPECT_FALSE(store_->GetMailbox(account_, "Job")->has_value());
+  EXPECT_TRUE(store_->GetMailbox(account_, "Job/2026")->has_value()) << "children stay";
+  EXPECT_EQ(store_->DeleteMailbox(account_, "Job").code(), StatusCode::kNotFound);
+  auto stats = store_->Stats();
+  ASSERT_TRUE(stats.ok());
+}
+
+}  // namespace
+}  // namespace postern::store
