@@ -18,6 +18,8 @@ Send a first message from another terminal:
 Then read it:
   $bin --config $config mailbox list demo@example.test
   $bin --config $config message show demo@example.test INBOX 1
+or with any IMAP client: 127.0.0.1 port $((base + 143)) (STARTTLS) or $((base + 993)) (TLS),
+user demo@example.test (self-signed certificate: accept it once).
 
 TXT
 exec "$bin" --config "$config" serve

@@ -51,7 +51,11 @@ std::string ConfigText(const InitOptions& o, const std::string& hostname) {
   t += "[smtp]\n";
   t += "# Inbound mail (MX). Add \"[::]:" + std::to_string(o.port_base + 25) +
        "\" to accept IPv6 as well.\n";
-  t += "listen = [" + listen(25) + "]\n";
+  t += "listen = [" + listen(25) + "]\n\n";
+  t += "[imap]\n";
+  t += "# Mail access: STARTTLS on the first, TLS from the start on the second (RFC 8314).\n";
+  t += "listen = [" + listen(143) + "]\n";
+  t += "listen_tls = [" + listen(993) + "]\n";
   return t;
 }
 
@@ -109,6 +113,8 @@ Status RunInit(const InitOptions& o) {
   std::printf("  certificate: %s%s\n", config.tls.certificate.c_str(),
               new_cert ? " (self-signed; replace it with a real one for production)" : "");
   for (const auto& l : config.smtp.listen) std::printf("  SMTP (MX):   %s\n", l.c_str());
+  for (const auto& l : config.imap.listen) std::printf("  IMAP:        %s (STARTTLS)\n", l.c_str());
+  for (const auto& l : config.imap.listen_tls) std::printf("  IMAPS:       %s\n", l.c_str());
   if (!domain.empty()) std::printf("  domain:      %s\n", domain.c_str());
   std::printf("\nNext:\n");
   std::string d = domain.empty() ? "example.org" : domain;

@@ -127,6 +127,36 @@ const std::vector<Key>& Keys() {
        "Sub-addressing: mail to user+tag@domain goes to user@domain. Empty turns it off.", nullptr,
        [](Config& c, const Value& v) { c.smtp.recipient_delimiter = As<std::string>(v); }},
 
+      {"imap", "listen", Type::kStringList, R"(["0.0.0.0:143"])",
+       "Addresses of the IMAP listener (STARTTLS offered; RFC 9051), as \"ip:port\". Empty "
+       "turns it off.",
+       nullptr, [](Config& c, const Value& v) { c.imap.listen = As<std::vector<std::string>>(v); }},
+      {"imap", "listen_tls", Type::kStringList, R"(["0.0.0.0:993"])",
+       "Addresses of the IMAP listener with implicit TLS (RFC 8314). Empty turns it off.", nullptr,
+       [](Config& c, const Value& v) { c.imap.listen_tls = As<std::vector<std::string>>(v); }},
+      {"imap", "allow_plaintext_auth", Type::kBool, "false",
+       "Allow LOGIN and AUTHENTICATE before TLS. Off: clients see LOGINDISABLED until they "
+       "use STARTTLS (or port 993), so passwords never cross the network in clear.",
+       nullptr, [](Config& c, const Value& v) { c.imap.allow_plaintext_auth = As<bool>(v); }},
+      {"imap", "max_connections", Type::kInt, "10000",
+       "Concurrent IMAP connections overall (each idle session costs a few KiB).", nullptr,
+       [](Config& c, const Value& v) { c.imap.max_connections = As<int64_t>(v); }},
+      {"imap", "max_connections_per_ip", Type::kInt, "50",
+       "Concurrent IMAP connections from one IP address (IPv6: one /64).", nullptr,
+       [](Config& c, const Value& v) { c.imap.max_connections_per_ip = As<int64_t>(v); }},
+      {"imap", "idle_timeout", Type::kDuration, R"("30m")",
+       "A session silent this long is logged out (RFC 9051 §5.4: at least 30 minutes).", nullptr,
+       [](Config& c, const Value& v) { c.imap.idle_timeout = As<int64_t>(v); }},
+      {"imap", "append_limit", Type::kBytes, R"("50M")",
+       "Largest message APPEND accepts, and largest literal in any command (APPENDLIMIT, "
+       "RFC 7889).",
+       nullptr, [](Config& c, const Value& v) { c.imap.append_limit = As<int64_t>(v); }},
+      {"imap", "failed_login_delay", Type::kDuration, R"("2s")",
+       "Pause after a failed login, times the failures so far in the session; after three the "
+       "session is closed.",
+       nullptr,
+       [](Config& c, const Value& v) { c.imap.failed_login_delay = As<int64_t>(v) * 1000; }},
+
       {"queue", "retry_min", Type::kDuration, R"("1m")",
        "First delay before a temporarily failed delivery is retried; it doubles each time.",
        nullptr, [](Config& c, const Value& v) { c.queue.retry_min = As<int64_t>(v); }},

@@ -46,6 +46,17 @@ struct SmtpConfig {
   std::string recipient_delimiter;  // "" disables sub-addressing
 };
 
+struct ImapConfig {
+  std::vector<std::string> listen;      // STARTTLS (143)
+  std::vector<std::string> listen_tls;  // implicit TLS (993)
+  bool allow_plaintext_auth;
+  int64_t max_connections;
+  int64_t max_connections_per_ip;
+  int64_t idle_timeout;        // seconds
+  int64_t append_limit;        // bytes
+  int64_t failed_login_delay;  // milliseconds
+};
+
 struct QueueConfig {
   int64_t retry_min;       // seconds: first retry delay
   int64_t retry_max;       // seconds: backoff cap
@@ -63,6 +74,7 @@ struct Config {
   ServerConfig server;
   TlsConfig tls;
   SmtpConfig smtp;
+  ImapConfig imap;
   QueueConfig queue;
   StoreConfig store;
 };

@@ -18,6 +18,7 @@
 #include "base/log.h"
 #include "base/strings.h"
 #include "delivery/queue_runner.h"
+#include "imapserver/imap_server.h"
 #include "mailbox/notifier.h"
 #include "net/async.h"
 #include "net/io_pool.h"
@@ -54,6 +55,21 @@ Status DropPrivileges(const std::string& user) {
   }
   LOG_INFO("switched to user {}", user);
   return Status::Ok();
+}
+
+imapserver::ImapServerOptions ImapOptions(const config::Config& c,
+                                          std::shared_ptr<asio::ssl::context> tls) {
+  imapserver::ImapServerOptions o;
+  imapserver::SessionOptions& s = o.session;
+  s.hostname = c.server.hostname;
+  s.tls = std::move(tls);
+  s.allow_plaintext_auth = c.imap.allow_plaintext_auth;
+  s.max_literal = static_cast<uint64_t>(c.imap.append_limit);
+  s.idle_timeout = std::chrono::seconds(c.imap.idle_timeout);
+  s.failed_login_delay = std::chrono::milliseconds(c.imap.failed_login_delay);
+  o.max_connections = static_cast<size_t>(c.imap.max_connections);
+  o.max_connections_per_ip = static_cast<size_t>(c.imap.max_connections_per_ip);
+  return o;
 }
 
 smtpserver::SmtpServerOptions SmtpOptions(const config::Config& c,
@@ -183,15 +199,23 @@ int Serve(const config::Config& config, const ServeOptions& options) {
   smtpserver::SmtpServer smtp(pool, backend, SmtpOptions(config, tls));
   backend.CountSessionsWith([&smtp] { return smtp.active_sessions(); });
   if (Status s = smtp.Bind(config.smtp.listen); !s.ok()) return fail(s);
+  imapserver::ImapServer imap(pool, imapserver::SessionContext{*store, blocking, notifier},
+                              ImapOptions(config, tls));
+  if (Status s =
+          imap.Bind(config.imap.listen, tls ? config.imap.listen_tls : std::vector<std::string>());
+      !s.ok()) {
+    return fail(s);
+  }
 
   ControlSocket control(pool.First(), ControlSocketPath(config));
   control.On("flush", [&runner] {
     runner.Kick();
     return std::string("ok");
   });
-  control.On("status", [&runner, &smtp] {
+  control.On("status", [&runner, &smtp, &imap] {
     auto st = runner.stats();
     return "ok sessions=" + std::to_string(smtp.active_sessions()) +
+           " imap_sessions=" + std::to_string(imap.active_sessions()) +
            " delivered=" + std::to_string(st.delivered) +
            " deferred=" + std::to_string(st.deferred) + " bounced=" + std::to_string(st.failed);
   });
@@ -219,18 +243,27 @@ int Serve(const config::Config& config, const ServeOptions& options) {
   pool.Start();
   runner.Start(pool.First());
   smtp.Start();
+  imap.Start();
   asio::co_spawn(pool.First(), CollectGarbage(*store, blocking), asio::detached);
-  LOG_INFO("postern started as {}: smtp on {}, data in {}", config.server.hostname,
-           fmt::join(config.smtp.listen, ", "), config.server.data_dir);
+  LOG_INFO("postern started as {}: smtp on {}, imap on {}, imaps on {}, data in {}",
+           config.server.hostname, fmt::join(config.smtp.listen, ", "),
+           fmt::join(config.imap.listen, ", "), fmt::join(config.imap.listen_tls, ", "),
+           config.server.data_dir);
 
   int sig = stop_signal.get_future().get();
   LOG_INFO("signal {}: draining (up to {}s)", sig, config.server.shutdown_timeout);
   smtp.StopAccepting();
+  imap.StopAccepting();
   smtp.Drain();
+  imap.Drain();
   if (!smtp.WaitForSessions(std::chrono::seconds(config.server.shutdown_timeout))) {
     LOG_WARN("closing {} sessions that did not finish in time", smtp.active_sessions());
     smtp.CloseAll();
     smtp.WaitForSessions(std::chrono::seconds(5));
+  }
+  if (!imap.WaitForSessions(std::chrono::seconds(5))) {
+    imap.CloseAll();
+    imap.WaitForSessions(std::chrono::seconds(5));
   }
   control.Close();
   runner.Stop();

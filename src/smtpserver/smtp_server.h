@@ -1,17 +1,14 @@
-// The inbound SMTP service: listeners, connection limits, one Session per
-// connection, and graceful draining. Thread-safe.
+// The inbound SMTP service: one Session per connection over net::Service
+// (listeners, connection limits, draining). Thread-safe.
 #pragma once
 
-#include <atomic>
 #include <memory>
-#include <mutex>
-#include <set>
 #include <string>
 #include <vector>
 
 #include "net/connection.h"
 #include "net/io_pool.h"
-#include "net/listener.h"
+#include "net/service.h"
 #include "smtpserver/backend.h"
 #include "smtpserver/session.h"
 
@@ -48,25 +45,11 @@ class SmtpServer {
   std::vector<uint16_t> ports() const;
 
  private:
-  void OnAccept(asio::ip::tcp::socket socket);
   asio::awaitable<void> Serve(std::shared_ptr<net::Connection> conn);
 
-  // What sessions share with the server. Held by shared_ptr so that a session
-  // frame destroyed late (after the server) still finds it.
-  struct Registry {
-    Registry(size_t max_total, size_t max_per_client) : limiter(max_total, max_per_client) {}
-    net::ConnectionLimiter limiter;
-    mutable std::mutex mu;
-    std::set<std::shared_ptr<net::Connection>> sessions;
-    // Set by Drain(): a session that registers afterwards is told 421 at once.
-    std::atomic<bool> draining{false};
-  };
-
-  net::IoContextPool& pool_;
   Backend& backend_;
   SmtpServerOptions options_;
-  std::shared_ptr<Registry> registry_;
-  std::vector<std::unique_ptr<net::Listener>> listeners_;
+  net::Service service_;
 };
 
 }  // namespace postern::smtpserver

@@ -29,16 +29,21 @@ DOMAIN = "example.test"
 HOST = "mx.example.test"
 
 
+# Ports relative to a server's port base: SMTP, IMAP (STARTTLS), IMAPS.
+SMTP_OFFSET, IMAP_OFFSET, IMAPS_OFFSET = 25, 143, 993
+
+
 def free_port_base():
-    """A port base whose SMTP port (base+25) is free on 127.0.0.1."""
+    """A port base whose SMTP and IMAP ports are free on 127.0.0.1."""
     for _ in range(200):
         base = random.randrange(20000, 60000, 100)
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", base + 25))
-                return base
-            except OSError:
-                continue
+        try:
+            for offset in (SMTP_OFFSET, IMAP_OFFSET, IMAPS_OFFSET):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", base + offset))
+            return base
+        except OSError:
+            continue
     raise RuntimeError("no free port base")
 
 
@@ -161,7 +166,9 @@ class Server:
     def __init__(self, overrides=None, users=("demo@example.test",)):
         self.dir = tempfile.mkdtemp(prefix="postern-it-")
         self.base = free_port_base()
-        self.port = self.base + 25
+        self.port = self.base + SMTP_OFFSET
+        self.imap_port = self.base + IMAP_OFFSET
+        self.imaps_port = self.base + IMAPS_OFFSET
         self.config = os.path.join(self.dir, "postern.toml")
         self.log = os.path.join(self.dir, "postern.log")
         self.pid_file = os.path.join(self.dir, "postern.pid")

@@ -1,0 +1,89 @@
+// The selected mailbox as one IMAP session sees it: its messages in
+// sequence-number order, and how to bring that view up to date with the
+// store while keeping sequence numbers consistent (RFC 9051 §7.5.1: no
+// EXPUNGE response while a FETCH, STORE or SEARCH runs). Pure state, no I/O;
+// owned by one session. Thread-compatible.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "imap/sequence_set.h"
+#include "store/store.h"
+
+namespace postern::imapserver {
+
+struct MessageView {
+  int64_t id = 0;
+  uint32_t uid = 0;
+  uint32_t flags = 0;
+  std::string keywords;
+  uint64_t modseq = 0;
+  int64_t internal_date = 0;
+  uint64_t size = 0;
+  std::string blob;
+};
+
+MessageView ViewOf(const store::MessageInfo& m);
+
+class SelectedMailbox {
+ public:
+  SelectedMailbox(const store::MailboxInfo& info, std::vector<store::MessageInfo> messages,
+                  bool read_only);
+
+  int64_t id() const { return info_.id; }
+  const store::MailboxInfo& info() const { return info_; }
+  bool read_only() const { return read_only_; }
+  uint32_t exists() const { return static_cast<uint32_t>(messages_.size()); }
+  uint64_t known_modseq() const { return known_modseq_; }
+  const std::vector<MessageView>& messages() const { return messages_; }
+  MessageView& at(uint32_t seq) { return messages_[seq - 1]; }
+  const MessageView& at(uint32_t seq) const { return messages_[seq - 1]; }
+
+  // The sequence number of `uid`, or 0.
+  uint32_t SeqOf(uint32_t uid) const;
+  // The highest UID in the view (0 when empty): what "*" means in UID sets.
+  uint32_t LargestUid() const { return messages_.empty() ? 0 : messages_.back().uid; }
+
+  // Sequence numbers named by `set` (ascending). With `uid`, the set holds
+  // UIDs (RFC 9051 §6.4.8: UIDs not present are ignored).
+  std::vector<uint32_t> Resolve(const imap::SequenceSet& set, bool uid) const;
+
+  // What changed in the store since this view was last brought up to date,
+  // as the untagged responses to send, in order. `allow_expunge` false holds
+  // expunges back (they stay pending) while sequence numbers must not move.
+  // `condstore`: FETCH responses carry MODSEQ (RFC 7162 §3.1.4).
+  struct Update {
+    std::vector<std::string> responses;  // each one "* ..." line with CRLF
+    bool changed = false;
+  };
+  Update Apply(uint64_t highestmodseq, const std::vector<store::MessageInfo>& changed,
+               const std::vector<uint32_t>& expunged_uids, bool allow_expunge, bool condstore);
+
+  // The session's own EXPUNGE: removes these UIDs now and returns the
+  // "* n EXPUNGE" lines (RFC 9051 §7.5.1: in descending-safe order).
+  std::vector<std::string> RemoveUids(const std::vector<uint32_t>& uids);
+
+  // The session's own STORE: what it already told the client need not be
+  // announced again (the next update finds these flags unchanged).
+  void Remember(const store::MessageInfo& m);
+
+ private:
+  store::MailboxInfo info_;
+  std::vector<MessageView> messages_;
+  std::vector<uint32_t> pending_expunges_;  // UIDs expunged elsewhere, not yet announced
+  uint64_t known_modseq_ = 0;
+  bool read_only_ = false;
+};
+
+// System flags named ("\Seen", canonically spelled by the parser) to
+// store bits; other names are keywords.
+void FlagsFromNames(const std::vector<std::string>& names, uint32_t* flags,
+                    std::vector<std::string>* keywords);
+
+// "(\Seen \Flagged $Label)" for a message's flags and keywords.
+std::string FlagList(uint32_t flags, const std::string& keywords);
+
+}  // namespace postern::imapserver

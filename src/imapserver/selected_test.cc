@@ -1,0 +1,85 @@
+#include "imapserver/selected.h"
+
+#include <gtest/gtest.h>
+
+namespace postern::imapserver {
+namespace {
+
+store::MessageInfo Msg(uint32_t uid, uint64_t modseq, uint32_t flags = 0, std::string kw = "") {
+  store::MessageInfo m;
+  m.id = uid * 10;
+  m.uid = uid;
+  m.modseq = modseq;
+  m.flags = flags;
+  m.keywords = std::move(kw);
+  return m;
+}
+
+SelectedMailbox Make() {
+  store::MailboxInfo info;
+  info.id = 7;
+  info.highestmodseq = 5;
+  return SelectedMailbox(info, {Msg(2, 2), Msg(4, 3), Msg(9, 5)}, false);
+}
+
+imap::SequenceSet Set(std::string_view text) { return *imap::ParseSequenceSet(text); }
+
+TEST(SelectedMailboxTest, ResolvesSequenceNumbersAndUids) {
+  SelectedMailbox s = Make();
+  EXPECT_EQ(s.exists(), 3u);
+  EXPECT_EQ(s.SeqOf(4), 2u);
+  EXPECT_EQ(s.SeqOf(5), 0u);
+  EXPECT_EQ(s.Resolve(Set("2:*"), false), (std::vector<uint32_t>{2, 3}));
+  EXPECT_EQ(s.Resolve(Set("*"), false), std::vector<uint32_t>{3});
+  // UIDs absent are ignored; "*" is the largest UID; ranges either way.
+  EXPECT_EQ(s.Resolve(Set("3:5"), true), std::vector<uint32_t>{2});
+  EXPECT_EQ(s.Resolve(Set("*"), true), std::vector<uint32_t>{3});
+  EXPECT_EQ(s.Resolve(Set("10:*"), true), std::vector<uint32_t>{3}) << "RFC 9051 §6.4.8";
+  EXPECT_EQ(s.Resolve(Set("1:1000"), true), (std::vector<uint32_t>{1, 2, 3}));
+}
+
+TEST(SelectedMailboxTest, AnnouncesFlagsNewMailAndExpunges) {
+  SelectedMailbox s = Make();
+  auto u = s.Apply(8, {Msg(4, 7, store::kFlagSeen), Msg(9, 5), Msg(12, 8)}, {2}, true, false);
+  ASSERT_EQ(u.responses.size(), 3u);
+  EXPECT_EQ(u.responses[0], "* 1 EXPUNGE\r\n");
+  EXPECT_EQ(u.responses[1], "* 1 FETCH (FLAGS (\\Seen))\r\n");
+  EXPECT_EQ(u.responses[2], "* 3 EXISTS\r\n");
+  EXPECT_EQ(s.known_modseq(), 8u);
+  EXPECT_EQ(s.SeqOf(12), 3u);
+  // Seen again: nothing new to say.
+  EXPECT_TRUE(s.Apply(8, {Msg(4, 7, store::kFlagSeen), Msg(12, 8)}, {2}, true, false)
+                  .responses.empty());
+}
+
+TEST(SelectedMailboxTest, ExpungesWaitWhileNumbersMustHold) {
+  SelectedMailbox s = Make();
+  auto held = s.Apply(6, {}, {4}, false, false);
+  EXPECT_TRUE(held.responses.empty());
+  EXPECT_EQ(s.exists(), 3u) << "RFC 9051 §7.5.1: no EXPUNGE during FETCH, STORE, SEARCH";
+  auto later = s.Apply(6, {}, {}, true, false);
+  ASSERT_EQ(later.responses.size(), 1u);
+  EXPECT_EQ(later.responses[0], "* 2 EXPUNGE\r\n");
+  EXPECT_EQ(s.exists(), 2u);
+}
+
+TEST(SelectedMailboxTest, SeveralExpungesUseTheNumbersAsTheyShift) {
+  SelectedMailbox s = Make();
+  auto lines = s.RemoveUids({9, 2});
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0], "* 1 EXPUNGE\r\n");
+  EXPECT_EQ(lines[1], "* 2 EXPUNGE\r\n");
+  EXPECT_EQ(s.exists(), 1u);
+  EXPECT_EQ(s.at(1).uid, 4u);
+}
+
+TEST(SelectedMailboxTest, CondstoreUpdatesCarryUidAndModseq) {
+  SelectedMailbox s = Make();
+  auto u = s.Apply(9, {Msg(2, 9, 0, "$Work")}, {}, true, true);
+  ASSERT_EQ(u.responses.size(), 1u);
+  EXPECT_EQ(u.responses[0], "* 1 FETCH (UID 2 FLAGS ($Work) MODSEQ (9))\r\n");
+  EXPECT_EQ(FlagList(store::kFlagSeen | store::kFlagDraft, "a b"), "(\\Seen \\Draft a b)");
+}
+
+}  // namespace
+}  // namespace postern::imapserver

@@ -1,0 +1,585 @@
+// IMAP session: framing, states, authentication, SELECT, IDLE.
+#include "imapserver/session.h"
+
+#include <algorithm>
+
+#include "base/log.h"
+#include "base/strings.h"
+#include "directory/password.h"
+#include "imap/literal.h"
+#include "message/codec.h"
+#include "net/async.h"
+
+namespace postern::imapserver {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr auto kWriteTimeout = 60s;
+
+// The tag of a command line that could not be run (for NO [TOOBIG]).
+std::string TagOf(std::string_view line) {
+  size_t n = 0;
+  while (n < line.size() && n < 64 && line[n] > ' ' && line[n] < 0x7f && line[n] != '{' &&
+         line[n] != '(' && line[n] != ')' && line[n] != '%' && line[n] != '*' && line[n] != '"' &&
+         line[n] != '\\' && line[n] != '+') {
+    ++n;
+  }
+  if (n == 0 || (n < line.size() && line[n] != ' ')) return "*";
+  return std::string(line.substr(0, n));
+}
+
+}  // namespace
+
+Session::Session(std::shared_ptr<net::Connection> conn, SessionContext context,
+                 SessionOptions options)
+    : conn_(std::move(conn)), context_(context), options_(std::move(options)) {}
+
+Session::~Session() {
+  if (subscription_ != 0) context_.notifier.Unsubscribe(subscription_);
+}
+
+std::string Session::Capabilities() const {
+  std::string caps = "IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE";
+  caps += " CHILDREN SPECIAL-USE";
+  if (state_ == State::kNotAuthenticated) {
+    if (options_.tls && !conn_->tls()) caps += " STARTTLS";
+    if (CanAuthenticate()) {
+      caps += " AUTH=PLAIN AUTH=LOGIN";
+    } else {
+      caps += " LOGINDISABLED";
+    }
+  }
+  return caps;
+}
+
+asio::awaitable<bool> Session::Flush() { co_return co_await conn_->Flush(kWriteTimeout); }
+
+void Session::Announce(int64_t mailbox_id, uint64_t modseq, uint32_t uid) {
+  context_.notifier.Publish({account_id_, mailbox_id, modseq, uid});
+}
+
+asio::awaitable<void> Session::Run() {
+  if (options_.implicit_tls) {
+    bool secured = false;
+    if (options_.tls) secured = co_await conn_->StartTls(*options_.tls, 30s);
+    if (!secured) {
+      conn_->Close();
+      co_return;
+    }
+  }
+  Send("* OK [CAPABILITY " + Capabilities() + "] " + options_.hostname + " Postern IMAP ready\r\n");
+  bool sent = co_await Flush();
+  if (!sent) co_return;
+
+  while (state_ != State::kLogout) {
+    std::optional<std::string> text = co_await ReadCommand();
+    if (!text) break;
+    if (text->empty()) {  // answered while framing (NO [TOOBIG] and the like)
+      bool sent = co_await Flush();
+      if (!sent) break;
+      continue;
+    }
+    imap::ParseOptions parse_options;
+    imap::ParsedCommand parsed = imap::ParseCommand(*text, parse_options);
+    Done done;
+    std::string tag;
+    if (!parsed.ok()) {
+      Send(parsed.error->Response());
+      if (++bad_commands_ >= options_.max_bad_commands) {
+        Send("* BYE Too many invalid commands\r\n");
+        co_await Flush();
+        break;
+      }
+      bool sent = co_await Flush();
+      if (!sent) break;
+      continue;
+    }
+    const imap::Command& command = *parsed.command;
+    tag = command.tag;
+    done = co_await Dispatch(command);
+    if (selected_ && changed_ && state_ == State::kSelected) {
+      // RFC 9051 §7.5.1: no EXPUNGE during FETCH, STORE or SEARCH (their
+      // UID forms may have them).
+      using imap::Verb;
+      const bool hold = !command.uid && (command.verb == Verb::kFetch ||
+                                         command.verb == Verb::kStore ||
+                                         command.verb == Verb::kSearch);
+      co_await Sync(!hold);
+    }
+    if (done.status.starts_with("BAD") && ++bad_commands_ >= options_.max_bad_commands) {
+      done.close = true;
+    }
+    Send(tag + " " + done.status + "\r\n");
+    if (done.close) {
+      co_await Flush();
+      break;
+    }
+    bool sent = co_await Flush();
+    if (!sent) break;
+    if (done.start_tls) {
+      // RFC 9051 §6.2.1: the handshake starts right after the tagged OK;
+      // anything the client pipelined before it is discarded.
+      bool secured = co_await conn_->StartTls(*options_.tls, 30s);
+      if (!secured) break;
+    }
+  }
+  conn_->Close();
+}
+
+asio::awaitable<std::optional<std::string>> Session::ReadCommand() {
+  const auto timeout = state_ == State::kNotAuthenticated
+                           ? std::chrono::duration_cast<net::Duration>(options_.login_timeout)
+                           : std::chrono::duration_cast<net::Duration>(options_.idle_timeout);
+  net::Line line = co_await conn_->ReadLine(options_.max_line, timeout, true);
+  if (line.status == net::ReadStatus::kTooLong) {
+    Send("* BAD Command line too long\r\n");
+    co_return std::string();
+  }
+  if (line.status == net::ReadStatus::kDrained) {
+    Send("* BYE Server shutting down\r\n");
+    co_await Flush();
+    co_return std::nullopt;
+  }
+  if (line.status == net::ReadStatus::kTimeout) {
+    Send("* BYE Autologout; idle for too long\r\n");
+    co_await Flush();
+    co_return std::nullopt;
+  }
+  if (line.status != net::ReadStatus::kOk) co_return std::nullopt;
+  std::string buf(line.text);
+  size_t last_line = 0;
+  imap::LiteralLimits limits;
+  limits.max_size = options_.max_literal;
+  limits.max_non_synchronizing = options_.max_literal;
+  while (auto marker = imap::TrailingLiteral(std::string_view(buf).substr(last_line), limits)) {
+    if (!marker->ok() || buf.size() + marker->size > options_.max_literal + options_.max_line) {
+      if (marker->MustCloseConnection() || !marker->synchronizing) {
+        Send("* BYE [TOOBIG] Literal too large\r\n");
+        co_await Flush();
+        co_return std::nullopt;
+      }
+      const std::string tag = TagOf(buf);
+      if (marker->status == imap::LiteralStatus::kInvalidSize) {
+        Send(tag + " BAD Invalid literal size\r\n");
+      } else {
+        Send(tag + " NO [TOOBIG] Literal larger than " + std::to_string(options_.max_literal) +
+             " octets\r\n");
+      }
+      co_return std::string();
+    }
+    if (marker->synchronizing) {
+      Send("+ Ready for literal data\r\n");
+      bool sent = co_await Flush();
+      if (!sent) co_return std::nullopt;
+    }
+    buf.append("\r\n");
+    uint64_t need = marker->size;
+    while (need > 0) {
+      std::pair<net::ReadStatus, std::string_view> got = co_await conn_->ReadSome(timeout);
+      if (got.first != net::ReadStatus::kOk) co_return std::nullopt;
+      std::string_view data = got.second;
+      size_t take = static_cast<size_t>(std::min<uint64_t>(need, data.size()));
+      buf.append(data.substr(0, take));
+      conn_->Consume(take);
+      need -= take;
+    }
+    net::Line next = co_await conn_->ReadLine(options_.max_line, timeout, false);
+    if (next.status == net::ReadStatus::kTooLong) {
+      Send("* BAD Command line too long\r\n");
+      co_return std::string();
+    }
+    if (next.status != net::ReadStatus::kOk) co_return std::nullopt;
+    last_line = buf.size();
+    buf.append(next.text);
+  }
+  co_return buf;
+}
+
+asio::awaitable<Session::Done> Session::Dispatch(const imap::Command& command) {
+  using imap::Verb;
+  const Verb verb = command.verb;
+  // Commands valid in any state.
+  switch (verb) {
+    case Verb::kCapability:
+      Send("* CAPABILITY " + Capabilities() + "\r\n");
+      co_return Ok("CAPABILITY completed");
+    case Verb::kNoop:
+    case Verb::kCheck:
+      if (verb == Verb::kCheck && state_ != State::kSelected) break;
+      if (selected_) {
+        changed_ = true;  // a poll: look even without a notification
+        co_await Sync(true);
+      }
+      co_return Ok(std::string(imap::VerbName(verb)) + " completed");
+    case Verb::kLogout:
+      Send("* BYE Logging out\r\n");
+      state_ = State::kLogout;
+      co_return Done{"OK LOGOUT completed", true};
+    case Verb::kId:
+      // RFC 2971: our name, nothing that helps an attacker more.
+      Send("* ID (\"name\" \"Postern\")\r\n");
+      co_return Ok("ID completed");
+    default:
+      break;
+  }
+  if (state_ == State::kNotAuthenticated) {
+    switch (verb) {
+      case Verb::kStartTls:
+        co_return co_await StartTls();
+      case Verb::kLogin: {
+        const auto& login = command.Get<imap::Login>();
+        if (!CanAuthenticate()) {
+          co_return No("[PRIVACYREQUIRED] Use STARTTLS or port 993 to log in");
+        }
+        co_return co_await Login(login.user, login.password);
+      }
+      case Verb::kAuthenticate:
+        co_return co_await Authenticate(command);
+      default:
+        co_return Bad("Log in first");
+    }
+  }
+  switch (verb) {
+    case Verb::kStartTls:
+    case Verb::kLogin:
+    case Verb::kAuthenticate:
+      co_return Bad("Already authenticated");
+    case Verb::kEnable: {
+      std::string enabled;
+      for (const std::string& cap : command.Get<imap::Enable>().capabilities) {
+        (void)cap;  // nothing enableable is advertised yet
+      }
+      Send("* ENABLED" + enabled + "\r\n");
+      co_return Ok("ENABLE completed");
+    }
+    case Verb::kSelect:
+    case Verb::kExamine:
+      co_return co_await Select(command);
+    case Verb::kCreate:
+      co_return co_await Create(command);
+    case Verb::kDelete:
+      co_return co_await Delete(command);
+    case Verb::kRename:
+      co_return co_await Rename(command);
+    case Verb::kSubscribe:
+      co_return co_await Subscribe(command, true);
+    case Verb::kUnsubscribe:
+      co_return co_await Subscribe(command, false);
+    case Verb::kList:
+      co_return co_await List(command);
+    case Verb::kLsub:
+      co_return co_await Lsub(command);
+    case Verb::kNamespace:
+      Send("* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n");
+      co_return Ok("NAMESPACE completed");
+    case Verb::kStatus:
+      co_return co_await StatusCommand(command);
+    case Verb::kAppend:
+      co_return co_await Append(command);
+    case Verb::kIdle:
+      co_return co_await Idle(command);
+    default:
+      break;
+  }
+  if (state_ != State::kSelected) {
+    switch (verb) {
+      case Verb::kCheck:
+      case Verb::kClose:
+      case Verb::kUnselect:
+      case Verb::kExpunge:
+      case Verb::kSearch:
+      case Verb::kFetch:
+      case Verb::kStore:
+      case Verb::kCopy:
+      case Verb::kMove:
+        co_return Bad("No mailbox selected");
+      default:
+        co_return Bad("Command not supported");
+    }
+  }
+  switch (verb) {
+    case Verb::kClose: {
+      if (!selected_->read_only()) {
+        // RFC 9051 §6.4.1: expunge silently, then leave.
+        const int64_t id = selected_->id();
+        auto expunge = [this, id] { return context_.store.Expunge(id, std::nullopt); };
+        Result<store::ExpungeResult> r = co_await Offload(context_.blocking, std::move(expunge));
+        if (r.ok() && !r->uids.empty()) Announce(id, r->highestmodseq);
+      }
+      Unselect();
+      co_return Ok("CLOSE completed");
+    }
+    case Verb::kUnselect:
+      Unselect();
+      co_return Ok("UNSELECT completed");
+    case Verb::kExpunge:
+      co_return co_await Expunge(command);
+    case Verb::kSearch:
+      co_return co_await Search(command);
+    case Verb::kFetch:
+      co_return co_await Fetch(command);
+    case Verb::kStore:
+      co_return co_await StoreFlags(command);
+    case Verb::kCopy:
+      co_return co_await Copy(command, false);
+    case Verb::kMove:
+      co_return co_await Copy(command, true);
+    default:
+      co_return Bad("Command not supported");
+  }
+}
+
+asio::awaitable<Session::Done> Session::StartTls() {
+  if (!options_.tls || conn_->tls()) co_return Bad("STARTTLS not available");
+  Done done = Ok("Begin TLS negotiation now");
+  done.start_tls = true;
+  co_return done;
+}
+
+asio::awaitable<Session::Done> Session::Login(const std::string& user,
+                                              const std::string& password) {
+  const std::string address = AsciiToLower(user);
+  auto verify = [this, address, password]() -> std::optional<store::AccountInfo> {
+    Result<std::optional<store::AccountInfo>> account = context_.store.FindAccount(address);
+    if (!account.ok() || !account->has_value() || (*account)->disabled) {
+      // Spend the same time as a real check, so timing tells nothing.
+      static const std::string dummy = [] {
+        Result<std::string> hash = directory::HashPassword("postern-timing");
+        return hash.ok() ? *hash : std::string();
+      }();
+      directory::VerifyPassword(password, dummy);
+      return std::nullopt;
+    }
+    if (!directory::VerifyPassword(password, (*account)->password_hash)) return std::nullopt;
+    return **account;
+  };
+  std::optional<store::AccountInfo> account = co_await Offload(context_.blocking, std::move(verify));
+  if (!account) {
+    ++failed_logins_;
+    LOG_WARN("imap: failed login for <{}> from [{}]", SanitizeForLog(address), conn_->remote_ip());
+    asio::steady_timer delay(co_await asio::this_coro::executor);
+    delay.expires_after(options_.failed_login_delay * failed_logins_);
+    co_await delay.async_wait(kAwait);
+    if (failed_logins_ >= options_.max_failed_logins) {
+      Send("* BYE Too many failed logins\r\n");
+      co_return Done{"NO [AUTHENTICATIONFAILED] Authentication failed", true};
+    }
+    co_return No("[AUTHENTICATIONFAILED] Authentication failed");
+  }
+  state_ = State::kAuthenticated;
+  account_id_ = account->id;
+  account_address_ = account->address;
+  std::weak_ptr<Session> weak = weak_from_this();
+  auto executor = conn_->executor();
+  subscription_ = context_.notifier.Subscribe(
+      account_id_, [weak, executor](const mailbox::MailboxChange& change) {
+        asio::post(executor, [weak, change] {
+          if (auto self = weak.lock()) self->OnChange(change);
+        });
+      });
+  LOG_INFO("imap: login <{}> from [{}]{}", account_address_, conn_->remote_ip(),
+           conn_->tls() ? " (TLS)" : "");
+  Send("* CAPABILITY " + Capabilities() + "\r\n");
+  co_return Ok("Logged in");
+}
+
+asio::awaitable<Session::Done> Session::Authenticate(const imap::Command& command) {
+  const auto& auth = command.Get<imap::Authenticate>();
+  if (!CanAuthenticate()) co_return No("[PRIVACYREQUIRED] Use STARTTLS or port 993 to log in");
+  if (auth.mechanism != "PLAIN" && auth.mechanism != "LOGIN") {
+    co_return No("Unsupported authentication mechanism");
+  }
+  std::string user, password;
+  if (auth.mechanism == "PLAIN") {
+    std::optional<std::string> response;
+    if (auth.initial_response) {
+      response = message::DecodeBase64(*auth.initial_response);
+    } else {
+      response = co_await SaslStep("");
+    }
+    if (!response) co_return Bad("Authentication cancelled");
+    // RFC 4616: authzid NUL authcid NUL passwd.
+    std::vector<std::string_view> parts = Split(*response, '\0');
+    if (parts.size() != 3) co_return Bad("Malformed PLAIN response");
+    if (!parts[0].empty() && !EqualsIgnoreCase(parts[0], parts[1])) {
+      co_return No("[AUTHORIZATIONFAILED] Cannot act as another user");
+    }
+    user = std::string(parts[1]);
+    password = std::string(parts[2]);
+  } else {
+    std::optional<std::string> name;
+    if (auth.initial_response) {
+      name = message::DecodeBase64(*auth.initial_response);
+    } else {
+      name = co_await SaslStep("VXNlcm5hbWU6");  // "Username:"
+    }
+    if (!name) co_return Bad("Authentication cancelled");
+    std::optional<std::string> pass = co_await SaslStep("UGFzc3dvcmQ6");  // "Password:"
+    if (!pass) co_return Bad("Authentication cancelled");
+    user = *name;
+    password = *pass;
+  }
+  co_return co_await Login(user, password);
+}
+
+asio::awaitable<std::optional<std::string>> Session::SaslStep(std::string challenge) {
+  Send("+ " + challenge + "\r\n");
+  bool sent = co_await Flush();
+  if (!sent) co_return std::nullopt;
+  net::Line line = co_await conn_->ReadLine(options_.max_line, 60s, false);
+  if (line.status != net::ReadStatus::kOk || line.text == "*") co_return std::nullopt;
+  co_return message::DecodeBase64(line.text);
+}
+
+void Session::OnChange(const mailbox::MailboxChange& change) {
+  if (!selected_ || change.mailbox_id != selected_->id()) return;
+  changed_ = true;
+  if (idling_ && !pushing_) {
+    pushing_ = true;
+    auto self = shared_from_this();
+    asio::co_spawn(conn_->executor(), IdlePush(self), asio::detached);
+  }
+}
+
+asio::awaitable<void> Session::IdlePush(std::shared_ptr<Session> self) {
+  (void)self;  // keeps the session alive while pushing
+  while (changed_ && idling_) {
+    co_await Sync(true);
+    bool sent = co_await Flush();
+    if (!sent) break;
+  }
+  pushing_ = false;
+  if (push_done_) push_done_->cancel();
+}
+
+asio::awaitable<Session::Done> Session::Idle(const imap::Command& command) {
+  (void)command;
+  Send("+ idling\r\n");
+  if (selected_) co_await Sync(true);
+  bool sent = co_await Flush();
+  if (!sent) co_return Done{"", true};
+  idling_ = true;
+  if (changed_ && selected_ && !pushing_) {
+    pushing_ = true;
+    asio::co_spawn(conn_->executor(), IdlePush(shared_from_this()), asio::detached);
+  }
+  net::Line line = co_await conn_->ReadLine(options_.max_line, options_.idle_timeout, true);
+  idling_ = false;
+  // Let a push in flight finish, so responses stay in order.
+  while (pushing_) {
+    push_done_ = std::make_unique<asio::steady_timer>(conn_->executor());
+    push_done_->expires_after(5s);
+    co_await push_done_->async_wait(kAwait);
+    push_done_.reset();
+  }
+  if (line.status == net::ReadStatus::kDrained) {
+    Send("* BYE Server shutting down\r\n");
+    co_return Done{"OK IDLE terminated", true};
+  }
+  if (line.status == net::ReadStatus::kTimeout) {
+    Send("* BYE Autologout; idle for too long\r\n");
+    co_return Done{"OK IDLE terminated", true};
+  }
+  if (line.status != net::ReadStatus::kOk) co_return Done{"", true};
+  if (!EqualsIgnoreCase(line.text, "DONE")) co_return Bad("Expected DONE");
+  co_return Ok("IDLE terminated");
+}
+
+asio::awaitable<void> Session::Sync(bool allow_expunge) {
+  if (!selected_ || !changed_) co_return;
+  changed_ = false;
+  const int64_t id = selected_->id();
+  const uint64_t since = selected_->known_modseq();
+  struct Snapshot {
+    Status status;
+    uint64_t highestmodseq = 0;
+    std::vector<store::MessageInfo> changed;
+    std::vector<uint32_t> expunged;
+  };
+  auto read = [this, id, since]() {
+    Snapshot s;
+    // The mailbox first: whatever commits later is caught next time.
+    auto mailbox = context_.store.GetMailboxById(id);
+    if (!mailbox.ok()) {
+      s.status = mailbox.status();
+      return s;
+    }
+    s.highestmodseq = mailbox->highestmodseq;
+    auto changed = context_.store.ListMessages(id, since);
+    auto expunged = context_.store.ExpungedSince(id, since);
+    if (!changed.ok() || !expunged.ok()) {
+      s.status = !changed.ok() ? changed.status() : expunged.status();
+      return s;
+    }
+    s.changed = std::move(*changed);
+    s.expunged = std::move(*expunged);
+    return s;
+  };
+  Snapshot snap = co_await Offload(context_.blocking, std::move(read));
+  if (!snap.status.ok()) {
+    if (snap.status.code() == StatusCode::kNotFound) {
+      Send("* BYE The selected mailbox was deleted\r\n");
+      state_ = State::kLogout;
+    } else {
+      changed_ = true;  // try again after the next command
+    }
+    co_return;
+  }
+  if (!selected_ || selected_->id() != id) co_return;
+  SelectedMailbox::Update update =
+      selected_->Apply(snap.highestmodseq, snap.changed, snap.expunged, allow_expunge, condstore_);
+  for (const std::string& line : update.responses) Send(line);
+}
+
+void Session::Unselect() {
+  selected_.reset();
+  changed_ = false;
+  state_ = State::kAuthenticated;
+}
+
+asio::awaitable<Session::Done> Session::Select(const imap::Command& command) {
+  const auto& args = command.Get<imap::Select>();
+  const bool examine = command.verb == imap::Verb::kExamine;
+  // RFC 9051 §6.3.2: a failed SELECT leaves no mailbox selected.
+  if (selected_) {
+    Unselect();
+    Send("* OK [CLOSED] Previous mailbox closed\r\n");
+  }
+  std::optional<store::MailboxInfo> mailbox = co_await FindMailbox(args.mailbox);
+  if (!mailbox) co_return No("[NONEXISTENT] No such mailbox");
+  const int64_t id = mailbox->id;
+  auto list = [this, id] { return context_.store.ListMessages(id, 0); };
+  Result<std::vector<store::MessageInfo>> messages = co_await Offload(context_.blocking, std::move(list));
+  if (!messages.ok()) co_return No("[UNAVAILABLE] " + messages.status().message());
+  if (args.condstore) condstore_ = true;
+  selected_.emplace(*mailbox, std::move(*messages), examine);
+  state_ = State::kSelected;
+  changed_ = false;
+  const SelectedMailbox& s = *selected_;
+  Send("* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n");
+  if (examine) {
+    Send("* OK [PERMANENTFLAGS ()] Read-only mailbox\r\n");
+  } else {
+    Send("* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] Flags "
+         "permitted\r\n");
+  }
+  Send("* " + std::to_string(s.exists()) + " EXISTS\r\n");
+  Send("* 0 RECENT\r\n");
+  for (uint32_t seq = 1; seq <= s.exists(); ++seq) {
+    if ((s.at(seq).flags & store::kFlagSeen) == 0) {
+      Send("* OK [UNSEEN " + std::to_string(seq) + "] First unseen\r\n");
+      break;
+    }
+  }
+  Send("* OK [UIDVALIDITY " + std::to_string(mailbox->uidvalidity) + "] UIDs valid\r\n");
+  Send("* OK [UIDNEXT " + std::to_string(mailbox->uidnext) + "] Predicted next UID\r\n");
+  if (condstore_) {
+    Send("* OK [HIGHESTMODSEQ " + std::to_string(std::max<uint64_t>(1, s.known_modseq())) +
+         "] Highest\r\n");
+  }
+  co_return Ok(std::string(examine ? "[READ-ONLY] EXAMINE" : "[READ-WRITE] SELECT") +
+               " completed");
+}
+
+}  // namespace postern::imapserver

@@ -1,0 +1,142 @@
+// One IMAP session (RFC 3501 IMAP4rev1): a coroutine that reads commands
+// (framing literals), runs them against the store and answers. Split by
+// command family: session.cc (framing, state, authentication, IDLE),
+// session_mailbox.cc (LIST, STATUS, CREATE, ..., APPEND), session_message.cc
+// (FETCH, STORE, SEARCH, COPY, MOVE, EXPUNGE).
+//
+// Other sessions' changes reach this one through mailbox::ChangeNotifier:
+// announced after the next command, and at once while it IDLEs. Every store
+// call runs on the blocking pool. Runs on one I/O thread; not thread-safe.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "imap/command.h"
+#include "imap/writer.h"
+#include "imapserver/selected.h"
+#include "mailbox/notifier.h"
+#include "net/connection.h"
+#include "store/store.h"
+
+namespace postern::message {
+struct Message;
+}
+
+namespace postern::imapserver {
+
+struct SessionOptions {
+  std::string hostname = "localhost";
+  std::shared_ptr<asio::ssl::context> tls;  // null: no STARTTLS
+  bool implicit_tls = false;                // port 993: TLS before the greeting
+  // LOGIN and AUTHENTICATE without TLS (LOGINDISABLED otherwise).
+  bool allow_plaintext_auth = false;
+  size_t max_line = 64 * 1024;                // one command line, CRLF included
+  uint64_t max_literal = 64ull * 1024 * 1024;  // APPENDLIMIT; also any one command
+  // RFC 9051 §5.4: at least 30 minutes of inactivity before logging out.
+  std::chrono::seconds idle_timeout{30 * 60};
+  std::chrono::seconds login_timeout{60};  // before authentication
+  std::chrono::milliseconds failed_login_delay{2000};
+  int max_failed_logins = 3;
+  int max_bad_commands = 20;
+};
+
+// What every session shares; all outlive the sessions.
+struct SessionContext {
+  store::Store& store;
+  asio::thread_pool& blocking;
+  mailbox::ChangeNotifier& notifier;
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(std::shared_ptr<net::Connection> conn, SessionContext context, SessionOptions options);
+  ~Session();
+
+  asio::awaitable<void> Run();
+
+ private:
+  enum class State { kNotAuthenticated, kAuthenticated, kSelected, kLogout };
+
+  // What a command produced: the tagged completion ("OK ...", "NO ...",
+  // "BAD ..." without the tag) and whether the session ends.
+  struct Done {
+    std::string status;
+    bool close = false;
+    bool start_tls = false;  // STARTTLS: negotiate once the OK is sent
+  };
+  static Done Ok(std::string text) { return {"OK " + std::move(text)}; }
+  static Done No(std::string text) { return {"NO " + std::move(text)}; }
+  static Done Bad(std::string text) { return {"BAD " + std::move(text)}; }
+
+  // ---- session.cc
+  std::string Capabilities() const;
+  bool CanAuthenticate() const { return conn_->tls() || options_.allow_plaintext_auth; }
+  // Reads one whole command (line, literals, following lines) into `buf`.
+  // nullopt: the session must end (EOF, timeout, too long to resync).
+  asio::awaitable<std::optional<std::string>> ReadCommand();
+  asio::awaitable<Done> Dispatch(const imap::Command& command);
+  asio::awaitable<Done> Login(const std::string& user, const std::string& password);
+  asio::awaitable<Done> Authenticate(const imap::Command& command);
+  // One SASL round: sends the challenge, returns the decoded response
+  // (nullopt: the client cancelled with "*" or the connection failed).
+  asio::awaitable<std::optional<std::string>> SaslStep(std::string challenge);
+  asio::awaitable<Done> Idle(const imap::Command& command);
+  asio::awaitable<Done> StartTls();
+  asio::awaitable<Done> Select(const imap::Command& command);
+  // Brings the selected mailbox up to date and queues what changed.
+  asio::awaitable<void> Sync(bool allow_expunge);
+  asio::awaitable<void> IdlePush(std::shared_ptr<Session> self);
+  void OnChange(const mailbox::MailboxChange& change);
+  void Unselect();
+  void Send(std::string_view data) { conn_->Queue(data); }
+  asio::awaitable<bool> Flush();
+  // Publishes a change this session made, for the other sessions.
+  void Announce(int64_t mailbox_id, uint64_t modseq, uint32_t uid = 0);
+
+  // ---- session_mailbox.cc
+  asio::awaitable<Done> List(const imap::Command& command);
+  asio::awaitable<Done> Lsub(const imap::Command& command);
+  asio::awaitable<Done> StatusCommand(const imap::Command& command);
+  asio::awaitable<Done> Create(const imap::Command& command);
+  asio::awaitable<Done> Delete(const imap::Command& command);
+  asio::awaitable<Done> Rename(const imap::Command& command);
+  asio::awaitable<Done> Subscribe(const imap::Command& command, bool subscribe);
+  asio::awaitable<Done> Append(const imap::Command& command);
+  // The mailbox named, or nullopt (store errors as kNotFound too).
+  asio::awaitable<std::optional<store::MailboxInfo>> FindMailbox(const std::string& name);
+
+  // ---- session_message.cc
+  asio::awaitable<Done> Fetch(const imap::Command& command);
+  asio::awaitable<Done> StoreFlags(const imap::Command& command);
+  asio::awaitable<Done> Expunge(const imap::Command& command);
+  asio::awaitable<Done> Copy(const imap::Command& command, bool move);
+  asio::awaitable<Done> Search(const imap::Command& command);
+  // The cached ENVELOPE/BODY/BODYSTRUCTURE of a message (parsed and saved
+  // when the cache has none).
+  asio::awaitable<std::optional<store::MessageParse>> ParseOf(const MessageView& message);
+  asio::awaitable<std::optional<std::string>> ContentOf(const MessageView& message);
+
+  std::shared_ptr<net::Connection> conn_;
+  SessionContext context_;
+  SessionOptions options_;
+  imap::StringOptions strings_;
+  State state_ = State::kNotAuthenticated;
+  int64_t account_id_ = 0;
+  std::string account_address_;
+  std::optional<SelectedMailbox> selected_;
+  bool condstore_ = false;  // ENABLE CONDSTORE, or a CONDSTORE-using command
+  int failed_logins_ = 0;
+  int bad_commands_ = 0;
+
+  uint64_t subscription_ = 0;
+  bool changed_ = false;    // a change was announced since the last Sync
+  bool idling_ = false;     // inside IDLE: changes are pushed at once
+  bool pushing_ = false;    // an IdlePush coroutine is running
+  std::unique_ptr<asio::steady_timer> push_done_;  // fires when pushing_ ends
+};
+
+}  // namespace postern::imapserver

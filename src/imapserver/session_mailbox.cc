@@ -1,0 +1,341 @@
+// IMAP session: mailbox commands (LIST, LSUB, STATUS, CREATE, DELETE,
+// RENAME, SUBSCRIBE, UNSUBSCRIBE) and APPEND.
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "base/clock.h"
+#include "base/strings.h"
+#include "imapserver/session.h"
+#include "message/imap_structure.h"
+#include "message/mime.h"
+#include "net/async.h"
+
+namespace postern::imapserver {
+namespace {
+
+constexpr char kDelimiter = '/';
+
+// RFC 9051 §6.3.9: "*" matches anything, "%" anything but the delimiter.
+// One pass per pattern character over the name (dynamic programming), so
+// patterns full of wildcards cost O(pattern x name), never exponential.
+bool Matches(std::string_view pattern, std::string_view name) {
+  std::vector<char> row(name.size() + 1, 0), next(name.size() + 1);
+  row[0] = 1;
+  for (char p : pattern) {
+    if (p == '*') {
+      char reach = 0;
+      for (size_t j = 0; j <= name.size(); ++j) next[j] = reach = reach | row[j];
+    } else if (p == '%') {
+      next[0] = row[0];
+      for (size_t j = 1; j <= name.size(); ++j) {
+        next[j] = row[j] | (next[j - 1] & (name[j - 1] != kDelimiter));
+      }
+    } else {
+      next[0] = 0;
+      for (size_t j = 0; j < name.size(); ++j) next[j + 1] = row[j] & (name[j] == p);
+    }
+    row.swap(next);
+  }
+  return row[name.size()] != 0;
+}
+
+// "INBOX" patterns match case-insensitively (RFC 9051 §5.1).
+bool MatchesName(std::string_view pattern, const std::string& name) {
+  if (name == "INBOX") return Matches(AsciiToUpper(pattern), name) || Matches(pattern, name);
+  return Matches(pattern, name);
+}
+
+std::string SpecialUse(const std::string& role) {
+  if (role == "sent") return "\\Sent";
+  if (role == "drafts") return "\\Drafts";
+  if (role == "trash") return "\\Trash";
+  if (role == "junk") return "\\Junk";
+  if (role == "archive") return "\\Archive";
+  return "";
+}
+
+std::string RoleOf(const std::string& special_use) {
+  if (EqualsIgnoreCase(special_use, "\\Sent")) return "sent";
+  if (EqualsIgnoreCase(special_use, "\\Drafts")) return "drafts";
+  if (EqualsIgnoreCase(special_use, "\\Trash")) return "trash";
+  if (EqualsIgnoreCase(special_use, "\\Junk")) return "junk";
+  if (EqualsIgnoreCase(special_use, "\\Archive")) return "archive";
+  return "";
+}
+
+// Checks a name for CREATE and RENAME; empty when it is fine.
+std::string InvalidName(const std::string& name) {
+  if (name.empty()) return "Empty mailbox name";
+  if (name.size() > 512) return "Mailbox name too long";
+  if (name.find_first_of("*%") != std::string::npos) return "Mailbox names may not contain * or %";
+  if (name.front() == kDelimiter) return "Mailbox names may not start with /";
+  if (name.find("//") != std::string::npos) return "Empty level in the mailbox name";
+  for (unsigned char c : name) {
+    if (c < 0x20 || c == 0x7f) return "Control characters in the mailbox name";
+  }
+  if (std::count(name.begin(), name.end(), kDelimiter) > 32) return "Too many levels";
+  return {};
+}
+
+
+}  // namespace
+
+asio::awaitable<std::optional<store::MailboxInfo>> Session::FindMailbox(const std::string& name) {
+  const int64_t account = account_id_;
+  auto find = [this, account, name] { return context_.store.GetMailbox(account, name); };
+  Result<std::optional<store::MailboxInfo>> found =
+      co_await Offload(context_.blocking, std::move(find));
+  if (!found.ok()) co_return std::nullopt;
+  co_return *found;
+}
+
+asio::awaitable<Session::Done> Session::List(const imap::Command& command) {
+  const auto& args = command.Get<imap::List>();
+  const int64_t account = account_id_;
+  auto list = [this, account] { return context_.store.ListMailboxes(account); };
+  Result<std::vector<store::MailboxInfo>> mailboxes =
+      co_await Offload(context_.blocking, std::move(list));
+  if (!mailboxes.ok()) co_return No("[UNAVAILABLE] " + mailboxes.status().message());
+
+  // Every name, and the parents implied by deeper names (listed \Noselect).
+  std::map<std::string, const store::MailboxInfo*> names;
+  std::set<std::string> parents;
+  for (const auto& m : *mailboxes) {
+    names[m.name] = &m;
+    for (size_t slash = m.name.find(kDelimiter); slash != std::string::npos;
+         slash = m.name.find(kDelimiter, slash + 1)) {
+      parents.insert(m.name.substr(0, slash));
+    }
+  }
+  for (const std::string& p : parents) names.emplace(p, nullptr);
+
+  const bool verb_is_lsub = command.verb == imap::Verb::kLsub;
+  const std::string kind = verb_is_lsub ? "LSUB" : "LIST";
+  for (const std::string& pattern_text : args.patterns) {
+    if (pattern_text.empty()) {
+      // RFC 9051 §6.3.9: the hierarchy delimiter and root.
+      Send("* " + kind + " (\\Noselect) \"/\" \"\"\r\n");
+      continue;
+    }
+    std::string pattern = args.reference + pattern_text;
+    for (const auto& [name, mailbox] : names) {
+      if (!MatchesName(pattern, name)) continue;
+      if ((args.select_subscribed || verb_is_lsub) && (!mailbox || !mailbox->subscribed)) continue;
+      std::vector<std::string> attrs;
+      if (!mailbox) attrs.push_back("\\Noselect");
+      bool children = parents.count(name) > 0;
+      if (!verb_is_lsub) attrs.push_back(children ? "\\HasChildren" : "\\HasNoChildren");
+      if (mailbox && args.return_subscribed && mailbox->subscribed) attrs.push_back("\\Subscribed");
+      if (mailbox) {
+        std::string use = SpecialUse(mailbox->role);
+        if (!use.empty()) attrs.push_back(use);
+      }
+      if (args.select_special_use && (!mailbox || SpecialUse(mailbox->role).empty())) continue;
+      std::string line = "* " + kind + " (";
+      for (size_t i = 0; i < attrs.size(); ++i) {
+        if (i > 0) line.push_back(' ');
+        line += attrs[i];
+      }
+      line += ") \"/\" ";
+      imap::AppendMailbox(&line, name, strings_);
+      line += "\r\n";
+      Send(line);
+    }
+  }
+  co_return Ok(kind + " completed");
+}
+
+asio::awaitable<Session::Done> Session::Lsub(const imap::Command& command) {
+  const auto& args = command.Get<imap::Lsub>();
+  imap::List list;
+  list.reference = args.reference;
+  list.patterns = {args.pattern};
+  imap::Command as_list = command;
+  as_list.arguments = list;
+  co_return co_await List(as_list);
+}
+
+asio::awaitable<Session::Done> Session::StatusCommand(const imap::Command& command) {
+  const auto& args = command.Get<imap::StatusQuery>();
+  std::optional<store::MailboxInfo> mailbox = co_await FindMailbox(args.mailbox);
+  if (!mailbox) co_return No("[NONEXISTENT] No such mailbox");
+  uint32_t deleted = 0;
+  bool want_deleted = std::find(args.items.begin(), args.items.end(),
+                                imap::StatusItem::kDeleted) != args.items.end();
+  if (want_deleted) {
+    const int64_t id = mailbox->id;
+    auto list = [this, id] { return context_.store.ListMessages(id, 0); };
+    Result<std::vector<store::MessageInfo>> messages =
+        co_await Offload(context_.blocking, std::move(list));
+    if (!messages.ok()) co_return No("[UNAVAILABLE] " + messages.status().message());
+    for (const auto& m : *messages) deleted += (m.flags & store::kFlagDeleted) ? 1 : 0;
+  }
+  std::string line = "* STATUS ";
+  imap::AppendMailbox(&line, mailbox->name, strings_);
+  line += " (";
+  bool first = true;
+  for (imap::StatusItem item : args.items) {
+    std::string value;
+    switch (item) {
+      case imap::StatusItem::kMessages:
+        value = std::to_string(mailbox->messages);
+        break;
+      case imap::StatusItem::kUidNext:
+        value = std::to_string(mailbox->uidnext);
+        break;
+      case imap::StatusItem::kUidValidity:
+        value = std::to_string(mailbox->uidvalidity);
+        break;
+      case imap::StatusItem::kUnseen:
+        value = std::to_string(mailbox->unseen);
+        break;
+      case imap::StatusItem::kRecent:
+        value = "0";  // \Recent is not kept (RFC 9051 drops it)
+        break;
+      case imap::StatusItem::kSize:
+        value = std::to_string(mailbox->size);
+        break;
+      case imap::StatusItem::kHighestModSeq:
+        value = std::to_string(std::max<uint64_t>(1, mailbox->highestmodseq));
+        break;
+      case imap::StatusItem::kDeleted:
+        value = std::to_string(deleted);
+        break;
+      case imap::StatusItem::kAppendLimit:
+        value = std::to_string(options_.max_literal);
+        break;
+      default:
+        co_return Bad("Unsupported STATUS item " + std::string(imap::StatusItemName(item)));
+    }
+    if (!first) line.push_back(' ');
+    first = false;
+    line += std::string(imap::StatusItemName(item)) + " " + value;
+  }
+  line += ")\r\n";
+  Send(line);
+  co_return Ok("STATUS completed");
+}
+
+asio::awaitable<Session::Done> Session::Create(const imap::Command& command) {
+  const auto& args = command.Get<imap::Create>();
+  std::string name = args.mailbox;
+  while (!name.empty() && name.back() == kDelimiter) name.pop_back();  // "CREATE a/" is "a"
+  if (std::string why = InvalidName(name); !why.empty()) co_return No("[CANNOT] " + why);
+  std::string role;
+  for (const std::string& use : args.special_use) {
+    role = RoleOf(use);
+    if (role.empty()) co_return No("[USEATTR] Unsupported special-use attribute");
+  }
+  const int64_t account = account_id_;
+  auto create = [this, account, name, role] {
+    return context_.store.CreateMailbox(account, name, role);
+  };
+  Result<store::MailboxInfo> created = co_await Offload(context_.blocking, std::move(create));
+  if (!created.ok()) {
+    if (created.status().code() == StatusCode::kAlreadyExists) {
+      co_return No("[ALREADYEXISTS] Mailbox already exists");
+    }
+    co_return No("[SERVERBUG] " + created.status().message());
+  }
+  Announce(created->id, created->highestmodseq);
+  co_return Ok("CREATE completed");
+}
+
+asio::awaitable<Session::Done> Session::Delete(const imap::Command& command) {
+  const std::string name = command.Get<imap::MailboxArgument>().mailbox;
+  if (name == "INBOX") co_return No("[CANNOT] INBOX cannot be deleted");
+  std::optional<store::MailboxInfo> mailbox = co_await FindMailbox(name);
+  if (!mailbox) co_return No("[NONEXISTENT] No such mailbox");
+  const int64_t account = account_id_;
+  auto remove = [this, account, name] { return context_.store.DeleteMailbox(account, name); };
+  Status s = co_await Offload(context_.blocking, std::move(remove));
+  if (!s.ok()) {
+    if (s.code() == StatusCode::kNotFound) co_return No("[NONEXISTENT] No such mailbox");
+    co_return No("[SERVERBUG] " + s.message());
+  }
+  if (selected_ && selected_->id() == mailbox->id) Unselect();
+  Announce(mailbox->id, 0);
+  co_return Ok("DELETE completed");
+}
+
+asio::awaitable<Session::Done> Session::Rename(const imap::Command& command) {
+  const auto& args = command.Get<imap::Rename>();
+  std::string to = args.to;
+  while (!to.empty() && to.back() == kDelimiter) to.pop_back();
+  if (std::string why = InvalidName(to); !why.empty()) co_return No("[CANNOT] " + why);
+  const int64_t account = account_id_;
+  const std::string from = args.from;
+  auto rename = [this, account, from, to] { return context_.store.RenameMailbox(account, from, to); };
+  Status s = co_await Offload(context_.blocking, std::move(rename));
+  if (!s.ok()) {
+    if (s.code() == StatusCode::kNotFound) co_return No("[NONEXISTENT] No such mailbox");
+    if (s.code() == StatusCode::kAlreadyExists) co_return No("[ALREADYEXISTS] " + s.message());
+    co_return No("[SERVERBUG] " + s.message());
+  }
+  if (from == "INBOX" && selected_ && selected_->info().name == "INBOX") changed_ = true;
+  Announce(0, 0);
+  co_return Ok("RENAME completed");
+}
+
+asio::awaitable<Session::Done> Session::Subscribe(const imap::Command& command, bool subscribe) {
+  const std::string name = command.Get<imap::MailboxArgument>().mailbox;
+  const int64_t account = account_id_;
+  auto set = [this, account, name, subscribe] {
+    return context_.store.SetSubscribed(account, name, subscribe);
+  };
+  Status s = co_await Offload(context_.blocking, std::move(set));
+  const std::string verb = subscribe ? "SUBSCRIBE" : "UNSUBSCRIBE";
+  if (!s.ok()) {
+    // Unsubscribing from a name that is not there leaves it unsubscribed.
+    if (s.code() == StatusCode::kNotFound && !subscribe) co_return Ok(verb + " completed");
+    if (s.code() == StatusCode::kNotFound) co_return No("[NONEXISTENT] No such mailbox");
+    co_return No("[SERVERBUG] " + s.message());
+  }
+  co_return Ok(verb + " completed");
+}
+
+asio::awaitable<Session::Done> Session::Append(const imap::Command& command) {
+  const auto& args = command.Get<imap::Append>();
+  std::optional<store::MailboxInfo> mailbox = co_await FindMailbox(args.mailbox);
+  if (!mailbox) co_return No("[TRYCREATE] No such mailbox");
+  std::vector<uint32_t> uids;
+  uint32_t uidvalidity = mailbox->uidvalidity;
+  for (const imap::AppendMessage& m : args.messages) {
+    if (m.content.empty()) co_return No("Empty message");
+    store::AppendOptions options;
+    FlagsFromNames(m.flags, &options.flags, &options.keywords);
+    options.internal_date =
+        m.internal_date ? m.internal_date->ToUnixTime() : Clock::Real().NowUnix();
+    // Stored in the CRLF form IMAP serves, so sizes stay true.
+    std::string content = message::ToCrlf(m.content);
+    const int64_t id = mailbox->id;
+    auto append = [this, id, content = std::move(content),
+                   options = std::move(options)]() mutable -> Result<store::AppendResult> {
+      message::Message parsed = message::ParseMessage(content);
+      options.parse = store::MessageParse{message::ImapEnvelope(parsed.root),
+                                          message::ImapBodyStructure(parsed.root, false),
+                                          message::ImapBodyStructure(parsed.root, true)};
+      PT_ASSIGN_OR_RETURN(store::Body body, context_.store.EncodeBody(content));
+      if (body.in_file) PT_RETURN_IF_ERROR(context_.store.WriteBodyFile(body));
+      return context_.store.Append(id, body, options);
+    };
+    Result<store::AppendResult> r = co_await Offload(context_.blocking, std::move(append));
+    if (!r.ok()) {
+      if (r.status().code() == StatusCode::kResourceExhausted) {
+        co_return No("[OVERQUOTA] " + r.status().message());
+      }
+      if (r.status().code() == StatusCode::kNotFound) co_return No("[TRYCREATE] No such mailbox");
+      co_return No("[SERVERBUG] " + r.status().message());
+    }
+    uidvalidity = r->uidvalidity;
+    uids.push_back(r->uid);
+    Announce(id, r->modseq, r->uid);
+    if (selected_ && selected_->id() == id) changed_ = true;
+  }
+  // RFC 4315 §3: APPENDUID.
+  co_return Ok("[APPENDUID " + std::to_string(uidvalidity) + " " +
+               imap::FormatSequenceSet(uids) + "] APPEND completed");
+}
+
+}  // namespace postern::imapserver

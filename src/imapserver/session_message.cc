@@ -1,0 +1,696 @@
+// IMAP session: message commands (FETCH, STORE, SEARCH, COPY, MOVE,
+// EXPUNGE) on the selected mailbox.
+#include <algorithm>
+#include <ctime>
+
+#include "base/clock.h"
+#include "base/strings.h"
+#include "imapserver/session.h"
+#include "message/charset.h"
+#include "message/codec.h"
+#include "message/date.h"
+#include "message/header_text.h"
+#include "message/imap_structure.h"
+#include "message/mime.h"
+#include "message/params.h"
+#include "net/async.h"
+
+namespace postern::imapserver {
+namespace {
+
+// FETCH output is flushed once this much is queued, so a large FETCH does
+// not hold every message in memory.
+constexpr size_t kFlushAt = 256 * 1024;
+
+// Non-UID sequence sets must name existing messages (RFC 9051 §9
+// seq-number); UIDs that do not exist are ignored.
+bool ValidSequenceNumbers(const imap::SequenceSet& set, uint32_t exists) {
+  for (const auto& r : set.ranges) {
+    if (r.first != imap::kStar && r.first > exists) return false;
+    if (r.last != imap::kStar && r.last > exists) return false;
+    if (exists == 0) return false;
+  }
+  return true;
+}
+
+
+// A header as served: it must end with the empty line (RFC 9051 §6.4.5).
+std::string WithBlankLine(std::string_view header) {
+  std::string out(header);
+  if (!(out.ends_with("\r\n\r\n") || out == "\r\n")) {
+    if (!out.empty() && !out.ends_with("\r\n")) out += "\r\n";
+    out += "\r\n";
+  }
+  return out;
+}
+
+// The raw lines of the fields named (or not named) in `names`.
+std::string HeaderFields(const message::Message& m, const message::Part& part,
+                         const std::vector<std::string>& names, bool exclude) {
+  std::string out;
+  for (const message::HeaderField& field : part.fields) {
+    bool listed = std::any_of(names.begin(), names.end(), [&](const std::string& n) {
+      return EqualsIgnoreCase(n, field.name);
+    });
+    if (listed == exclude) continue;
+    const char* end = field.value.data() + field.value.size();
+    out.append(m.raw.substr(field.offset, static_cast<size_t>(end - m.raw.data()) - field.offset));
+    out += "\r\n";
+  }
+  out += "\r\n";
+  return out;
+}
+
+// The octets a BODY[section] names; empty for a section that does not
+// exist (Dovecot answers those with an empty string too).
+std::string SectionOf(const message::Message& m, const imap::Section& section) {
+  const message::Part* part = message::FindPart(m, section.part);
+  if (part == nullptr) return {};
+  const message::Part* target = nullptr;  // the message HEADER/TEXT apply to
+  if (section.part.empty()) {
+    target = &m.root;
+  } else if (part->embedded) {
+    target = &part->children.front();
+  }
+  switch (section.text) {
+    case imap::SectionText::kNone:
+      if (section.part.empty()) return std::string(m.raw);
+      return std::string(m.BodyBytes(*part));
+    case imap::SectionText::kMime:
+      return WithBlankLine(m.HeaderBytes(*part));
+    case imap::SectionText::kHeader:
+      return target ? WithBlankLine(m.HeaderBytes(*target)) : std::string();
+    case imap::SectionText::kText:
+      return target ? std::string(m.BodyBytes(*target)) : std::string();
+    case imap::SectionText::kHeaderFields:
+      return target ? HeaderFields(m, *target, section.fields, false) : std::string();
+    case imap::SectionText::kHeaderFieldsNot:
+      return target ? HeaderFields(m, *target, section.fields, true) : std::string();
+  }
+  return {};
+}
+
+std::string Partial(std::string data, const std::optional<imap::Partial>& partial) {
+  if (!partial) return data;
+  if (partial->offset >= data.size()) return {};
+  return data.substr(partial->offset, partial->length);
+}
+
+// ---- SEARCH
+
+bool NeedsContent(const imap::SearchKey& key) {
+  using K = imap::SearchKeyKind;
+  switch (key.kind) {
+    case K::kBcc:
+    case K::kBody:
+    case K::kCc:
+    case K::kFrom:
+    case K::kSubject:
+    case K::kText:
+    case K::kTo:
+    case K::kHeader:
+    case K::kSentBefore:
+    case K::kSentOn:
+    case K::kSentSince:
+      return true;
+    default:
+      break;
+  }
+  return std::any_of(key.children.begin(), key.children.end(), NeedsContent);
+}
+
+bool UsesModSeq(const imap::SearchKey& key) {
+  if (key.kind == imap::SearchKeyKind::kModSeq) return true;
+  return std::any_of(key.children.begin(), key.children.end(), UsesModSeq);
+}
+
+// Case-insensitive (ASCII) substring test; the empty needle matches.
+bool Contains(std::string_view haystack, std::string_view needle) {
+  if (needle.empty()) return true;
+  std::string h = AsciiToLower(haystack), n = AsciiToLower(needle);
+  return h.find(n) != std::string::npos;
+}
+
+// What a search reads from one message's content, computed on demand.
+struct Content {
+  std::string raw;
+  message::Message parsed;
+  std::optional<std::string> body_text;  // decoded text of the text parts
+
+  explicit Content(std::string r) : raw(std::move(r)), parsed(message::ParseMessage(raw)) {}
+  Content(const Content&) = delete;  // `parsed` points into `raw`
+  Content& operator=(const Content&) = delete;
+
+  std::string HeaderText(std::string_view name) const {
+    std::string out;
+    for (const auto& f : parsed.root.fields) {
+      if (!EqualsIgnoreCase(f.name, name)) continue;
+      if (!out.empty()) out += ' ';
+      out += message::DecodeHeaderText(f.value);
+    }
+    return out;
+  }
+  bool HasHeader(std::string_view name) const { return parsed.root.FindField(name) != nullptr; }
+
+  void CollectText(const message::Part& part, std::string* out) const {
+    if (part.multipart || part.embedded) {
+      if (part.embedded) {
+        for (const auto& f : part.children.front().fields) {
+          *out += message::DecodeHeaderText(f.value);
+          *out += '\n';
+        }
+      }
+      for (const auto& child : part.children) CollectText(child, out);
+      return;
+    }
+    if (part.type != "text") return;
+    std::string decoded =
+        message::DecodeTransferEncoding(part.transfer_encoding, parsed.BodyBytes(part));
+    std::string charset = message::FindParameter(part.content_type.params, "charset").value_or("");
+    *out += message::ToUtf8(charset, decoded);
+    *out += '\n';
+  }
+  const std::string& BodyText() {
+    if (!body_text) {
+      body_text.emplace();
+      CollectText(parsed.root, &*body_text);
+    }
+    return *body_text;
+  }
+};
+
+int64_t DayOf(int64_t unix_time) { return unix_time >= 0 ? unix_time / 86400 : (unix_time - 86399) / 86400; }
+
+int64_t DayOf(const imap::Date& date) { return DayOf(date.ToUnixTime()); }
+
+struct Matcher {
+  const SelectedMailbox& mailbox;
+  int64_t now = 0;
+
+  bool Match(const imap::SearchKey& key, uint32_t seq, const MessageView& m, Content* c) const {
+    using K = imap::SearchKeyKind;
+    switch (key.kind) {
+      case K::kAnd:
+        for (const auto& child : key.children) {
+          if (!Match(child, seq, m, c)) return false;
+        }
+        return true;
+      case K::kOr:
+        return Match(key.children[0], seq, m, c) || Match(key.children[1], seq, m, c);
+      case K::kNot:
+        return !Match(key.children[0], seq, m, c);
+      case K::kSequenceSet:
+        return key.set.Contains(seq, mailbox.exists());
+      case K::kUid:
+        return key.set.Contains(m.uid, mailbox.LargestUid());
+      case K::kAll:
+        return true;
+      case K::kAnswered:
+        return m.flags & store::kFlagAnswered;
+      case K::kDeleted:
+        return m.flags & store::kFlagDeleted;
+      case K::kDraft:
+        return m.flags & store::kFlagDraft;
+      case K::kFlagged:
+        return m.flags & store::kFlagFlagged;
+      case K::kSeen:
+        return m.flags & store::kFlagSeen;
+      case K::kUnanswered:
+        return !(m.flags & store::kFlagAnswered);
+      case K::kUndeleted:
+        return !(m.flags & store::kFlagDeleted);
+      case K::kUndraft:
+        return !(m.flags & store::kFlagDraft);
+      case K::kUnflagged:
+        return !(m.flags & store::kFlagFlagged);
+      case K::kUnseen:
+        return !(m.flags & store::kFlagSeen);
+      case K::kNew:
+      case K::kRecent:
+        return false;  // no message is \Recent here
+      case K::kOld:
+        return true;
+      case K::kKeyword:
+      case K::kUnkeyword: {
+        bool has = false;
+        for (std::string_view k : Split(m.keywords, ' ')) has = has || EqualsIgnoreCase(k, key.value);
+        return key.kind == K::kKeyword ? has : !has;
+      }
+      case K::kBcc:
+        return c && Contains(c->HeaderText("Bcc"), key.value);
+      case K::kCc:
+        return c && Contains(c->HeaderText("Cc"), key.value);
+      case K::kFrom:
+        return c && Contains(c->HeaderText("From"), key.value);
+      case K::kTo:
+        return c && Contains(c->HeaderText("To"), key.value);
+      case K::kSubject:
+        return c && Contains(c->HeaderText("Subject"), key.value);
+      case K::kHeader:
+        if (!c) return false;
+        if (key.value.empty()) return c->HasHeader(key.field);
+        return Contains(c->HeaderText(key.field), key.value);
+      case K::kBody:
+        return c && Contains(c->BodyText(), key.value);
+      case K::kText:
+        return c && (Contains(c->raw.substr(0, c->parsed.root.body_begin), key.value) ||
+                     Contains(c->BodyText(), key.value));
+      case K::kBefore:
+        return DayOf(m.internal_date) < DayOf(key.date);
+      case K::kOn:
+        return DayOf(m.internal_date) == DayOf(key.date);
+      case K::kSince:
+        return DayOf(m.internal_date) >= DayOf(key.date);
+      case K::kSavedBefore:
+        return DayOf(m.internal_date) < DayOf(key.date);
+      case K::kSavedOn:
+        return DayOf(m.internal_date) == DayOf(key.date);
+      case K::kSavedSince:
+        return DayOf(m.internal_date) >= DayOf(key.date);
+      case K::kSavedateSupported:
+        return true;
+      case K::kSentBefore:
+      case K::kSentOn:
+      case K::kSentSince: {
+        if (!c) return false;
+        const message::HeaderField* date = c->parsed.root.FindField("Date");
+        std::optional<message::DateTime> sent;
+        if (date) sent = message::ParseDateTime(date->value);
+        if (!sent) return false;
+        imap::Date d{sent->year, sent->month, sent->day};
+        int64_t day = DayOf(d), want = DayOf(key.date);
+        if (key.kind == K::kSentBefore) return day < want;
+        if (key.kind == K::kSentOn) return day == want;
+        return day >= want;
+      }
+      case K::kLarger:
+        return m.size > key.number;
+      case K::kSmaller:
+        return m.size < key.number;
+      case K::kModSeq:
+        return m.modseq >= key.number;
+      case K::kOlder:
+        return now - m.internal_date >= static_cast<int64_t>(key.number);
+      case K::kYounger:
+        return now - m.internal_date <= static_cast<int64_t>(key.number);
+      case K::kEmailId:
+      case K::kThreadId:
+        return false;
+    }
+    return false;
+  }
+};
+
+}  // namespace
+
+asio::awaitable<std::optional<std::string>> Session::ContentOf(const MessageView& message) {
+  const int64_t id = message.id;
+  auto read = [this, id] { return context_.store.ReadMessageById(id); };
+  Result<std::string> content = co_await Offload(context_.blocking, std::move(read));
+  if (!content.ok()) co_return std::nullopt;
+  co_return std::move(*content);
+}
+
+asio::awaitable<std::optional<store::MessageParse>> Session::ParseOf(const MessageView& message) {
+  const std::string blob = message.blob;
+  auto read = [this, blob]() -> Result<store::MessageParse> {
+    PT_ASSIGN_OR_RETURN(std::optional<store::MessageParse> cached, context_.store.ReadParse(blob));
+    if (cached) return *cached;
+    // Mail stored before the cache existed: parse once and keep it.
+    PT_ASSIGN_OR_RETURN(std::string body, context_.store.ReadBody(blob));
+    message::Message parsed = message::ParseMessage(body);
+    store::MessageParse parse{message::ImapEnvelope(parsed.root),
+                              message::ImapBodyStructure(parsed.root, false),
+                              message::ImapBodyStructure(parsed.root, true)};
+    (void)context_.store.SaveParse(blob, parse);
+    return parse;
+  };
+  Result<store::MessageParse> parse = co_await Offload(context_.blocking, std::move(read));
+  if (!parse.ok()) co_return std::nullopt;
+  co_return std::move(*parse);
+}
+
+asio::awaitable<Session::Done> Session::Fetch(const imap::Command& command) {
+  const auto& args = command.Get<imap::Fetch>();
+  if (args.set.saved) co_return Bad("No saved search result");
+  if (!command.uid && !ValidSequenceNumbers(args.set, selected_->exists())) {
+    co_return Bad("Invalid message sequence number");
+  }
+  std::vector<uint32_t> seqs = selected_->Resolve(args.set, command.uid);
+  bool needs_content = false, needs_parse = false, sets_seen = false, has_flags = false;
+  bool has_uid = false, has_modseq = false;
+  for (const auto& item : args.items) {
+    switch (item.kind) {
+      case imap::FetchKind::kRfc822:
+      case imap::FetchKind::kRfc822Text:
+        needs_content = true;
+        sets_seen = true;
+        break;
+      case imap::FetchKind::kBodySection:
+      case imap::FetchKind::kBinary:
+        needs_content = true;
+        sets_seen = sets_seen || !item.peek;
+        break;
+      case imap::FetchKind::kRfc822Header:
+      case imap::FetchKind::kBinarySize:
+      case imap::FetchKind::kPreview:
+        needs_content = true;
+        break;
+      case imap::FetchKind::kEnvelope:
+      case imap::FetchKind::kBody:
+      case imap::FetchKind::kBodyStructure:
+        needs_parse = true;
+        break;
+      case imap::FetchKind::kFlags:
+        has_flags = true;
+        break;
+      case imap::FetchKind::kUid:
+        has_uid = true;
+        break;
+      case imap::FetchKind::kModSeq:
+        has_modseq = true;
+        break;
+      default:
+        break;
+    }
+  }
+  if (args.changed_since || has_modseq) condstore_ = true;
+  if (args.changed_since) {
+    std::erase_if(seqs, [&](uint32_t seq) {
+      return selected_->at(seq).modseq <= *args.changed_since;
+    });
+  }
+  // RFC 9051 §6.4.5: fetching a body section sets \Seen (not in EXAMINE).
+  std::vector<uint32_t> newly_seen;
+  if (sets_seen && !selected_->read_only()) {
+    std::vector<uint32_t> uids;
+    for (uint32_t seq : seqs) {
+      if (!(selected_->at(seq).flags & store::kFlagSeen)) uids.push_back(selected_->at(seq).uid);
+    }
+    if (!uids.empty()) {
+      store::FlagChange change;
+      change.mode = store::FlagChange::kAdd;
+      change.flags = store::kFlagSeen;
+      const int64_t id = selected_->id();
+      auto mark = [this, id, uids, change] { return context_.store.ChangeFlags(id, uids, change); };
+      Result<store::FlagChangeResult> r = co_await Offload(context_.blocking, std::move(mark));
+      if (r.ok()) {
+        for (const auto& m : r->changed) {
+          selected_->Remember(m);
+          newly_seen.push_back(m.uid);
+        }
+        Announce(id, r->highestmodseq);
+      }
+    }
+  }
+  std::sort(newly_seen.begin(), newly_seen.end());
+
+  for (uint32_t seq : seqs) {
+    if (!selected_ || seq > selected_->exists()) break;
+    const MessageView m = selected_->at(seq);
+    std::optional<std::string> content;
+    std::optional<message::Message> parsed;
+    if (needs_content) {
+      content = co_await ContentOf(m);
+      if (!content) {
+        // Expunged meanwhile, or unreadable: say so and go on.
+        Send("* " + std::to_string(seq) + " FETCH (UID " + std::to_string(m.uid) + ")\r\n");
+        continue;
+      }
+      parsed = message::ParseMessage(*content);
+    }
+    std::optional<store::MessageParse> parse;
+    if (needs_parse) {
+      parse = co_await ParseOf(m);
+      if (!parse) co_return No("[SERVERBUG] Cannot read a message's structure");
+    }
+    std::string line = "* " + std::to_string(seq) + " FETCH (";
+    bool first = true;
+    auto item_name = [&](std::string_view name) {
+      if (!first) line.push_back(' ');
+      first = false;
+      line.append(name);
+      line.push_back(' ');
+    };
+    if (command.uid && !has_uid) {
+      item_name("UID");
+      line += std::to_string(m.uid);
+    }
+    for (const auto& item : args.items) {
+      switch (item.kind) {
+        case imap::FetchKind::kUid:
+          item_name("UID");
+          line += std::to_string(m.uid);
+          break;
+        case imap::FetchKind::kFlags:
+          item_name("FLAGS");
+          line += FlagList(m.flags, m.keywords);
+          break;
+        case imap::FetchKind::kInternalDate:
+          item_name("INTERNALDATE");
+          line += "\"" + imap::FormatDateTime(m.internal_date, 0) + "\"";
+          break;
+        case imap::FetchKind::kRfc822Size:
+          item_name("RFC822.SIZE");
+          line += std::to_string(m.size);
+          break;
+        case imap::FetchKind::kModSeq:
+          item_name("MODSEQ");
+          line += "(" + std::to_string(m.modseq) + ")";
+          break;
+        case imap::FetchKind::kEnvelope:
+          item_name("ENVELOPE");
+          line += "(" + parse->envelope + ")";
+          break;
+        case imap::FetchKind::kBody:
+          item_name("BODY");
+          line += "(" + parse->body + ")";
+          break;
+        case imap::FetchKind::kBodyStructure:
+          item_name("BODYSTRUCTURE");
+          line += "(" + parse->body_structure + ")";
+          break;
+        case imap::FetchKind::kRfc822:
+          item_name("RFC822");
+          imap::AppendLiteral(&line, *content);
+          break;
+        case imap::FetchKind::kRfc822Header:
+          item_name("RFC822.HEADER");
+          imap::AppendLiteral(&line, WithBlankLine(parsed->HeaderBytes(parsed->root)));
+          break;
+        case imap::FetchKind::kRfc822Text:
+          item_name("RFC822.TEXT");
+          imap::AppendLiteral(&line, parsed->BodyBytes(parsed->root));
+          break;
+        case imap::FetchKind::kBodySection:
+          item_name(item.ResponseName());
+          imap::AppendLiteral(&line, Partial(SectionOf(*parsed, item.section), item.partial));
+          break;
+        case imap::FetchKind::kBinary:
+        case imap::FetchKind::kBinarySize: {
+          const message::Part* part = message::FindPart(*parsed, item.section.part);
+          std::string data;
+          if (part != nullptr && !item.section.part.empty() && !part->multipart) {
+            if (!part->transfer_encoding.empty() &&
+                !message::IsKnownTransferEncoding(part->transfer_encoding)) {
+              co_return No("[UNKNOWN-CTE] Unknown Content-Transfer-Encoding");
+            }
+            data = message::DecodeTransferEncoding(part->transfer_encoding,
+                                                   parsed->BodyBytes(*part));
+          } else if (item.section.part.empty()) {
+            data = *content;
+          }
+          item_name(item.ResponseName());
+          if (item.kind == imap::FetchKind::kBinarySize) {
+            line += std::to_string(data.size());
+          } else {
+            data = Partial(std::move(data), item.partial);
+            imap::AppendLiteral(&line, data, data.find('\0') != std::string::npos);
+          }
+          break;
+        }
+        case imap::FetchKind::kPreview:
+        case imap::FetchKind::kEmailId:
+        case imap::FetchKind::kThreadId:
+        case imap::FetchKind::kSaveDate:
+          item_name(item.ResponseName());
+          line += "NIL";
+          break;
+      }
+    }
+    if (!has_flags && std::binary_search(newly_seen.begin(), newly_seen.end(), m.uid)) {
+      item_name("FLAGS");
+      line += FlagList(m.flags, m.keywords);
+    }
+    line += ")\r\n";
+    Send(line);
+    if (conn_->pending_output() > kFlushAt) {
+      bool sent = co_await Flush();
+      if (!sent) co_return Done{"", true};
+    }
+  }
+  co_return Ok(std::string(command.uid ? "UID " : "") + "FETCH completed");
+}
+
+asio::awaitable<Session::Done> Session::StoreFlags(const imap::Command& command) {
+  const auto& args = command.Get<imap::Store>();
+  if (args.set.saved) co_return Bad("No saved search result");
+  if (selected_->read_only()) co_return No("[READ-ONLY] The mailbox is read-only");
+  if (!command.uid && !ValidSequenceNumbers(args.set, selected_->exists())) {
+    co_return Bad("Invalid message sequence number");
+  }
+  std::vector<uint32_t> seqs = selected_->Resolve(args.set, command.uid);
+  std::vector<uint32_t> uids;
+  for (uint32_t seq : seqs) uids.push_back(selected_->at(seq).uid);
+  store::FlagChange change;
+  change.mode = args.mode == imap::StoreMode::kAdd      ? store::FlagChange::kAdd
+                : args.mode == imap::StoreMode::kRemove ? store::FlagChange::kRemove
+                                                        : store::FlagChange::kReplace;
+  FlagsFromNames(args.flags, &change.flags, &change.keywords);
+  change.unchanged_since = args.unchanged_since;
+  if (args.unchanged_since) condstore_ = true;
+  const int64_t id = selected_->id();
+  auto apply = [this, id, uids, change] { return context_.store.ChangeFlags(id, uids, change); };
+  Result<store::FlagChangeResult> r = co_await Offload(context_.blocking, std::move(apply));
+  if (!r.ok()) co_return No("[SERVERBUG] " + r.status().message());
+  for (const store::MessageInfo& m : r->changed) {
+    selected_->Remember(m);
+    const uint32_t seq = selected_->SeqOf(m.uid);
+    if (seq == 0) continue;
+    if (args.silent && !args.unchanged_since) continue;
+    std::string line = "* " + std::to_string(seq) + " FETCH (";
+    if (!args.silent) line += "FLAGS " + FlagList(m.flags, m.keywords);
+    if (command.uid) line += std::string(args.silent ? "" : " ") + "UID " + std::to_string(m.uid);
+    if (condstore_) line += " MODSEQ (" + std::to_string(m.modseq) + ")";
+    line += ")\r\n";
+    Send(line);
+  }
+  Announce(id, r->highestmodseq);
+  if (!r->modified.empty()) {
+    std::vector<uint32_t> numbers;
+    for (uint32_t uid : r->modified) {
+      numbers.push_back(command.uid ? uid : selected_->SeqOf(uid));
+    }
+    std::sort(numbers.begin(), numbers.end());
+    co_return Ok("[MODIFIED " + imap::FormatSequenceSet(numbers) + "] Conditional STORE failed");
+  }
+  co_return Ok(std::string(command.uid ? "UID " : "") + "STORE completed");
+}
+
+asio::awaitable<Session::Done> Session::Expunge(const imap::Command& command) {
+  if (selected_->read_only()) co_return No("[READ-ONLY] The mailbox is read-only");
+  std::optional<std::vector<uint32_t>> only;
+  if (const auto& set = command.Get<imap::Expunge>().uids) {
+    if (set->saved) co_return Bad("No saved search result");
+    only.emplace();
+    for (uint32_t seq : selected_->Resolve(*set, true)) only->push_back(selected_->at(seq).uid);
+    if (only->empty()) co_return Ok("UID EXPUNGE completed");
+  }
+  const int64_t id = selected_->id();
+  auto expunge = [this, id, only] { return context_.store.Expunge(id, only); };
+  Result<store::ExpungeResult> r = co_await Offload(context_.blocking, std::move(expunge));
+  if (!r.ok()) co_return No("[SERVERBUG] " + r.status().message());
+  for (const std::string& line : selected_->RemoveUids(r->uids)) Send(line);
+  if (!r->uids.empty()) Announce(id, r->highestmodseq);
+  co_return Ok(std::string(only ? "UID " : "") + "EXPUNGE completed");
+}
+
+asio::awaitable<Session::Done> Session::Copy(const imap::Command& command, bool move) {
+  const auto& args = command.Get<imap::Copy>();
+  const std::string verb = std::string(command.uid ? "UID " : "") + (move ? "MOVE" : "COPY");
+  if (args.set.saved) co_return Bad("No saved search result");
+  if (move && selected_->read_only()) co_return No("[READ-ONLY] The mailbox is read-only");
+  if (!command.uid && !ValidSequenceNumbers(args.set, selected_->exists())) {
+    co_return Bad("Invalid message sequence number");
+  }
+  std::optional<store::MailboxInfo> target = co_await FindMailbox(args.mailbox);
+  if (!target) co_return No("[TRYCREATE] No such mailbox");
+  std::vector<uint32_t> uids;
+  for (uint32_t seq : selected_->Resolve(args.set, command.uid)) {
+    uids.push_back(selected_->at(seq).uid);
+  }
+  if (uids.empty()) co_return Ok(verb + " completed");
+  const int64_t from = selected_->id();
+  const int64_t to = target->id;
+  auto copy = [this, from, uids, to, move] {
+    return context_.store.CopyMessages(from, uids, to, move);
+  };
+  Result<store::CopyResult> r = co_await Offload(context_.blocking, std::move(copy));
+  if (!r.ok()) {
+    if (r.status().code() == StatusCode::kResourceExhausted) {
+      co_return No("[OVERQUOTA] " + r.status().message());
+    }
+    if (r.status().code() == StatusCode::kNotFound) co_return No("[TRYCREATE] No such mailbox");
+    co_return No("[SERVERBUG] " + r.status().message());
+  }
+  if (r->source_uids.empty()) co_return Ok(verb + " completed");
+  // RFC 4315 §3 COPYUID; RFC 6851 §4.3: MOVE sends it untagged, first.
+  std::string copyuid = "[COPYUID " + std::to_string(r->uidvalidity) + " " +
+                        imap::FormatSequenceSet(r->source_uids) + " " +
+                        imap::FormatSequenceSet(r->dest_uids) + "]";
+  Announce(to, r->highestmodseq);
+  if (to == from) changed_ = true;
+  if (!move) co_return Ok(copyuid + " " + verb + " completed");
+  Send("* OK " + copyuid + " Moved\r\n");
+  for (const std::string& line : selected_->RemoveUids(r->source_uids)) Send(line);
+  Announce(from, r->highestmodseq);
+  co_return Ok(verb + " completed");
+}
+
+asio::awaitable<Session::Done> Session::Search(const imap::Command& command) {
+  const auto& args = command.Get<imap::Search>();
+  if (args.charset && *args.charset != "US-ASCII" && *args.charset != "UTF-8") {
+    co_return No("[BADCHARSET (US-ASCII UTF-8)] Unsupported charset");
+  }
+  const bool content = NeedsContent(args.criteria);
+  if (UsesModSeq(args.criteria)) condstore_ = true;
+  Matcher matcher{*selected_, Clock::Real().NowUnix()};
+  std::vector<uint32_t> hits;  // sequence numbers
+  const uint32_t exists = selected_->exists();
+  for (uint32_t seq = 1; seq <= exists && selected_ && seq <= selected_->exists(); ++seq) {
+    const MessageView m = selected_->at(seq);
+    std::optional<Content> c;
+    if (content) {
+      std::optional<std::string> raw = co_await ContentOf(m);
+      if (!raw) continue;
+      c.emplace(std::move(*raw));
+    }
+    if (!selected_ || seq > selected_->exists()) break;
+    if (matcher.Match(args.criteria, seq, m, c ? &*c : nullptr)) hits.push_back(seq);
+  }
+  std::vector<uint32_t> numbers;
+  uint64_t highest = 0;
+  for (uint32_t seq : hits) {
+    numbers.push_back(command.uid ? selected_->at(seq).uid : seq);
+    highest = std::max(highest, selected_->at(seq).modseq);
+  }
+  const std::string verb = std::string(command.uid ? "UID " : "") + "SEARCH";
+  if (args.extended) {
+    // RFC 4731 ESEARCH.
+    unsigned want = args.return_options == 0 ? imap::kSearchReturnAll : args.return_options;
+    std::string line = "* ESEARCH (TAG ";
+    imap::AppendString(&line, command.tag);
+    line += ")";
+    if (command.uid) line += " UID";
+    if (!numbers.empty()) {
+      if (want & imap::kSearchReturnMin) line += " MIN " + std::to_string(numbers.front());
+      if (want & imap::kSearchReturnMax) line += " MAX " + std::to_string(numbers.back());
+      if (want & imap::kSearchReturnAll) line += " ALL " + imap::FormatSequenceSet(numbers);
+    }
+    if (want & imap::kSearchReturnCount) line += " COUNT " + std::to_string(numbers.size());
+    if (UsesModSeq(args.criteria) && !numbers.empty()) {
+      line += " MODSEQ " + std::to_string(highest);
+    }
+    Send(line + "\r\n");
+    co_return Ok(verb + " completed");
+  }
+  std::string line = "* SEARCH";
+  for (uint32_t n : numbers) line += " " + std::to_string(n);
+  if (UsesModSeq(args.criteria) && !numbers.empty()) {
+    line += " (MODSEQ " + std::to_string(highest) + ")";  // RFC 7162 §3.1.5
+  }
+  Send(line + "\r\n");
+  co_return Ok(verb + " completed");
+}
+
+}  // namespace postern::imapserver
