@@ -17,9 +17,9 @@
 #include <type_traits>
 #include <variant>
 
+#include "base/fuzz_check.h"
 #include "base/strings.h"
 #include "imap/command.h"
-#include "base/fuzz_check.h"
 #include "imap/literal.h"
 #include "imap/writer.h"
 
@@ -128,7 +128,7 @@ void Checker::CheckCommand(const Command& command) {
             FUZZ_CHECK(args.qresync->uidvalidity != 0);
             if (args.qresync->known_uids) CheckSet(*args.qresync->known_uids, false, false);
             FUZZ_CHECK(args.qresync->known_sequence_numbers.has_value() ==
-                            args.qresync->known_sequence_uids.has_value());
+                       args.qresync->known_sequence_uids.has_value());
             if (args.qresync->known_sequence_numbers) {
               CheckSet(*args.qresync->known_sequence_numbers, false, false);
               CheckSet(*args.qresync->known_sequence_uids, false, false);

@@ -7,9 +7,9 @@
 #include <string>
 #include <string_view>
 
+#include "base/fuzz_check.h"
 #include "base/strings.h"
 #include "imap/command.h"
-#include "base/fuzz_check.h"
 #include "imap/writer.h"
 
 namespace {

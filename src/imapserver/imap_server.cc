@@ -34,7 +34,8 @@ ImapServer::ImapServer(net::IoContextPool& pool, SessionContext context, ImapSer
 
 ImapServer::~ImapServer() = default;
 
-Status ImapServer::Bind(const std::vector<std::string>& plain, const std::vector<std::string>& tls) {
+Status ImapServer::Bind(const std::vector<std::string>& plain,
+                        const std::vector<std::string>& tls) {
   PT_RETURN_IF_ERROR(plain_.Bind(plain));
   if (!tls.empty() && !options_.session.tls) {
     return FailedPrecondition("imap.listen_tls needs a TLS certificate (tls.cert, tls.key)");

@@ -48,8 +48,8 @@ TEST(SelectedMailboxTest, AnnouncesFlagsNewMailAndExpunges) {
   EXPECT_EQ(s.known_modseq(), 8u);
   EXPECT_EQ(s.SeqOf(12), 3u);
   // Seen again: nothing new to say.
-  EXPECT_TRUE(s.Apply(8, {Msg(4, 7, store::kFlagSeen), Msg(12, 8)}, {2}, true, false)
-                  .responses.empty());
+  EXPECT_TRUE(
+      s.Apply(8, {Msg(4, 7, store::kFlagSeen), Msg(12, 8)}, {2}, true, false).responses.empty());
 }
 
 TEST(SelectedMailboxTest, ExpungesWaitWhileNumbersMustHold) {

@@ -102,9 +102,9 @@ asio::awaitable<void> Session::Run() {
       // RFC 9051 §7.5.1: no EXPUNGE during FETCH, STORE or SEARCH (their
       // UID forms may have them).
       using imap::Verb;
-      const bool hold = !command.uid && (command.verb == Verb::kFetch ||
-                                         command.verb == Verb::kStore ||
-                                         command.verb == Verb::kSearch);
+      const bool hold =
+          !command.uid && (command.verb == Verb::kFetch || command.verb == Verb::kStore ||
+                           command.verb == Verb::kSearch);
       co_await Sync(!hold);
     }
     if (done.status.starts_with("BAD") && ++bad_commands_ >= options_.max_bad_commands) {
@@ -354,7 +354,8 @@ asio::awaitable<Session::Done> Session::Login(const std::string& user,
     if (!directory::VerifyPassword(password, (*account)->password_hash)) return std::nullopt;
     return **account;
   };
-  std::optional<store::AccountInfo> account = co_await Offload(context_.blocking, std::move(verify));
+  std::optional<store::AccountInfo> account =
+      co_await Offload(context_.blocking, std::move(verify));
   if (!account) {
     ++failed_logins_;
     LOG_WARN("imap: failed login for <{}> from [{}]", SanitizeForLog(address), conn_->remote_ip());
@@ -550,7 +551,8 @@ asio::awaitable<Session::Done> Session::Select(const imap::Command& command) {
   if (!mailbox) co_return No("[NONEXISTENT] No such mailbox");
   const int64_t id = mailbox->id;
   auto list = [this, id] { return context_.store.ListMessages(id, 0); };
-  Result<std::vector<store::MessageInfo>> messages = co_await Offload(context_.blocking, std::move(list));
+  Result<std::vector<store::MessageInfo>> messages =
+      co_await Offload(context_.blocking, std::move(list));
   if (!messages.ok()) co_return No("[UNAVAILABLE] " + messages.status().message());
   if (args.condstore) condstore_ = true;
   selected_.emplace(*mailbox, std::move(*messages), examine);
@@ -561,8 +563,9 @@ asio::awaitable<Session::Done> Session::Select(const imap::Command& command) {
   if (examine) {
     Send("* OK [PERMANENTFLAGS ()] Read-only mailbox\r\n");
   } else {
-    Send("* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] Flags "
-         "permitted\r\n");
+    Send(
+        "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] Flags "
+        "permitted\r\n");
   }
   Send("* " + std::to_string(s.exists()) + " EXISTS\r\n");
   Send("* 0 RECENT\r\n");
@@ -578,8 +581,7 @@ asio::awaitable<Session::Done> Session::Select(const imap::Command& command) {
     Send("* OK [HIGHESTMODSEQ " + std::to_string(std::max<uint64_t>(1, s.known_modseq())) +
          "] Highest\r\n");
   }
-  co_return Ok(std::string(examine ? "[READ-ONLY] EXAMINE" : "[READ-WRITE] SELECT") +
-               " completed");
+  co_return Ok(std::string(examine ? "[READ-ONLY] EXAMINE" : "[READ-WRITE] SELECT") + " completed");
 }
 
 }  // namespace postern::imapserver

@@ -34,7 +34,7 @@ struct SessionOptions {
   bool implicit_tls = false;                // port 993: TLS before the greeting
   // LOGIN and AUTHENTICATE without TLS (LOGINDISABLED otherwise).
   bool allow_plaintext_auth = false;
-  size_t max_line = 64 * 1024;                // one command line, CRLF included
+  size_t max_line = 64 * 1024;                 // one command line, CRLF included
   uint64_t max_literal = 64ull * 1024 * 1024;  // APPENDLIMIT; also any one command
   // RFC 9051 §5.4: at least 30 minutes of inactivity before logging out.
   std::chrono::seconds idle_timeout{30 * 60};
@@ -133,9 +133,9 @@ class Session : public std::enable_shared_from_this<Session> {
   int bad_commands_ = 0;
 
   uint64_t subscription_ = 0;
-  bool changed_ = false;    // a change was announced since the last Sync
-  bool idling_ = false;     // inside IDLE: changes are pushed at once
-  bool pushing_ = false;    // an IdlePush coroutine is running
+  bool changed_ = false;                           // a change was announced since the last Sync
+  bool idling_ = false;                            // inside IDLE: changes are pushed at once
+  bool pushing_ = false;                           // an IdlePush coroutine is running
   std::unique_ptr<asio::steady_timer> push_done_;  // fires when pushing_ ends
 };
 

@@ -78,7 +78,6 @@ std::string InvalidName(const std::string& name) {
   return {};
 }
 
-
 }  // namespace
 
 asio::awaitable<std::optional<store::MailboxInfo>> Session::FindMailbox(const std::string& name) {
@@ -161,8 +160,8 @@ asio::awaitable<Session::Done> Session::StatusCommand(const imap::Command& comma
   std::optional<store::MailboxInfo> mailbox = co_await FindMailbox(args.mailbox);
   if (!mailbox) co_return No("[NONEXISTENT] No such mailbox");
   uint32_t deleted = 0;
-  bool want_deleted = std::find(args.items.begin(), args.items.end(),
-                                imap::StatusItem::kDeleted) != args.items.end();
+  bool want_deleted = std::find(args.items.begin(), args.items.end(), imap::StatusItem::kDeleted) !=
+                      args.items.end();
   if (want_deleted) {
     const int64_t id = mailbox->id;
     auto list = [this, id] { return context_.store.ListMessages(id, 0); };
@@ -266,7 +265,9 @@ asio::awaitable<Session::Done> Session::Rename(const imap::Command& command) {
   if (std::string why = InvalidName(to); !why.empty()) co_return No("[CANNOT] " + why);
   const int64_t account = account_id_;
   const std::string from = args.from;
-  auto rename = [this, account, from, to] { return context_.store.RenameMailbox(account, from, to); };
+  auto rename = [this, account, from, to] {
+    return context_.store.RenameMailbox(account, from, to);
+  };
   Status s = co_await Offload(context_.blocking, std::move(rename));
   if (!s.ok()) {
     if (s.code() == StatusCode::kNotFound) co_return No("[NONEXISTENT] No such mailbox");
@@ -334,8 +335,8 @@ asio::awaitable<Session::Done> Session::Append(const imap::Command& command) {
     if (selected_ && selected_->id() == id) changed_ = true;
   }
   // RFC 4315 §3: APPENDUID.
-  co_return Ok("[APPENDUID " + std::to_string(uidvalidity) + " " +
-               imap::FormatSequenceSet(uids) + "] APPEND completed");
+  co_return Ok("[APPENDUID " + std::to_string(uidvalidity) + " " + imap::FormatSequenceSet(uids) +
+               "] APPEND completed");
 }
 
 }  // namespace postern::imapserver

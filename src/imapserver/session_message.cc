@@ -33,7 +33,6 @@ bool ValidSequenceNumbers(const imap::SequenceSet& set, uint32_t exists) {
   return true;
 }
 
-
 // A header as served: it must end with the empty line (RFC 9051 §6.4.5).
 std::string WithBlankLine(std::string_view header) {
   std::string out(header);
@@ -179,7 +178,9 @@ struct Content {
   }
 };
 
-int64_t DayOf(int64_t unix_time) { return unix_time >= 0 ? unix_time / 86400 : (unix_time - 86399) / 86400; }
+int64_t DayOf(int64_t unix_time) {
+  return unix_time >= 0 ? unix_time / 86400 : (unix_time - 86399) / 86400;
+}
 
 int64_t DayOf(const imap::Date& date) { return DayOf(date.ToUnixTime()); }
 
@@ -233,7 +234,8 @@ struct Matcher {
       case K::kKeyword:
       case K::kUnkeyword: {
         bool has = false;
-        for (std::string_view k : Split(m.keywords, ' ')) has = has || EqualsIgnoreCase(k, key.value);
+        for (std::string_view k : Split(m.keywords, ' '))
+          has = has || EqualsIgnoreCase(k, key.value);
         return key.kind == K::kKeyword ? has : !has;
       }
       case K::kBcc:
@@ -376,9 +378,8 @@ asio::awaitable<Session::Done> Session::Fetch(const imap::Command& command) {
   }
   if (args.changed_since || has_modseq) condstore_ = true;
   if (args.changed_since) {
-    std::erase_if(seqs, [&](uint32_t seq) {
-      return selected_->at(seq).modseq <= *args.changed_since;
-    });
+    std::erase_if(seqs,
+                  [&](uint32_t seq) { return selected_->at(seq).modseq <= *args.changed_since; });
   }
   // RFC 9051 §6.4.5: fetching a body section sets \Seen (not in EXAMINE).
   std::vector<uint32_t> newly_seen;
@@ -495,8 +496,8 @@ asio::awaitable<Session::Done> Session::Fetch(const imap::Command& command) {
                 !message::IsKnownTransferEncoding(part->transfer_encoding)) {
               co_return No("[UNKNOWN-CTE] Unknown Content-Transfer-Encoding");
             }
-            data = message::DecodeTransferEncoding(part->transfer_encoding,
-                                                   parsed->BodyBytes(*part));
+            data =
+                message::DecodeTransferEncoding(part->transfer_encoding, parsed->BodyBytes(*part));
           } else if (item.section.part.empty()) {
             data = *content;
           }

@@ -14,7 +14,6 @@ namespace {
 // Hostile mail can hold a megabyte of commas; a real list is far shorter.
 constexpr size_t kMaxAddresses = 10000;
 
-
 // A local part that is not a (loosely dotted) atom must keep its quotes to
 // stay one local part.
 std::string MailboxAsWritten(const std::string& local_part, bool was_quoted) {

@@ -13,7 +13,8 @@ bool IsAsciiAlnum(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
-constexpr std::string_view kEmptyBody = R"(("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0))";
+constexpr std::string_view kEmptyBody =
+    R"(("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0))";
 constexpr std::string_view kEmptyBodyStructure =
     R"(("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0 NIL NIL NIL NIL))";
 

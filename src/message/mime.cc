@@ -168,7 +168,8 @@ class Parser {
           }
           size_t value_begin = colon + 1;
           size_t line_end = LineContentEnd(pos, next);
-          while (value_begin < line_end && (raw_[value_begin] == ' ' || raw_[value_begin] == '\t')) {
+          while (value_begin < line_end &&
+                 (raw_[value_begin] == ' ' || raw_[value_begin] == '\t')) {
             ++value_begin;
           }
           if (name_end > pos) {
@@ -257,7 +258,8 @@ class Parser {
       bool digest = part->subtype == "digest";
       *hit = FindBoundary(part->body_begin);
       part->preamble_begin = part->body_begin;
-      part->preamble_end = ContentEndBefore(raw_, part->body_begin, hit->line_begin, hit->index != kNone);
+      part->preamble_end =
+          ContentEndBefore(raw_, part->body_begin, hit->line_begin, hit->index != kNone);
       while (hit->index == own && !hit->close) {
         if (parts_ >= limits_.max_parts) {
           truncated_ = true;
@@ -293,8 +295,7 @@ class Parser {
       *hit = FindBoundary(part->body_begin);
       part->body_end =
           ContentEndBefore(raw_, part->body_begin, hit->line_begin, hit->index != kNone);
-      if (hit->index != kNone && hit->line_begin == part->body_begin &&
-          part->body_begin > begin) {
+      if (hit->index != kNone && hit->line_begin == part->body_begin && part->body_begin > begin) {
         // A delimiter right after the blank line: that line break is the
         // delimiter's (RFC 2046 §5.1.1), so the header ends before it and
         // the body is empty (as MimeKit reports it).

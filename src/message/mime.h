@@ -28,8 +28,8 @@ struct HeaderField {
 
 // Limits on hostile input; past them the rest is treated as opaque content.
 struct ParseLimits {
-  size_t max_depth = 64;      // multipart and message/rfc822 nesting
-  size_t max_parts = 10'000;  // parts in one message
+  size_t max_depth = 64;              // multipart and message/rfc822 nesting
+  size_t max_parts = 10'000;          // parts in one message
   size_t max_header_fields = 10'000;  // per header; the rest are skipped
 };
 

@@ -32,8 +32,6 @@ MessageInfo MessageFromRow(Statement& q) {
   return m;
 }
 
-
-
 // "INBOX" in any case is the inbox (RFC 3501 §5.1); other names are exact.
 std::string CanonicalName(const std::string& name) {
   return EqualsIgnoreCase(name, "INBOX") ? "INBOX" : name;
@@ -106,8 +104,8 @@ MailboxInfo SqliteStore::MailboxFromRow(Statement& q) {
 }
 
 Result<MailboxInfo> SqliteStore::MailboxById(Database& db, int64_t mailbox_id) {
-  PT_ASSIGN_OR_RETURN(auto q, db.Prepare("SELECT " POSTERN_MAILBOX_COLUMNS
-                                         " FROM mailboxes WHERE id = ?"));
+  PT_ASSIGN_OR_RETURN(auto q,
+                      db.Prepare("SELECT " POSTERN_MAILBOX_COLUMNS " FROM mailboxes WHERE id = ?"));
   q.BindAll(mailbox_id);
   if (!q.Step()) {
     PT_RETURN_IF_ERROR(q.status());
@@ -127,8 +125,8 @@ Result<uint64_t> SqliteStore::BumpModseq(Database& db, int64_t account_id) {
   return static_cast<uint64_t>(q.Int(0));
 }
 
-Status SqliteStore::LogChange(Database& db, int64_t account_id, int64_t mailbox_id,
-                              uint64_t modseq, uint32_t uid, int kind) {
+Status SqliteStore::LogChange(Database& db, int64_t account_id, int64_t mailbox_id, uint64_t modseq,
+                              uint32_t uid, int kind) {
   PT_ASSIGN_OR_RETURN(auto q, db.Prepare("INSERT INTO changes(account_id, mailbox_id, modseq, "
                                          "uid, kind) VALUES(?, ?, ?, ?, ?)"));
   return q.BindAll(account_id, mailbox_id, modseq, uid, kind).Run();
@@ -261,7 +259,8 @@ Result<FlagChangeResult> SqliteStore::ChangeFlags(int64_t mailbox_id,
         }
         set.Reset();
         PT_RETURN_IF_ERROR(set.BindAll(flags, keywords, *modseq, m.id).Run());
-        if ((m.flags & kFlagSeen) != (flags & kFlagSeen)) unseen_delta += (flags & kFlagSeen) ? -1 : 1;
+        if ((m.flags & kFlagSeen) != (flags & kFlagSeen))
+          unseen_delta += (flags & kFlagSeen) ? -1 : 1;
         m.flags = flags;
         m.keywords = keywords;
         m.modseq = *modseq;
@@ -309,8 +308,8 @@ Result<ExpungeResult> SqliteStore::Expunge(int64_t mailbox_id,
 }
 
 Result<CopyResult> SqliteStore::CopyMessages(int64_t from_mailbox,
-                                             const std::vector<uint32_t>& uids,
-                                             int64_t to_mailbox, bool move) {
+                                             const std::vector<uint32_t>& uids, int64_t to_mailbox,
+                                             bool move) {
   CopyResult result;
   PT_RETURN_IF_ERROR(Write([&](Database& db, WriteEffects& effects) -> Status {
     result = CopyResult{};
@@ -342,8 +341,7 @@ Result<CopyResult> SqliteStore::CopyMessages(int64_t from_mailbox,
         continue;
       }
       rows.push_back(Row{get.Int(0), uid, static_cast<uint32_t>(get.Int(1)), get.Text(2),
-                         get.Int(3), static_cast<uint64_t>(get.Int(4)), get.Text(5),
-                         get.Text(6)});
+                         get.Int(3), static_cast<uint64_t>(get.Int(4)), get.Text(5), get.Text(6)});
       bytes += rows.back().size;
     }
     result.uidvalidity = to.uidvalidity;
@@ -371,8 +369,8 @@ Result<CopyResult> SqliteStore::CopyMessages(int64_t from_mailbox,
     uint32_t unseen = 0;
     for (const Row& r : rows) {
       ins.Reset();
-      PT_RETURN_IF_ERROR(ins.BindAll(to_mailbox, uid, modseq, r.flags, r.keywords,
-                                     r.internal_date, Now(), r.size, r.blob, r.prefix)
+      PT_RETURN_IF_ERROR(ins.BindAll(to_mailbox, uid, modseq, r.flags, r.keywords, r.internal_date,
+                                     Now(), r.size, r.blob, r.prefix)
                              .Run());
       ref.Reset();
       PT_RETURN_IF_ERROR(ref.BindAll(r.blob).Run());
@@ -453,7 +451,7 @@ Result<MailboxInfo> SqliteStore::CreateMailbox(int64_t account_id, const std::st
   PT_RETURN_IF_ERROR(Write([&](Database& db, WriteEffects&) -> Status {
     const std::string canonical = CanonicalName(name);
     PT_ASSIGN_OR_RETURN(auto exists, db.Prepare("SELECT 1 FROM mailboxes WHERE account_id = ? "
-                                                 "AND name = ?"));
+                                                "AND name = ?"));
     exists.BindAll(account_id, canonical);
     if (exists.Step()) return AlreadyExists("mailbox " + canonical + " already exists");
     PT_RETURN_IF_ERROR(exists.status());
@@ -544,8 +542,8 @@ Status SqliteStore::RenameMailbox(int64_t account_id, const std::string& from,
       PT_ASSIGN_OR_RETURN(auto uids, db.Prepare("SELECT uid FROM messages WHERE mailbox_id = ?"));
       uids.BindAll(target);
       while (uids.Step()) {
-        PT_RETURN_IF_ERROR(LogChange(db, account_id, id, modseq,
-                                     static_cast<uint32_t>(uids.Int(0)), kChangeExpunged));
+        PT_RETURN_IF_ERROR(LogChange(db, account_id, id, modseq, static_cast<uint32_t>(uids.Int(0)),
+                                     kChangeExpunged));
       }
       PT_RETURN_IF_ERROR(uids.status());
       PT_ASSIGN_OR_RETURN(auto reset, db.Prepare("UPDATE mailboxes SET messages = 0, unseen = 0, "

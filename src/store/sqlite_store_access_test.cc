@@ -1,9 +1,8 @@
 // The mail-access operations of SqliteStore (sqlite_store_access.cc).
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
-
-#include <gtest/gtest.h>
 
 #include "base/clock.h"
 #include "store/sqlite_store.h"
@@ -227,8 +226,7 @@ TEST_F(AccessTest, CreateDeleteRenameSubscribe) {
   EXPECT_TRUE(store_->GetMailbox(account_, "Workshop")->has_value()) << "not a child";
   EXPECT_FALSE(store_->GetMailbox(account_, "Work")->has_value());
   EXPECT_EQ(Mailbox("Job").messages, 1u);
-  EXPECT_EQ(store_->RenameMailbox(account_, "Job", "Workshop").code(),
-            StatusCode::kAlreadyExists);
+  EXPECT_EQ(store_->RenameMailbox(account_, "Job", "Workshop").code(), StatusCode::kAlreadyExists);
   EXPECT_EQ(store_->RenameMailbox(account_, "Nope", "Other").code(), StatusCode::kNotFound);
 
   // RFC 3501 §6.3.5: renaming INBOX moves its messages, INBOX stays.
