@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -241,7 +242,10 @@ Status FileBlobStore::ForEach(const std::function<void(const std::string&, int64
     if (!it->is_regular_file() || !IsHexHash(name)) continue;
     struct stat st;
     int64_t age = 0;
-    if (::stat(it->path().c_str(), &st) == 0) age = now - st.st_mtime;
+    // File times come from the kernel's coarse clock, which can be a tick
+    // ahead of time(): a file written this instant may look a second in
+    // the future. Never report a negative age.
+    if (::stat(it->path().c_str(), &st) == 0) age = std::max<int64_t>(0, now - st.st_mtime);
     fn(name, age);
   }
   return Status::Ok();
