@@ -245,14 +245,11 @@ asio::awaitable<Session::Done> Session::Dispatch(const imap::Command& command) {
     case Verb::kLogin:
     case Verb::kAuthenticate:
       co_return Bad("Already authenticated");
-    case Verb::kEnable: {
-      std::string enabled;
-      for (const std::string& cap : command.Get<imap::Enable>().capabilities) {
-        (void)cap;  // nothing enableable is advertised yet
-      }
-      Send("* ENABLED" + enabled + "\r\n");
+    case Verb::kEnable:
+      // RFC 5161: nothing that can be enabled is advertised yet, so nothing
+      // the client names is enabled.
+      Send("* ENABLED\r\n");
       co_return Ok("ENABLE completed");
-    }
     case Verb::kSelect:
     case Verb::kExamine:
       co_return co_await Select(command);

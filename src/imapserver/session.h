@@ -22,10 +22,6 @@
 #include "net/connection.h"
 #include "store/store.h"
 
-namespace postern::message {
-struct Message;
-}
-
 namespace postern::imapserver {
 
 struct SessionOptions {
@@ -115,9 +111,10 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::awaitable<Done> Expunge(const imap::Command& command);
   asio::awaitable<Done> Copy(const imap::Command& command, bool move);
   asio::awaitable<Done> Search(const imap::Command& command);
-  // The cached ENVELOPE/BODY/BODYSTRUCTURE of a message (parsed and saved
-  // when the cache has none).
-  asio::awaitable<std::optional<store::MessageParse>> ParseOf(const MessageView& message);
+  // The cached ENVELOPE/BODY/BODYSTRUCTURE of these messages (parsed and
+  // saved when the cache has none), read in one trip to the blocking pool.
+  asio::awaitable<std::optional<std::vector<store::MessageParse>>> StructuresOf(
+      const std::vector<uint32_t>& seqs);
   asio::awaitable<std::optional<std::string>> ContentOf(const MessageView& message);
 
   std::shared_ptr<net::Connection> conn_;

@@ -7,7 +7,7 @@
 #include "base/clock.h"
 #include "base/strings.h"
 #include "imapserver/session.h"
-#include "message/imap_structure.h"
+#include "mailbox/structure.h"
 #include "message/mime.h"
 #include "net/async.h"
 
@@ -313,10 +313,7 @@ asio::awaitable<Session::Done> Session::Append(const imap::Command& command) {
     const int64_t id = mailbox->id;
     auto append = [this, id, content = std::move(content),
                    options = std::move(options)]() mutable -> Result<store::AppendResult> {
-      message::Message parsed = message::ParseMessage(content);
-      options.parse = store::MessageParse{message::ImapEnvelope(parsed.root),
-                                          message::ImapBodyStructure(parsed.root, false),
-                                          message::ImapBodyStructure(parsed.root, true)};
+      options.parse = mailbox::StructureOf(content);
       PT_ASSIGN_OR_RETURN(store::Body body, context_.store.EncodeBody(content));
       if (body.in_file) PT_RETURN_IF_ERROR(context_.store.WriteBodyFile(body));
       return context_.store.Append(id, body, options);

@@ -1,16 +1,15 @@
 // IMAP session: message commands (FETCH, STORE, SEARCH, COPY, MOVE,
 // EXPUNGE) on the selected mailbox.
 #include <algorithm>
-#include <ctime>
 
 #include "base/clock.h"
 #include "base/strings.h"
 #include "imapserver/session.h"
+#include "mailbox/structure.h"
 #include "message/charset.h"
 #include "message/codec.h"
 #include "message/date.h"
 #include "message/header_text.h"
-#include "message/imap_structure.h"
 #include "message/mime.h"
 #include "message/params.h"
 #include "net/async.h"
@@ -313,23 +312,32 @@ asio::awaitable<std::optional<std::string>> Session::ContentOf(const MessageView
   co_return std::move(*content);
 }
 
-asio::awaitable<std::optional<store::MessageParse>> Session::ParseOf(const MessageView& message) {
-  const std::string blob = message.blob;
-  auto read = [this, blob]() -> Result<store::MessageParse> {
-    PT_ASSIGN_OR_RETURN(std::optional<store::MessageParse> cached, context_.store.ReadParse(blob));
-    if (cached) return *cached;
-    // Mail stored before the cache existed: parse once and keep it.
-    PT_ASSIGN_OR_RETURN(std::string body, context_.store.ReadBody(blob));
-    message::Message parsed = message::ParseMessage(body);
-    store::MessageParse parse{message::ImapEnvelope(parsed.root),
-                              message::ImapBodyStructure(parsed.root, false),
-                              message::ImapBodyStructure(parsed.root, true)};
-    (void)context_.store.SaveParse(blob, parse);
-    return parse;
+asio::awaitable<std::optional<std::vector<store::MessageParse>>> Session::StructuresOf(
+    const std::vector<uint32_t>& seqs) {
+  std::vector<std::string> blobs;
+  blobs.reserve(seqs.size());
+  for (uint32_t seq : seqs) blobs.push_back(selected_->at(seq).blob);
+  // One trip to the pool for the whole FETCH, not one per message.
+  auto read = [this, blobs = std::move(blobs)]() -> Result<std::vector<store::MessageParse>> {
+    std::vector<store::MessageParse> out;
+    out.reserve(blobs.size());
+    for (const std::string& blob : blobs) {
+      PT_ASSIGN_OR_RETURN(std::optional<store::MessageParse> cached,
+                          context_.store.ReadParse(blob));
+      if (!cached) {
+        // Mail stored before the cache existed: parse once and keep it.
+        PT_ASSIGN_OR_RETURN(std::string body, context_.store.ReadBody(blob));
+        cached = mailbox::StructureOf(body);
+        (void)context_.store.SaveParse(blob, *cached);
+      }
+      out.push_back(std::move(*cached));
+    }
+    return out;
   };
-  Result<store::MessageParse> parse = co_await Offload(context_.blocking, std::move(read));
-  if (!parse.ok()) co_return std::nullopt;
-  co_return std::move(*parse);
+  Result<std::vector<store::MessageParse>> parses =
+      co_await Offload(context_.blocking, std::move(read));
+  if (!parses.ok()) co_return std::nullopt;
+  co_return std::move(*parses);
 }
 
 asio::awaitable<Session::Done> Session::Fetch(const imap::Command& command) {
@@ -406,7 +414,14 @@ asio::awaitable<Session::Done> Session::Fetch(const imap::Command& command) {
   }
   std::sort(newly_seen.begin(), newly_seen.end());
 
-  for (uint32_t seq : seqs) {
+  std::optional<std::vector<store::MessageParse>> structures;
+  if (needs_parse) {
+    structures = co_await StructuresOf(seqs);
+    if (!structures) co_return No("[SERVERBUG] Cannot read the messages' structure");
+  }
+
+  for (size_t index = 0; index < seqs.size(); ++index) {
+    const uint32_t seq = seqs[index];
     if (!selected_ || seq > selected_->exists()) break;
     const MessageView m = selected_->at(seq);
     std::optional<std::string> content;
@@ -420,11 +435,7 @@ asio::awaitable<Session::Done> Session::Fetch(const imap::Command& command) {
       }
       parsed = message::ParseMessage(*content);
     }
-    std::optional<store::MessageParse> parse;
-    if (needs_parse) {
-      parse = co_await ParseOf(m);
-      if (!parse) co_return No("[SERVERBUG] Cannot read a message's structure");
-    }
+    const store::MessageParse* parse = needs_parse ? &(*structures)[index] : nullptr;
     std::string line = "* " + std::to_string(seq) + " FETCH (";
     bool first = true;
     auto item_name = [&](std::string_view name) {

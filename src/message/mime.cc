@@ -62,13 +62,6 @@ class Parser {
  public:
   Parser(std::string_view raw, const ParseLimits& limits) : raw_(raw), limits_(limits) {}
 
-  // Only the header at `begin` (no delimiters are open).
-  size_t HeaderOnly(size_t begin, Part* part) {
-    Hit hit;
-    bool hit_boundary = false;
-    return ParseHeader(begin, part, &hit, &hit_boundary);
-  }
-
   Message Run() {
     Message message;
     message.raw = raw_;
@@ -228,14 +221,12 @@ class Parser {
     ClassifyPart(part, digest_parent);
     CrlfSize header = MeasureCrlf(raw_.substr(begin, part->body_begin - begin));
     part->header_size = header.size;
-    part->header_lines = header.lines;
 
     if (header_hit) {
       // The header ran into a delimiter, whose line break it loses: no body.
       part->body_begin = part->body_end = ContentEndBefore(raw_, begin, hit->line_begin);
       header = MeasureCrlf(raw_.substr(begin, part->body_begin - begin));
       part->header_size = header.size;
-      part->header_lines = header.lines;
       return;
     }
 
@@ -302,7 +293,6 @@ class Parser {
         part->body_begin = part->body_end = ContentEndBefore(raw_, begin, hit->line_begin);
         header = MeasureCrlf(raw_.substr(begin, part->body_begin - begin));
         part->header_size = header.size;
-        part->header_lines = header.lines;
       }
     }
     if (part->body_end < part->body_begin) part->body_end = part->body_begin;
@@ -337,16 +327,6 @@ const HeaderField* Part::FindField(std::string_view name) const {
 
 Message ParseMessage(std::string_view raw, const ParseLimits& limits) {
   return Parser(raw, limits).Run();
-}
-
-size_t ParseHeaderFields(std::string_view raw, size_t begin, size_t end, size_t max_fields,
-                         std::vector<HeaderField>* fields) {
-  ParseLimits limits;
-  limits.max_header_fields = max_fields;
-  Part part;
-  size_t body_begin = Parser(raw.substr(0, end), limits).HeaderOnly(begin, &part);
-  *fields = std::move(part.fields);
-  return body_begin;
 }
 
 CrlfSize MeasureCrlf(std::string_view bytes) {

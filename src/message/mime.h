@@ -47,7 +47,6 @@ struct Part {
 
   // The CRLF form: header and body sizes, and the body's line count.
   uint64_t header_size = 0;
-  uint64_t header_lines = 0;
   uint64_t body_size = 0;
   uint64_t body_lines = 0;
 
@@ -100,11 +99,6 @@ struct Message {
 };
 
 Message ParseMessage(std::string_view raw, const ParseLimits& limits = {});
-
-// Header fields of [begin, end): the header stops at the first empty line
-// or at the end. Returns the offset just past the blank line (or `end`).
-size_t ParseHeaderFields(std::string_view raw, size_t begin, size_t end, size_t max_fields,
-                         std::vector<HeaderField>* fields);
 
 // The size and line count of `bytes` in CRLF form; a last line without a
 // line break counts as a line.

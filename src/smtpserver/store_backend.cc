@@ -4,8 +4,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
-#include "message/imap_structure.h"
-#include "message/mime.h"
+#include "mailbox/structure.h"
 #include "net/async.h"
 
 namespace postern::smtpserver {
@@ -19,14 +18,6 @@ constexpr size_t kEncodeInPlace = 256 * 1024;
 // Directory lookups tried on the session's own thread; a recipient whose
 // aliases need more is resolved on the blocking pool.
 constexpr int kInPlaceLookups = 64;
-
-// The IMAP forms of the structure, cached with the body.
-store::MessageParse ParseForStore(std::string_view content) {
-  message::Message parsed = message::ParseMessage(content);
-  return store::MessageParse{message::ImapEnvelope(parsed.root),
-                             message::ImapBodyStructure(parsed.root, false),
-                             message::ImapBodyStructure(parsed.root, true)};
-}
 
 }  // namespace
 
@@ -140,10 +131,10 @@ asio::awaitable<Status> StoreBackend::Accept(Envelope env, std::string content) 
   store::MessageParse parse;
   if (content.size() <= kEncodeInPlace) {
     body = store_.EncodeBody(content);
-    parse = ParseForStore(content);
+    parse = mailbox::StructureOf(content);
   } else {
     auto encode = [this, &content, &parse] {
-      parse = ParseForStore(content);
+      parse = mailbox::StructureOf(content);
       return store_.EncodeBody(content);
     };
     body = co_await Offload(blocking_, std::move(encode));

@@ -21,6 +21,11 @@ namespace postern::store {
   "id, account_id, name, role, uidvalidity, uidnext, highestmodseq, messages, unseen, size, " \
   "subscribed"
 
+// The columns MessageFromRow reads, in order (prefixed with "m." by callers
+// that join).
+#define POSTERN_MESSAGE_COLUMNS \
+  "id, mailbox_id, uid, modseq, flags, keywords, internal_date, size, blob"
+
 // What a write job may ask for after its transaction commits.
 struct WriteEffects {
   std::vector<std::string> unreferenced_blobs;  // rows removed: unlink the files
@@ -181,6 +186,9 @@ class SqliteStore final : public Store {
   // Mail access helpers (sqlite_store_access.cc). A row of
   // "SELECT " POSTERN_MAILBOX_COLUMNS " FROM mailboxes".
   static MailboxInfo MailboxFromRow(Statement& q);
+  // A row of "SELECT " POSTERN_MESSAGE_COLUMNS " FROM messages" (no header
+  // prefix).
+  static MessageInfo MessageFromRow(Statement& q);
   static Result<MailboxInfo> MailboxById(Database& db, int64_t mailbox_id);
   static Result<uint64_t> BumpModseq(Database& db, int64_t account_id);
   static Status LogChange(Database& db, int64_t account_id, int64_t mailbox_id, uint64_t modseq,

@@ -16,22 +16,6 @@ constexpr int kChangeCreated = 4;
 constexpr int kChangeRenamed = 5;
 constexpr int kChangeDeleted = 6;
 
-#define MESSAGE_COLUMNS "id, mailbox_id, uid, modseq, flags, keywords, internal_date, size, blob"
-
-MessageInfo MessageFromRow(Statement& q) {
-  MessageInfo m;
-  m.id = q.Int(0);
-  m.mailbox_id = q.Int(1);
-  m.uid = static_cast<uint32_t>(q.Int(2));
-  m.modseq = static_cast<uint64_t>(q.Int(3));
-  m.flags = static_cast<uint32_t>(q.Int(4));
-  m.keywords = q.Text(5);
-  m.internal_date = q.Int(6);
-  m.size = static_cast<uint64_t>(q.Int(7));
-  m.blob = q.Text(8);
-  return m;
-}
-
 // "INBOX" in any case is the inbox (RFC 3501 §5.1); other names are exact.
 std::string CanonicalName(const std::string& name) {
   return EqualsIgnoreCase(name, "INBOX") ? "INBOX" : name;
@@ -86,6 +70,20 @@ std::pair<uint32_t, std::string> Apply(const FlagChange& change, uint32_t flags,
 }
 
 }  // namespace
+
+MessageInfo SqliteStore::MessageFromRow(Statement& q) {
+  MessageInfo m;
+  m.id = q.Int(0);
+  m.mailbox_id = q.Int(1);
+  m.uid = static_cast<uint32_t>(q.Int(2));
+  m.modseq = static_cast<uint64_t>(q.Int(3));
+  m.flags = static_cast<uint32_t>(q.Int(4));
+  m.keywords = q.Text(5);
+  m.internal_date = q.Int(6);
+  m.size = static_cast<uint64_t>(q.Int(7));
+  m.blob = q.Text(8);
+  return m;
+}
 
 MailboxInfo SqliteStore::MailboxFromRow(Statement& q) {
   MailboxInfo m;
@@ -185,7 +183,7 @@ Result<MailboxInfo> SqliteStore::GetMailboxById(int64_t mailbox_id) {
 Result<std::vector<MessageInfo>> SqliteStore::ListMessages(int64_t mailbox_id,
                                                            uint64_t changed_since) {
   PT_ASSIGN_OR_RETURN(auto db, Read());
-  PT_ASSIGN_OR_RETURN(auto q, db->Prepare("SELECT " MESSAGE_COLUMNS
+  PT_ASSIGN_OR_RETURN(auto q, db->Prepare("SELECT " POSTERN_MESSAGE_COLUMNS
                                           " FROM messages WHERE mailbox_id = ? AND modseq > ? "
                                           "ORDER BY uid"));
   q.BindAll(mailbox_id, changed_since);
@@ -232,7 +230,7 @@ Result<FlagChangeResult> SqliteStore::ChangeFlags(int64_t mailbox_id,
   PT_RETURN_IF_ERROR(Write([&](Database& db, WriteEffects&) -> Status {
     result = FlagChangeResult{};
     PT_ASSIGN_OR_RETURN(MailboxInfo mailbox, MailboxById(db, mailbox_id));
-    PT_ASSIGN_OR_RETURN(auto get, db.Prepare("SELECT " MESSAGE_COLUMNS
+    PT_ASSIGN_OR_RETURN(auto get, db.Prepare("SELECT " POSTERN_MESSAGE_COLUMNS
                                              " FROM messages WHERE mailbox_id = ? AND uid = ?"));
     PT_ASSIGN_OR_RETURN(auto set, db.Prepare("UPDATE messages SET flags = ?, keywords = ?, "
                                              "modseq = ? WHERE id = ?"));
@@ -503,7 +501,7 @@ Status SqliteStore::DeleteMailbox(int64_t account_id, const std::string& name) {
 
 Status SqliteStore::RenameMailbox(int64_t account_id, const std::string& from,
                                   const std::string& to) {
-  return Write([&](Database& db, WriteEffects& effects) -> Status {
+  return Write([&](Database& db, WriteEffects&) -> Status {
     const std::string old_name = CanonicalName(from);
     const std::string new_name = CanonicalName(to);
     if (new_name == "INBOX") return AlreadyExists("INBOX already exists");
@@ -549,7 +547,6 @@ Status SqliteStore::RenameMailbox(int64_t account_id, const std::string& from,
       PT_ASSIGN_OR_RETURN(auto reset, db.Prepare("UPDATE mailboxes SET messages = 0, unseen = 0, "
                                                  "size = 0, highestmodseq = ? WHERE id = ?"));
       PT_RETURN_IF_ERROR(reset.BindAll(modseq, id).Run());
-      (void)effects;
       return LogChange(db, account_id, target, modseq, 0, kChangeCreated);
     }
     // The mailbox and everything under it ("old/...").

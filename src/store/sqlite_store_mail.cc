@@ -29,16 +29,7 @@ Result<std::optional<MessageInfo>> SqliteStore::FindMessage(int64_t account_id,
     PT_RETURN_IF_ERROR(q.status());
     return std::optional<MessageInfo>();
   }
-  MessageInfo m;
-  m.id = q.Int(0);
-  m.mailbox_id = q.Int(1);
-  m.uid = static_cast<uint32_t>(q.Int(2));
-  m.modseq = static_cast<uint64_t>(q.Int(3));
-  m.flags = static_cast<uint32_t>(q.Int(4));
-  m.keywords = q.Text(5);
-  m.internal_date = q.Int(6);
-  m.size = static_cast<uint64_t>(q.Int(7));
-  m.blob = q.Text(8);
+  MessageInfo m = MessageFromRow(q);
   m.header_prefix = q.Text(9);
   return std::optional<MessageInfo>(std::move(m));
 }
