@@ -7,6 +7,7 @@
 #include "base/strings.h"
 #include "directory/password.h"
 #include "imap/literal.h"
+#include "imap/writer.h"
 #include "message/codec.h"
 #include "net/async.h"
 
@@ -16,6 +17,33 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr auto kWriteTimeout = 60s;
+
+// The numbers of a set, in order, at most `limit` of them.
+std::vector<uint32_t> FirstNumbers(const imap::SequenceSet& set, size_t limit) {
+  std::vector<uint32_t> out;
+  for (const imap::SequenceRange& r : set.Resolve(UINT32_MAX)) {
+    for (uint64_t n = r.first; n <= r.last && out.size() < limit; ++n) {
+      out.push_back(static_cast<uint32_t>(n));
+    }
+  }
+  return out;
+}
+
+// RFC 7162 §3.2.5.2: each leading (sequence number, UID) pair of the
+// seq-match data that still holds tells that the client knows every expunge
+// up to that UID; the lowest UID a VANISHED (EARLIER) must still cover.
+uint32_t LowestUnknownExpunge(const SelectedMailbox& s, const imap::Qresync& q) {
+  if (!q.known_sequence_numbers || !q.known_sequence_uids) return 1;
+  constexpr size_t kMaxPairs = 100'000;
+  std::vector<uint32_t> seqs = FirstNumbers(*q.known_sequence_numbers, kMaxPairs);
+  std::vector<uint32_t> uids = FirstNumbers(*q.known_sequence_uids, kMaxPairs);
+  uint32_t lowest = 1;
+  for (size_t i = 0; i < seqs.size() && i < uids.size(); ++i) {
+    if (seqs[i] > s.exists() || s.at(seqs[i]).uid != uids[i]) break;
+    lowest = uids[i] + 1;
+  }
+  return lowest;
+}
 
 // The tag of a command line that could not be run (for NO [TOOBIG]).
 std::string TagOf(std::string_view line) {
@@ -41,7 +69,7 @@ Session::~Session() {
 
 std::string Session::Capabilities() const {
   std::string caps = "IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE";
-  caps += " CHILDREN SPECIAL-USE";
+  caps += " CHILDREN SPECIAL-USE CONDSTORE QRESYNC";
   if (state_ == State::kNotAuthenticated) {
     if (options_.tls && !conn_->tls()) caps += " STARTTLS";
     if (CanAuthenticate()) {
@@ -54,6 +82,15 @@ std::string Session::Capabilities() const {
 }
 
 asio::awaitable<bool> Session::Flush() { co_return co_await conn_->Flush(kWriteTimeout); }
+
+void Session::EnableCondstore() {
+  if (condstore_) return;
+  condstore_ = true;
+  // RFC 7162 §3.1: the first enabling command with a mailbox selected.
+  if (selected_) {
+    Send("* OK [HIGHESTMODSEQ " + std::to_string(selected_->ReportableModSeq()) + "] Highest\r\n");
+  }
+}
 
 void Session::Announce(int64_t mailbox_id, uint64_t modseq, uint32_t uid) {
   context_.notifier.Publish({account_id_, mailbox_id, modseq, uid});
@@ -246,10 +283,7 @@ asio::awaitable<Session::Done> Session::Dispatch(const imap::Command& command) {
     case Verb::kAuthenticate:
       co_return Bad("Already authenticated");
     case Verb::kEnable:
-      // RFC 5161: nothing that can be enabled is advertised yet, so nothing
-      // the client names is enabled.
-      Send("* ENABLED\r\n");
-      co_return Ok("ENABLE completed");
+      co_return Enable(command);
     case Verb::kSelect:
     case Verb::kExamine:
       co_return co_await Select(command);
@@ -325,6 +359,24 @@ asio::awaitable<Session::Done> Session::Dispatch(const imap::Command& command) {
     default:
       co_return Bad("Command not supported");
   }
+}
+
+Session::Done Session::Enable(const imap::Command& command) {
+  // RFC 5161 §3.1: only what we support, each once; unknown names ignored.
+  std::string enabled;
+  for (const std::string& name : command.Get<imap::Enable>().capabilities) {
+    if (name == "CONDSTORE" && !condstore_) {
+      EnableCondstore();
+      enabled += " CONDSTORE";
+    } else if (name == "QRESYNC" && !qresync_) {
+      // RFC 7162 §3.2.3: QRESYNC is a CONDSTORE enabling command too.
+      EnableCondstore();
+      qresync_ = true;
+      enabled += " QRESYNC";
+    }
+  }
+  Send("* ENABLED" + enabled + "\r\n");
+  return Ok("ENABLE completed");
 }
 
 asio::awaitable<Session::Done> Session::StartTls() {
@@ -526,7 +578,7 @@ asio::awaitable<void> Session::Sync(bool allow_expunge) {
   }
   if (!selected_ || selected_->id() != id) co_return;
   SelectedMailbox::Update update =
-      selected_->Apply(snap.highestmodseq, snap.changed, snap.expunged, allow_expunge, condstore_);
+      selected_->Apply(snap.highestmodseq, snap.changed, snap.expunged, allow_expunge, Reporting());
   for (const std::string& line : update.responses) Send(line);
 }
 
@@ -539,6 +591,8 @@ void Session::Unselect() {
 asio::awaitable<Session::Done> Session::Select(const imap::Command& command) {
   const auto& args = command.Get<imap::Select>();
   const bool examine = command.verb == imap::Verb::kExamine;
+  // RFC 7162 §3.2.3: QRESYNC only after ENABLE QRESYNC.
+  if (args.qresync && !qresync_) co_return Bad("ENABLE QRESYNC first");
   // RFC 9051 §6.3.2: a failed SELECT leaves no mailbox selected.
   if (selected_) {
     Unselect();
@@ -551,7 +605,16 @@ asio::awaitable<Session::Done> Session::Select(const imap::Command& command) {
   Result<std::vector<store::MessageInfo>> messages =
       co_await Offload(context_.blocking, std::move(list));
   if (!messages.ok()) co_return No("[UNAVAILABLE] " + messages.status().message());
-  if (args.condstore) condstore_ = true;
+  if (args.condstore || args.qresync) condstore_ = true;
+  // RFC 7162 §3.2.5.1: what the client missed, if its UIDs are still valid.
+  std::vector<uint32_t> vanished;
+  if (args.qresync && args.qresync->uidvalidity == mailbox->uidvalidity) {
+    const uint64_t since = args.qresync->modseq;
+    auto expunged = [this, id, since] { return context_.store.ExpungedSince(id, since); };
+    Result<std::vector<uint32_t>> r = co_await Offload(context_.blocking, std::move(expunged));
+    if (!r.ok()) co_return No("[UNAVAILABLE] " + r.status().message());
+    vanished = std::move(*r);
+  }
   selected_.emplace(*mailbox, std::move(*messages), examine);
   state_ = State::kSelected;
   changed_ = false;
@@ -575,8 +638,20 @@ asio::awaitable<Session::Done> Session::Select(const imap::Command& command) {
   Send("* OK [UIDVALIDITY " + std::to_string(mailbox->uidvalidity) + "] UIDs valid\r\n");
   Send("* OK [UIDNEXT " + std::to_string(mailbox->uidnext) + "] Predicted next UID\r\n");
   if (condstore_) {
-    Send("* OK [HIGHESTMODSEQ " + std::to_string(std::max<uint64_t>(1, s.known_modseq())) +
-         "] Highest\r\n");
+    Send("* OK [HIGHESTMODSEQ " + std::to_string(s.ReportableModSeq()) + "] Highest\r\n");
+  }
+  if (args.qresync && args.qresync->uidvalidity == mailbox->uidvalidity) {
+    const imap::Qresync& q = *args.qresync;
+    // No UID list: "1:<UIDNEXT-1>", i.e. everything (RFC 7162 §3.2.5.1).
+    std::optional<imap::SequenceSet> known = q.known_uids;
+    const uint32_t lowest = LowestUnknownExpunge(s, q);
+    std::erase_if(vanished, [&](uint32_t uid) {
+      return uid < lowest || s.SeqOf(uid) != 0 || (known && !known->Contains(uid, UINT32_MAX));
+    });
+    if (!vanished.empty()) {
+      Send("* VANISHED (EARLIER) " + imap::FormatSequenceSet(vanished) + "\r\n");
+    }
+    for (const std::string& line : s.ChangedSince(q.modseq, known)) Send(line);
   }
   co_return Ok(std::string(examine ? "[READ-ONLY] EXAMINE" : "[READ-WRITE] SELECT") + " completed");
 }

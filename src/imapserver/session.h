@@ -82,6 +82,10 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::awaitable<std::optional<std::string>> SaslStep(std::string challenge);
   asio::awaitable<Done> Idle(const imap::Command& command);
   asio::awaitable<Done> StartTls();
+  Done Enable(const imap::Command& command);
+  // A CONDSTORE enabling command ran (RFC 7162 §3.1).
+  void EnableCondstore();
+  SelectedMailbox::Reporting Reporting() const { return {condstore_, qresync_}; }
   asio::awaitable<Done> Select(const imap::Command& command);
   // Brings the selected mailbox up to date and queues what changed.
   asio::awaitable<void> Sync(bool allow_expunge);
@@ -126,6 +130,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string account_address_;
   std::optional<SelectedMailbox> selected_;
   bool condstore_ = false;  // ENABLE CONDSTORE, or a CONDSTORE-using command
+  bool qresync_ = false;    // ENABLE QRESYNC: VANISHED instead of EXPUNGE
   int failed_logins_ = 0;
   int bad_commands_ = 0;
 

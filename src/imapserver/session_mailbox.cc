@@ -196,6 +196,7 @@ asio::awaitable<Session::Done> Session::StatusCommand(const imap::Command& comma
         value = std::to_string(mailbox->size);
         break;
       case imap::StatusItem::kHighestModSeq:
+        EnableCondstore();  // RFC 7162 §3.1
         value = std::to_string(std::max<uint64_t>(1, mailbox->highestmodseq));
         break;
       case imap::StatusItem::kDeleted:

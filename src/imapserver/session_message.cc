@@ -384,10 +384,29 @@ asio::awaitable<Session::Done> Session::Fetch(const imap::Command& command) {
         break;
     }
   }
-  if (args.changed_since || has_modseq) condstore_ = true;
+  if (args.vanished) {
+    // RFC 7162 §3.2.6: UID FETCH only, with CHANGEDSINCE, after ENABLE QRESYNC.
+    if (!command.uid || !args.changed_since) co_return Bad("VANISHED needs UID FETCH CHANGEDSINCE");
+    if (!qresync_) co_return Bad("ENABLE QRESYNC first");
+  }
+  if (args.changed_since || has_modseq) EnableCondstore();
   if (args.changed_since) {
     std::erase_if(seqs,
                   [&](uint32_t seq) { return selected_->at(seq).modseq <= *args.changed_since; });
+  }
+  if (args.vanished) {
+    const int64_t id = selected_->id();
+    const uint64_t since = *args.changed_since;
+    auto expunged = [this, id, since] { return context_.store.ExpungedSince(id, since); };
+    Result<std::vector<uint32_t>> gone = co_await Offload(context_.blocking, std::move(expunged));
+    if (!gone.ok()) co_return No("[SERVERBUG] " + gone.status().message());
+    // Messages still in this session's view are announced by VANISHED
+    // (without EARLIER) when their expunge is, not here.
+    const uint32_t largest = std::max(selected_->LargestUid(), selected_->info().uidnext - 1);
+    std::erase_if(*gone, [&](uint32_t uid) {
+      return selected_->SeqOf(uid) != 0 || !args.set.Contains(uid, largest);
+    });
+    if (!gone->empty()) Send("* VANISHED (EARLIER) " + imap::FormatSequenceSet(*gone) + "\r\n");
   }
   // RFC 9051 §6.4.5: fetching a body section sets \Seen (not in EXAMINE).
   std::vector<uint32_t> newly_seen;
@@ -444,7 +463,10 @@ asio::awaitable<Session::Done> Session::Fetch(const imap::Command& command) {
       line.append(name);
       line.push_back(' ');
     };
-    if (command.uid && !has_uid) {
+    // RFC 7162 §3.2.4: a FETCH that sets \Seen tells a CONDSTORE client
+    // the UID and MODSEQ too.
+    const bool now_seen = std::binary_search(newly_seen.begin(), newly_seen.end(), m.uid);
+    if ((command.uid || (now_seen && condstore_)) && !has_uid) {
       item_name("UID");
       line += std::to_string(m.uid);
     }
@@ -530,9 +552,14 @@ asio::awaitable<Session::Done> Session::Fetch(const imap::Command& command) {
           break;
       }
     }
-    if (!has_flags && std::binary_search(newly_seen.begin(), newly_seen.end(), m.uid)) {
+    if (!has_flags && now_seen) {
       item_name("FLAGS");
       line += FlagList(m.flags, m.keywords);
+    }
+    // RFC 7162 §3.1.4.1: CHANGEDSINCE implies MODSEQ.
+    if (!has_modseq && (args.changed_since || (now_seen && condstore_))) {
+      item_name("MODSEQ");
+      line += "(" + std::to_string(m.modseq) + ")";
     }
     line += ")\r\n";
     Send(line);
@@ -560,7 +587,7 @@ asio::awaitable<Session::Done> Session::StoreFlags(const imap::Command& command)
                                                         : store::FlagChange::kReplace;
   FlagsFromNames(args.flags, &change.flags, &change.keywords);
   change.unchanged_since = args.unchanged_since;
-  if (args.unchanged_since) condstore_ = true;
+  if (args.unchanged_since) EnableCondstore();
   const int64_t id = selected_->id();
   auto apply = [this, id, uids, change] { return context_.store.ChangeFlags(id, uids, change); };
   Result<store::FlagChangeResult> r = co_await Offload(context_.blocking, std::move(apply));
@@ -572,7 +599,10 @@ asio::awaitable<Session::Done> Session::StoreFlags(const imap::Command& command)
     if (args.silent && !args.unchanged_since) continue;
     std::string line = "* " + std::to_string(seq) + " FETCH (";
     if (!args.silent) line += "FLAGS " + FlagList(m.flags, m.keywords);
-    if (command.uid) line += std::string(args.silent ? "" : " ") + "UID " + std::to_string(m.uid);
+    // RFC 7162 §3.2.4: UID and MODSEQ in every FETCH a CONDSTORE client gets.
+    if (command.uid || condstore_) {
+      line += std::string(args.silent ? "" : " ") + "UID " + std::to_string(m.uid);
+    }
     if (condstore_) line += " MODSEQ (" + std::to_string(m.modseq) + ")";
     line += ")\r\n";
     Send(line);
@@ -602,9 +632,15 @@ asio::awaitable<Session::Done> Session::Expunge(const imap::Command& command) {
   auto expunge = [this, id, only] { return context_.store.Expunge(id, only); };
   Result<store::ExpungeResult> r = co_await Offload(context_.blocking, std::move(expunge));
   if (!r.ok()) co_return No("[SERVERBUG] " + r.status().message());
-  for (const std::string& line : selected_->RemoveUids(r->uids)) Send(line);
-  if (!r->uids.empty()) Announce(id, r->highestmodseq);
-  co_return Ok(std::string(only ? "UID " : "") + "EXPUNGE completed");
+  for (const std::string& line : selected_->RemoveUids(r->uids, qresync_)) Send(line);
+  const std::string done = std::string(only ? "UID " : "") + "EXPUNGE completed";
+  if (r->uids.empty()) co_return Ok(done);
+  Announce(id, r->highestmodseq);
+  if (!qresync_) co_return Ok(done);
+  // RFC 7162 §3.2.7: the new HIGHESTMODSEQ in the tagged OK; first every
+  // other change up to it, so the client misses nothing by remembering it.
+  changed_ = true;
+  co_return Ok("[HIGHESTMODSEQ " + std::to_string(r->highestmodseq) + "] " + done);
 }
 
 asio::awaitable<Session::Done> Session::Copy(const imap::Command& command, bool move) {
@@ -644,7 +680,7 @@ asio::awaitable<Session::Done> Session::Copy(const imap::Command& command, bool 
   if (to == from) changed_ = true;
   if (!move) co_return Ok(copyuid + " " + verb + " completed");
   Send("* OK " + copyuid + " Moved\r\n");
-  for (const std::string& line : selected_->RemoveUids(r->source_uids)) Send(line);
+  for (const std::string& line : selected_->RemoveUids(r->source_uids, qresync_)) Send(line);
   Announce(from, r->highestmodseq);
   co_return Ok(verb + " completed");
 }
@@ -655,7 +691,7 @@ asio::awaitable<Session::Done> Session::Search(const imap::Command& command) {
     co_return No("[BADCHARSET (US-ASCII UTF-8)] Unsupported charset");
   }
   const bool content = NeedsContent(args.criteria);
-  if (UsesModSeq(args.criteria)) condstore_ = true;
+  if (UsesModSeq(args.criteria)) EnableCondstore();
   Matcher matcher{*selected_, Clock::Real().NowUnix()};
   std::vector<uint32_t> hits;  // sequence numbers
   const uint32_t exists = selected_->exists();
