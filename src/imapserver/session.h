@@ -101,6 +101,10 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::awaitable<Done> List(const imap::Command& command);
   asio::awaitable<Done> Lsub(const imap::Command& command);
   asio::awaitable<Done> StatusCommand(const imap::Command& command);
+  static bool StatusItemSupported(imap::StatusItem item);
+  // "* STATUS name (...)\r\n" (nullopt: the store failed).
+  asio::awaitable<std::optional<std::string>> StatusLine(const store::MailboxInfo& mailbox,
+                                                         const std::vector<imap::StatusItem>& items);
   asio::awaitable<Done> Create(const imap::Command& command);
   asio::awaitable<Done> Delete(const imap::Command& command);
   asio::awaitable<Done> Rename(const imap::Command& command);
