@@ -70,7 +70,7 @@ Session::~Session() {
 std::string Session::Capabilities() const {
   std::string caps = "IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE";
   caps += " CHILDREN SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS STATUS=SIZE";
-  caps += " CONDSTORE QRESYNC";
+  caps += " CONDSTORE QRESYNC QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE";
   // RFC 7889: the largest APPEND accepted, for every mailbox.
   caps += " APPENDLIMIT=" + std::to_string(options_.max_literal);
   if (state_ == State::kNotAuthenticated) {
@@ -311,6 +311,10 @@ asio::awaitable<Session::Done> Session::Dispatch(const imap::Command& command) {
       co_return co_await StatusCommand(command);
     case Verb::kAppend:
       co_return co_await Append(command);
+    case Verb::kGetQuota:
+    case Verb::kGetQuotaRoot:
+    case Verb::kSetQuota:
+      co_return co_await Quota(command);
     case Verb::kIdle:
       co_return co_await Idle(command);
     default:

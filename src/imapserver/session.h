@@ -103,13 +103,15 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::awaitable<Done> StatusCommand(const imap::Command& command);
   static bool StatusItemSupported(imap::StatusItem item);
   // "* STATUS name (...)\r\n" (nullopt: the store failed).
-  asio::awaitable<std::optional<std::string>> StatusLine(const store::MailboxInfo& mailbox,
-                                                         const std::vector<imap::StatusItem>& items);
+  asio::awaitable<std::optional<std::string>> StatusLine(
+      const store::MailboxInfo& mailbox, const std::vector<imap::StatusItem>& items);
   asio::awaitable<Done> Create(const imap::Command& command);
   asio::awaitable<Done> Delete(const imap::Command& command);
   asio::awaitable<Done> Rename(const imap::Command& command);
   asio::awaitable<Done> Subscribe(const imap::Command& command, bool subscribe);
   asio::awaitable<Done> Append(const imap::Command& command);
+  // GETQUOTA, GETQUOTAROOT, SETQUOTA (RFC 9208).
+  asio::awaitable<Done> Quota(const imap::Command& command);
   // The mailbox named, or nullopt (store errors as kNotFound too).
   asio::awaitable<std::optional<store::MailboxInfo>> FindMailbox(const std::string& name);
 

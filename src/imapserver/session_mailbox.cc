@@ -78,6 +78,9 @@ std::string InvalidName(const std::string& name) {
   return {};
 }
 
+constexpr std::string_view kQuotaRootName = "User quota";
+constexpr std::string_view kQuotaRoot = "\"User quota\"";
+
 }  // namespace
 
 asio::awaitable<std::optional<store::MailboxInfo>> Session::FindMailbox(const std::string& name) {
@@ -210,6 +213,7 @@ bool Session::StatusItemSupported(imap::StatusItem item) {
     case imap::StatusItem::kHighestModSeq:
     case imap::StatusItem::kDeleted:
     case imap::StatusItem::kAppendLimit:
+    case imap::StatusItem::kDeletedStorage:
       return true;
     default:
       return false;
@@ -219,13 +223,21 @@ bool Session::StatusItemSupported(imap::StatusItem item) {
 asio::awaitable<std::optional<std::string>> Session::StatusLine(
     const store::MailboxInfo& mailbox, const std::vector<imap::StatusItem>& items) {
   uint32_t deleted = 0;
-  if (std::find(items.begin(), items.end(), imap::StatusItem::kDeleted) != items.end()) {
+  uint64_t deleted_storage = 0;
+  auto wants = [&](imap::StatusItem item) {
+    return std::find(items.begin(), items.end(), item) != items.end();
+  };
+  if (wants(imap::StatusItem::kDeleted) || wants(imap::StatusItem::kDeletedStorage)) {
     const int64_t id = mailbox.id;
     auto list = [this, id] { return context_.store.ListMessages(id, 0); };
     Result<std::vector<store::MessageInfo>> messages =
         co_await Offload(context_.blocking, std::move(list));
     if (!messages.ok()) co_return std::nullopt;
-    for (const auto& m : *messages) deleted += (m.flags & store::kFlagDeleted) ? 1 : 0;
+    for (const auto& m : *messages) {
+      if ((m.flags & store::kFlagDeleted) == 0) continue;
+      ++deleted;
+      deleted_storage += m.size;
+    }
   }
   std::string line = "* STATUS ";
   imap::AppendMailbox(&line, mailbox.name, strings_);
@@ -262,6 +274,10 @@ asio::awaitable<std::optional<std::string>> Session::StatusLine(
       case imap::StatusItem::kAppendLimit:
         value = std::to_string(options_.max_literal);
         break;
+      case imap::StatusItem::kDeletedStorage:
+        // RFC 9208 §4.2.4 allows the sum of RFC822.SIZE; it is exact here.
+        value = std::to_string(deleted_storage);
+        break;
       default:
         continue;  // refused before (StatusItemSupported)
     }
@@ -271,6 +287,43 @@ asio::awaitable<std::optional<std::string>> Session::StatusLine(
   }
   line += ")\r\n";
   co_return line;
+}
+
+asio::awaitable<Session::Done> Session::Quota(const imap::Command& command) {
+  // RFC 9208: one quota root per user, the account's limits; the
+  // administrator sets them (postern user quota), so no QUOTASET.
+  if (command.verb == imap::Verb::kSetQuota) {
+    co_return No("[NOPERM] Quotas are set by the administrator");
+  }
+  const std::string address = account_address_;
+  auto find = [this, address] { return context_.store.FindAccount(address); };
+  Result<std::optional<store::AccountInfo>> account =
+      co_await Offload(context_.blocking, std::move(find));
+  if (!account.ok() || !account->has_value()) co_return No("[UNAVAILABLE] Cannot read the quota");
+  const store::AccountInfo& a = **account;
+  const bool limited = a.quota_bytes != 0 || a.quota_messages != 0;
+  if (command.verb == imap::Verb::kGetQuotaRoot) {
+    std::string line = "* QUOTAROOT ";
+    imap::AppendMailbox(&line, command.Get<imap::MailboxArgument>().mailbox, strings_);
+    if (limited) line += " " + std::string(kQuotaRoot);
+    Send(line + "\r\n");
+  } else if (command.Get<imap::GetQuota>().root != kQuotaRootName || !limited) {
+    co_return No("[NONEXISTENT] No such quota root");
+  }
+  if (limited) {
+    std::vector<std::string> resources;
+    // STORAGE counts units of 1024 octets (RFC 9208 §5.1).
+    if (a.quota_bytes != 0) {
+      resources.push_back("STORAGE " + std::to_string((a.used_bytes + 1023) / 1024) + " " +
+                          std::to_string(a.quota_bytes / 1024));
+    }
+    if (a.quota_messages != 0) {
+      resources.push_back("MESSAGE " + std::to_string(a.used_messages) + " " +
+                          std::to_string(a.quota_messages));
+    }
+    Send("* QUOTA " + std::string(kQuotaRoot) + " (" + Join(resources, " ") + ")\r\n");
+  }
+  co_return Ok(std::string(imap::VerbName(command.verb)) + " completed");
 }
 
 asio::awaitable<Session::Done> Session::Create(const imap::Command& command) {

@@ -415,8 +415,8 @@ Result<AppendResult> SqliteStore::Append(int64_t mailbox_id, const Body& body,
                                              "flags, keywords, internal_date, saved, size, blob) "
                                              "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)"));
     PT_RETURN_IF_ERROR(ins.BindAll(mailbox_id, mailbox.uidnext, modseq, options.flags,
-                                   Join(keywords, " "), options.internal_date, Now(),
-                                   body.ref.size, body.ref.hash)
+                                   Join(keywords, " "), options.internal_date, Now(), body.ref.size,
+                                   body.ref.hash)
                            .Run());
     const int unseen = (options.flags & kFlagSeen) ? 0 : 1;
     PT_ASSIGN_OR_RETURN(auto mbx, db.Prepare("UPDATE mailboxes SET uidnext = uidnext + 1, "

@@ -2,11 +2,12 @@
 line by line: LIST-EXTENDED (RFC 5258: several patterns, SUBSCRIBED and
 RECURSIVEMATCH selection, CHILDINFO, \\NonExistent, RETURN options),
 LIST-STATUS (RFC 5819), SPECIAL-USE and CREATE-SPECIAL-USE (RFC 6154),
-STATUS=SIZE (RFC 8438) and APPENDLIMIT (RFC 7889)."""
+STATUS=SIZE (RFC 8438), APPENDLIMIT (RFC 7889) and QUOTA (RFC 9208)."""
 import re
 import unittest
 
-from test_imap import ImapTestCase, token
+from harness import DOMAIN
+from test_imap import DEMO, ImapTestCase, token
 from test_imap_condstore import Raw
 
 
@@ -116,6 +117,55 @@ class TestMailboxExtensions(ImapTestCase):
         self.assertTrue(line.startswith(f"{tag} NO [TOOBIG]"), line)
         lines, done = self.raw("NOOP")
         self.assertIn("OK", done, "the session goes on")
+
+
+class TestQuota(ImapTestCase):
+    LIMITED = "limited@" + DOMAIN
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.server.add_user(cls.LIMITED, quota="100K", quota_messages=3)
+
+    def test_quota_of_a_limited_account(self):
+        m = self.imap(user=self.LIMITED)
+        raw = Raw(m)
+        lines, _ = raw("CAPABILITY")
+        self.assertIn(" QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE", lines[0])
+        self.assertNotIn("QUOTASET", lines[0])
+        body = b"Subject: q\r\n\r\n" + b"x" * 3000 + b"\r\n"
+        self.assertEqual(m.append("INBOX", None, None, body)[0], "OK")
+        lines, done = raw("GETQUOTAROOT INBOX")
+        self.assertIn("OK", done)
+        self.assertEqual(lines, ['* QUOTAROOT INBOX "User quota"',
+                                 '* QUOTA "User quota" (STORAGE 3 100 MESSAGE 1 3)'])
+        lines, done = raw('GETQUOTA "User quota"')
+        self.assertEqual(lines, ['* QUOTA "User quota" (STORAGE 3 100 MESSAGE 1 3)'])
+        lines, done = raw('GETQUOTA "other"')
+        self.assertRegex(done, r"NO \[NONEXISTENT\]")
+        lines, done = raw('SETQUOTA "User quota" (STORAGE 1000)')
+        self.assertRegex(done, r"NO \[NOPERM\]")
+        # Full: APPEND says OVERQUOTA (RFC 9208 §4.3.1).
+        for _ in range(2):
+            self.assertEqual(m.append("INBOX", None, None, body)[0], "OK")
+        typ, data = m.append("INBOX", None, None, body)
+        self.assertEqual(typ, "NO")
+        self.assertIn(b"[OVERQUOTA]", data[0])
+        # DELETED and DELETED-STORAGE say what an EXPUNGE would free.
+        raw("SELECT INBOX")
+        raw("STORE 1:2 +FLAGS.SILENT (\\Deleted)")
+        fetched, _ = raw("FETCH 1:2 (RFC822.SIZE)")
+        freed = sum(int(re.search(r"RFC822.SIZE (\d+)", x).group(1)) for x in fetched)
+        lines, _ = raw("STATUS INBOX (DELETED DELETED-STORAGE)")
+        self.assertEqual(lines, [f"* STATUS INBOX (DELETED 2 DELETED-STORAGE {freed})"])
+        m.logout()
+
+    def test_unlimited_account_has_no_quota_root(self):
+        m = self.imap(user=DEMO)
+        lines, done = Raw(m)("GETQUOTAROOT INBOX")
+        self.assertIn("OK", done)
+        self.assertEqual(lines, ["* QUOTAROOT INBOX"])
+        m.logout()
 
 
 if __name__ == "__main__":
