@@ -312,32 +312,32 @@ asio::awaitable<std::optional<std::string>> Session::ContentOf(const MessageView
   co_return std::move(*content);
 }
 
-asio::awaitable<std::optional<std::vector<store::MessageParse>>> Session::StructuresOf(
+asio::awaitable<std::vector<std::optional<store::MessageParse>>> Session::StructuresOf(
     const std::vector<uint32_t>& seqs) {
   std::vector<std::string> blobs;
   blobs.reserve(seqs.size());
   for (uint32_t seq : seqs) blobs.push_back(selected_->at(seq).blob);
   // One trip to the pool for the whole FETCH, not one per message.
-  auto read = [this, blobs = std::move(blobs)]() -> Result<std::vector<store::MessageParse>> {
-    std::vector<store::MessageParse> out;
+  auto read = [this, blobs = std::move(blobs)] {
+    std::vector<std::optional<store::MessageParse>> out;
     out.reserve(blobs.size());
     for (const std::string& blob : blobs) {
-      PT_ASSIGN_OR_RETURN(std::optional<store::MessageParse> cached,
-                          context_.store.ReadParse(blob));
-      if (!cached) {
+      Result<std::optional<store::MessageParse>> cached = context_.store.ReadParse(blob);
+      if (cached.ok() && !cached->has_value()) {
         // Mail stored before the cache existed: parse once and keep it.
-        PT_ASSIGN_OR_RETURN(std::string body, context_.store.ReadBody(blob));
-        cached = mailbox::StructureOf(body);
-        (void)context_.store.SaveParse(blob, *cached);
+        // A body already gone (expunged elsewhere, then collected) stays
+        // nullopt: that message alone is skipped.
+        Result<std::string> body = context_.store.ReadBody(blob);
+        if (body.ok()) {
+          *cached = mailbox::StructureOf(*body);
+          (void)context_.store.SaveParse(blob, **cached);
+        }
       }
-      out.push_back(std::move(*cached));
+      out.push_back(cached.ok() ? std::move(*cached) : std::nullopt);
     }
     return out;
   };
-  Result<std::vector<store::MessageParse>> parses =
-      co_await Offload(context_.blocking, std::move(read));
-  if (!parses.ok()) co_return std::nullopt;
-  co_return std::move(*parses);
+  co_return co_await Offload(context_.blocking, std::move(read));
 }
 
 asio::awaitable<Session::Done> Session::Fetch(const imap::Command& command) {
@@ -433,28 +433,25 @@ asio::awaitable<Session::Done> Session::Fetch(const imap::Command& command) {
   }
   std::sort(newly_seen.begin(), newly_seen.end());
 
-  std::optional<std::vector<store::MessageParse>> structures;
-  if (needs_parse) {
-    structures = co_await StructuresOf(seqs);
-    if (!structures) co_return No("[SERVERBUG] Cannot read the messages' structure");
-  }
+  std::vector<std::optional<store::MessageParse>> structures;
+  if (needs_parse) structures = co_await StructuresOf(seqs);
 
+  bool some_gone = false;
   for (size_t index = 0; index < seqs.size(); ++index) {
     const uint32_t seq = seqs[index];
     if (!selected_ || seq > selected_->exists()) break;
     const MessageView m = selected_->at(seq);
     std::optional<std::string> content;
-    std::optional<message::Message> parsed;
-    if (needs_content) {
-      content = co_await ContentOf(m);
-      if (!content) {
-        // Expunged meanwhile, or unreadable: say so and go on.
-        Send("* " + std::to_string(seq) + " FETCH (UID " + std::to_string(m.uid) + ")\r\n");
-        continue;
-      }
-      parsed = message::ParseMessage(*content);
+    if (needs_content) content = co_await ContentOf(m);
+    if ((needs_content && !content) || (needs_parse && !structures[index])) {
+      // Expunged meanwhile: say so and go on (RFC 5530 EXPUNGEISSUED).
+      Send("* " + std::to_string(seq) + " FETCH (UID " + std::to_string(m.uid) + ")\r\n");
+      some_gone = true;
+      continue;
     }
-    const store::MessageParse* parse = needs_parse ? &(*structures)[index] : nullptr;
+    std::optional<message::Message> parsed;
+    if (content) parsed = message::ParseMessage(*content);
+    const store::MessageParse* parse = needs_parse ? &*structures[index] : nullptr;
     std::string line = "* " + std::to_string(seq) + " FETCH (";
     bool first = true;
     auto item_name = [&](std::string_view name) {
@@ -568,6 +565,7 @@ asio::awaitable<Session::Done> Session::Fetch(const imap::Command& command) {
       if (!sent) co_return Done{"", true};
     }
   }
+  if (some_gone) co_return No("[EXPUNGEISSUED] Some of the requested messages no longer exist");
   co_return Ok(std::string(command.uid ? "UID " : "") + "FETCH completed");
 }
 
