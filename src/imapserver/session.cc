@@ -381,7 +381,7 @@ asio::awaitable<Session::Done> Session::FinishLogin(sasl::StepResult result,
           if (auto self = weak.lock()) self->OnChange(change);
         });
       });
-  LOG_INFO("imap: login <{}> from [{}]{} ({})", account_address_, conn_->remote_ip(),
+  LOG_INFO("imap: login <{}> from [{}]{} with {}", account_address_, conn_->remote_ip(),
            conn_->tls() ? " (TLS)" : "", mechanism);
   Send("* CAPABILITY " + Capabilities() + "\r\n");
   co_return Ok("Logged in");

@@ -14,7 +14,7 @@ import sqlite3
 import ssl
 import unittest
 
-from harness import DOMAIN, Server, ServerTestCase
+from harness import DOMAIN, Server, ServerTestCase, wait_until
 
 DEMO = "demo@" + DOMAIN
 OLD = "old@" + DOMAIN
@@ -150,7 +150,9 @@ class TestImapAuth(ServerTestCase):
         typ, _ = m.select("INBOX")
         self.assertEqual(typ, "OK")
         m.logout()
-        self.assertIn(f"login <{DEMO}>", self.server.read_log())
+        self.assertTrue(wait_until(
+            lambda: f"login <{DEMO}> from [127.0.0.1] (TLS) with SCRAM-SHA-256"
+            in self.server.read_log(), 10))
 
     def test_scram_wrong_password_and_unknown_user(self):
         for user, password in ((DEMO, "not the password"), ("nobody@" + DOMAIN, "whatever")):
@@ -241,7 +243,8 @@ class TestImapAuth(ServerTestCase):
         m = self.imap()
         with self.assertRaises(imaplib.IMAP4.error):
             m.authenticate("SCRAM-SHA-256", ScramClient(OLD, password))
-        self.assertIn("log in once with PLAIN or LOGIN", self.server.read_log())
+        self.assertTrue(wait_until(
+            lambda: "log in once with PLAIN or LOGIN" in self.server.read_log(), 10))
         typ, _ = m.authenticate("PLAIN", lambda _: f"\0{OLD}\0{password}".encode())
         self.assertEqual(typ, "OK")
         m.logout()
