@@ -3,13 +3,13 @@
 
 #include <algorithm>
 
+#include "base/base64.h"
 #include "base/log.h"
 #include "base/strings.h"
-#include "directory/password.h"
 #include "imap/literal.h"
 #include "imap/writer.h"
-#include "message/codec.h"
 #include "net/async.h"
+#include "sasl/mechanism.h"
 
 namespace postern::imapserver {
 namespace {
@@ -76,7 +76,7 @@ std::string Session::Capabilities() const {
   if (state_ == State::kNotAuthenticated) {
     if (options_.tls && !conn_->tls()) caps += " STARTTLS";
     if (CanAuthenticate()) {
-      caps += " AUTH=PLAIN AUTH=LOGIN";
+      for (std::string_view name : sasl::MechanismNames()) caps += " AUTH=" + std::string(name);
     } else {
       caps += " LOGINDISABLED";
     }
@@ -395,26 +395,30 @@ asio::awaitable<Session::Done> Session::StartTls() {
 
 asio::awaitable<Session::Done> Session::Login(const std::string& user,
                                               const std::string& password) {
-  const std::string address = AsciiToLower(user);
-  auto verify = [this, address, password]() -> std::optional<store::AccountInfo> {
-    Result<std::optional<store::AccountInfo>> account = context_.store.FindAccount(address);
-    if (!account.ok() || !account->has_value() || (*account)->disabled) {
-      // Spend the same time as a real check, so timing tells nothing.
-      static const std::string dummy = [] {
-        Result<std::string> hash = directory::HashPassword("postern-timing");
-        return hash.ok() ? *hash : std::string();
-      }();
-      directory::VerifyPassword(password, dummy);
-      return std::nullopt;
-    }
-    if (!directory::VerifyPassword(password, (*account)->password_hash)) return std::nullopt;
-    return **account;
+  sasl::Credentials& credentials = context_.credentials;
+  auto check = [&credentials, user, password] {
+    return sasl::FromPasswordCheck(credentials.CheckPassword(user, password));
   };
-  std::optional<store::AccountInfo> account =
-      co_await Offload(context_.blocking, std::move(verify));
-  if (!account) {
+  sasl::StepResult result = co_await Offload(context_.blocking, std::move(check));
+  co_return co_await FinishLogin(std::move(result), "LOGIN command", user);
+}
+
+asio::awaitable<Session::Done> Session::FinishLogin(sasl::StepResult result,
+                                                    std::string_view mechanism, std::string user) {
+  if (result.status != sasl::StepStatus::kSuccess) {
+    LOG_WARN("imap: failed login for <{}> from [{}] ({}): {}", SanitizeForLog(user),
+             conn_->remote_ip(), mechanism, SanitizeForLog(result.reason));
+    switch (result.failure) {
+      case sasl::Failure::kMalformed:
+        co_return Bad("Malformed " + std::string(mechanism) + " response");
+      case sasl::Failure::kNotAuthorized:
+        co_return No("[AUTHORIZATIONFAILED] Cannot act as another user");
+      case sasl::Failure::kUnavailable:
+        co_return No("[UNAVAILABLE] Cannot check credentials now, try again later");
+      case sasl::Failure::kRejected:
+        break;
+    }
     ++failed_logins_;
-    LOG_WARN("imap: failed login for <{}> from [{}]", SanitizeForLog(address), conn_->remote_ip());
     asio::steady_timer delay(co_await asio::this_coro::executor);
     delay.expires_after(options_.failed_login_delay * failed_logins_);
     co_await delay.async_wait(kAwait);
@@ -424,9 +428,10 @@ asio::awaitable<Session::Done> Session::Login(const std::string& user,
     }
     co_return No("[AUTHENTICATIONFAILED] Authentication failed");
   }
+  const store::AccountInfo& account = *result.account;
   state_ = State::kAuthenticated;
-  account_id_ = account->id;
-  account_address_ = account->address;
+  account_id_ = account.id;
+  account_address_ = account.address;
   std::weak_ptr<Session> weak = weak_from_this();
   auto executor = conn_->executor();
   subscription_ = context_.notifier.Subscribe(
@@ -435,8 +440,8 @@ asio::awaitable<Session::Done> Session::Login(const std::string& user,
           if (auto self = weak.lock()) self->OnChange(change);
         });
       });
-  LOG_INFO("imap: login <{}> from [{}]{}", account_address_, conn_->remote_ip(),
-           conn_->tls() ? " (TLS)" : "");
+  LOG_INFO("imap: login <{}> from [{}]{} with {}", account_address_, conn_->remote_ip(),
+           conn_->tls() ? " (TLS)" : "", mechanism);
   Send("* CAPABILITY " + Capabilities() + "\r\n");
   co_return Ok("Logged in");
 }
@@ -444,49 +449,49 @@ asio::awaitable<Session::Done> Session::Login(const std::string& user,
 asio::awaitable<Session::Done> Session::Authenticate(const imap::Command& command) {
   const auto& auth = command.Get<imap::Authenticate>();
   if (!CanAuthenticate()) co_return No("[PRIVACYREQUIRED] Use STARTTLS or port 993 to log in");
-  if (auth.mechanism != "PLAIN" && auth.mechanism != "LOGIN") {
-    co_return No("Unsupported authentication mechanism");
+  std::unique_ptr<sasl::Mechanism> mechanism =
+      sasl::NewMechanism(auth.mechanism, context_.credentials);
+  if (!mechanism) co_return No("Unsupported authentication mechanism");
+  std::optional<std::string> client_data;
+  if (auth.initial_response) {
+    client_data = DecodeBase64Strict(*auth.initial_response);
+    if (!client_data) co_return Bad("Initial response is not base64");  // RFC 9051 §6.2.2
   }
-  std::string user, password;
-  if (auth.mechanism == "PLAIN") {
-    std::optional<std::string> response;
-    if (auth.initial_response) {
-      response = message::DecodeBase64(*auth.initial_response);
-    } else {
-      response = co_await SaslStep("");
+  for (;;) {
+    // A step may check credentials (store reads, argon2id): the blocking pool.
+    sasl::Mechanism* m = mechanism.get();
+    auto step = [m, data = std::move(client_data)] {
+      return data ? m->Step(std::string_view(*data)) : m->Step(std::nullopt);
+    };
+    sasl::StepResult result = co_await Offload(context_.blocking, std::move(step));
+    if (result.status == sasl::StepStatus::kContinue) {
+      Result<std::string> reply = co_await SaslStep(std::move(result.data));
+      if (!reply.ok()) co_return Bad(reply.status().message());
+      client_data = std::move(*reply);
+      continue;
     }
-    if (!response) co_return Bad("Authentication cancelled");
-    // RFC 4616: authzid NUL authcid NUL passwd.
-    std::vector<std::string_view> parts = Split(*response, '\0');
-    if (parts.size() != 3) co_return Bad("Malformed PLAIN response");
-    if (!parts[0].empty() && !EqualsIgnoreCase(parts[0], parts[1])) {
-      co_return No("[AUTHORIZATIONFAILED] Cannot act as another user");
+    if (result.status == sasl::StepStatus::kSuccess && !result.data.empty()) {
+      // IMAP's OK carries no SASL data (SCRAM's server-final message): it is
+      // a last challenge whose response must be empty (RFC 4422 §3.6).
+      Result<std::string> reply = co_await SaslStep(result.data);
+      if (!reply.ok()) co_return Bad(reply.status().message());
+      if (!reply->empty()) co_return Bad("Expected an empty response");
     }
-    user = std::string(parts[1]);
-    password = std::string(parts[2]);
-  } else {
-    std::optional<std::string> name;
-    if (auth.initial_response) {
-      name = message::DecodeBase64(*auth.initial_response);
-    } else {
-      name = co_await SaslStep("VXNlcm5hbWU6");  // "Username:"
-    }
-    if (!name) co_return Bad("Authentication cancelled");
-    std::optional<std::string> pass = co_await SaslStep("UGFzc3dvcmQ6");  // "Password:"
-    if (!pass) co_return Bad("Authentication cancelled");
-    user = *name;
-    password = *pass;
+    co_return co_await FinishLogin(std::move(result), mechanism->name(), mechanism->user());
   }
-  co_return co_await Login(user, password);
 }
 
-asio::awaitable<std::optional<std::string>> Session::SaslStep(std::string challenge) {
-  Send("+ " + challenge + "\r\n");
+asio::awaitable<Result<std::string>> Session::SaslStep(std::string challenge) {
+  Send("+ " + EncodeBase64Strict(challenge) + "\r\n");
   bool sent = co_await Flush();
-  if (!sent) co_return std::nullopt;
+  if (!sent) co_return Unavailable("Connection lost");
   net::Line line = co_await conn_->ReadLine(options_.max_line, 60s, false);
-  if (line.status != net::ReadStatus::kOk || line.text == "*") co_return std::nullopt;
-  co_return message::DecodeBase64(line.text);
+  if (line.status != net::ReadStatus::kOk) co_return Unavailable("Authentication aborted");
+  if (line.text == "*") co_return InvalidArgument("Authentication cancelled");
+  std::optional<std::string> decoded = DecodeBase64Strict(line.text);
+  // RFC 9051 §6.2.2: an invalid base64 response is a BAD.
+  if (!decoded) co_return InvalidArgument("Response is not base64");
+  co_return std::move(*decoded);
 }
 
 void Session::OnChange(const mailbox::MailboxChange& change) {

@@ -20,6 +20,8 @@
 #include "imapserver/selected.h"
 #include "mailbox/notifier.h"
 #include "net/connection.h"
+#include "sasl/credentials.h"
+#include "sasl/mechanism.h"
 #include "store/store.h"
 
 namespace postern::imapserver {
@@ -45,6 +47,7 @@ struct SessionContext {
   store::Store& store;
   asio::thread_pool& blocking;
   mailbox::ChangeNotifier& notifier;
+  sasl::Credentials& credentials;  // LOGIN and AUTHENTICATE (run on `blocking`)
 };
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -76,10 +79,16 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::awaitable<std::optional<std::string>> ReadCommand();
   asio::awaitable<Done> Dispatch(const imap::Command& command);
   asio::awaitable<Done> Login(const std::string& user, const std::string& password);
+  // AUTHENTICATE with any mechanism of sasl/ (RFC 9051 §6.2.2, SASL-IR).
   asio::awaitable<Done> Authenticate(const imap::Command& command);
-  // One SASL round: sends the challenge, returns the decoded response
-  // (nullopt: the client cancelled with "*" or the connection failed).
-  asio::awaitable<std::optional<std::string>> SaslStep(std::string challenge);
+  // The answer to a finished credential check: logged in, or NO/BAD after
+  // the failed-login delay and count.
+  asio::awaitable<Done> FinishLogin(sasl::StepResult result, std::string_view mechanism,
+                                    std::string user);
+  // One SASL round: sends the challenge (raw; base64-encoded here) and
+  // returns the decoded response, or the text for a BAD: cancelled with "*",
+  // not base64, connection failed.
+  asio::awaitable<Result<std::string>> SaslStep(std::string challenge);
   asio::awaitable<Done> Idle(const imap::Command& command);
   asio::awaitable<Done> StartTls();
   Done Enable(const imap::Command& command);

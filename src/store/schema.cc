@@ -169,6 +169,13 @@ CREATE TABLE parses (
 ALTER TABLE blobs ADD COLUMN parse_id INTEGER;
 )sql";
 
+// SCRAM-SHA-256 secrets per account (RFC 5802, RFC 7677) in the RFC 5803
+// text form (directory/scram_secrets.h); '' until the password is next set or
+// the account next logs in with a plaintext mechanism.
+constexpr const char* kSchemaScram = R"sql(
+ALTER TABLE accounts ADD COLUMN scram_sha256 TEXT NOT NULL DEFAULT '';
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
@@ -177,6 +184,7 @@ const std::vector<Migration>& Migrations() {
       {2, "inline storage of small message bodies", kSchemaV2},
       {3, "inline bodies keyed by rowid", kSchemaV3},
       {4, "cached IMAP structure of each body", kSchemaV4},
+      {5, "SCRAM-SHA-256 secrets of accounts", kSchemaScram},
   };
   return migrations;
 }
