@@ -25,6 +25,7 @@ struct MessageView {
   int64_t internal_date = 0;
   uint64_t size = 0;
   std::string blob;
+  int64_t saved = 0;
 };
 
 MessageView ViewOf(const store::MessageInfo& m);

@@ -263,11 +263,11 @@ struct Matcher {
       case K::kSince:
         return DayOf(m.internal_date) >= DayOf(key.date);
       case K::kSavedBefore:
-        return DayOf(m.internal_date) < DayOf(key.date);
+        return DayOf(m.saved) < DayOf(key.date);
       case K::kSavedOn:
-        return DayOf(m.internal_date) == DayOf(key.date);
+        return DayOf(m.saved) == DayOf(key.date);
       case K::kSavedSince:
-        return DayOf(m.internal_date) >= DayOf(key.date);
+        return DayOf(m.saved) >= DayOf(key.date);
       case K::kSavedateSupported:
         return true;
       case K::kSentBefore:
@@ -540,10 +540,15 @@ asio::awaitable<Session::Done> Session::Fetch(const imap::Command& command) {
           }
           break;
         }
+        case imap::FetchKind::kSaveDate:
+          // RFC 8514: when the message entered this mailbox.
+          item_name("SAVEDATE");
+          line += "\"" + imap::FormatDateTime(m.saved, 0) + "\"";
+          break;
         case imap::FetchKind::kPreview:
         case imap::FetchKind::kEmailId:
         case imap::FetchKind::kThreadId:
-        case imap::FetchKind::kSaveDate:
+          // Not advertised (PREVIEW, OBJECTID); parsed, answered NIL.
           item_name(item.ResponseName());
           line += "NIL";
           break;

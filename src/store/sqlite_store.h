@@ -24,7 +24,7 @@ namespace postern::store {
 // The columns MessageFromRow reads, in order (prefixed with "m." by callers
 // that join).
 #define POSTERN_MESSAGE_COLUMNS \
-  "id, mailbox_id, uid, modseq, flags, keywords, internal_date, size, blob"
+  "id, mailbox_id, uid, modseq, flags, keywords, internal_date, size, blob, saved"
 
 // What a write job may ask for after its transaction commits.
 struct WriteEffects {

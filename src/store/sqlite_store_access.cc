@@ -73,6 +73,7 @@ MessageInfo SqliteStore::MessageFromRow(Statement& q) {
   m.internal_date = q.Int(6);
   m.size = static_cast<uint64_t>(q.Int(7));
   m.blob = q.Text(8);
+  m.saved = q.Int(9);
   return m;
 }
 

@@ -21,7 +21,7 @@ Result<std::optional<MessageInfo>> SqliteStore::FindMessage(int64_t account_id,
   PT_ASSIGN_OR_RETURN(auto db, Read());
   PT_ASSIGN_OR_RETURN(
       auto q, db->Prepare("SELECT m.id, m.mailbox_id, m.uid, m.modseq, m.flags, m.keywords, "
-                          "m.internal_date, m.size, m.blob, m.header_prefix FROM messages m "
+                          "m.internal_date, m.size, m.blob, m.saved, m.header_prefix FROM messages m "
                           "JOIN mailboxes b ON m.mailbox_id = b.id WHERE b.account_id = ? AND "
                           "b.name = ? AND m.uid = ?"));
   q.BindAll(account_id, mailbox, uid);
@@ -30,7 +30,7 @@ Result<std::optional<MessageInfo>> SqliteStore::FindMessage(int64_t account_id,
     return std::optional<MessageInfo>();
   }
   MessageInfo m = MessageFromRow(q);
-  m.header_prefix = q.Text(9);
+  m.header_prefix = q.Text(10);
   return std::optional<MessageInfo>(std::move(m));
 }
 

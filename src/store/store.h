@@ -75,6 +75,7 @@ struct MessageInfo {
   uint64_t size = 0;
   std::string blob;
   std::string header_prefix;
+  int64_t saved = 0;  // when it entered its mailbox (RFC 8514 SAVEDATE), Unix seconds
 };
 
 // ---- message bodies ----

@@ -2,7 +2,8 @@
 line by line: LIST-EXTENDED (RFC 5258: several patterns, SUBSCRIBED and
 RECURSIVEMATCH selection, CHILDINFO, \\NonExistent, RETURN options),
 LIST-STATUS (RFC 5819), SPECIAL-USE and CREATE-SPECIAL-USE (RFC 6154),
-STATUS=SIZE (RFC 8438), APPENDLIMIT (RFC 7889) and QUOTA (RFC 9208)."""
+STATUS=SIZE (RFC 8438), APPENDLIMIT (RFC 7889), QUOTA (RFC 9208) and
+SAVEDATE (RFC 8514)."""
 import re
 import unittest
 
@@ -28,7 +29,7 @@ class TestMailboxExtensions(ImapTestCase):
     def test_capabilities(self):
         lines, _ = self.raw("CAPABILITY")
         for cap in ("LIST-EXTENDED", "LIST-STATUS", "SPECIAL-USE", "CREATE-SPECIAL-USE",
-                    "STATUS=SIZE", "APPENDLIMIT=52428800"):
+                    "STATUS=SIZE", "APPENDLIMIT=52428800", "SAVEDATE"):
             self.assertIn(" " + cap, lines[0])
 
     def test_several_patterns_list_each_name_once(self):
@@ -109,6 +110,26 @@ class TestMailboxExtensions(ImapTestCase):
         self.assertRegex(done, r"NO \[USEATTR\]")
         lines, _ = self.raw(f'LIST "" "{self.top}/Bad"')
         self.assertEqual(lines, [], "a refused CREATE creates nothing")
+
+    def test_savedate_is_when_the_message_entered_the_mailbox(self):
+        self.create("sd")
+        name = f"{self.top}/sd"
+        typ, data = self.m.append(name, None, '"01-Jan-2001 10:00:00 +0000"',
+                                  b"Subject: old\r\n\r\nbody\r\n")
+        self.assertEqual(typ, "OK", data)
+        self.raw(f'SELECT "{name}"')
+        lines, done = self.raw("FETCH 1 (INTERNALDATE SAVEDATE)")
+        found = re.fullmatch(r'\* 1 FETCH \(INTERNALDATE "01-Jan-2001 10:00:00 \+0000" '
+                             r'SAVEDATE "([ \d]\d-\w{3}-\d{4}) [\d:]{8} \+0000"\)', lines[0])
+        self.assertIsNotNone(found, lines)
+        today = found.group(1).strip()
+        self.assertNotIn("2001", today)
+        # SEARCH SAVED* use the save date, not the internal date.
+        self.assertEqual(self.raw(f"SEARCH SAVEDON {today}")[0], ["* SEARCH 1"])
+        self.assertEqual(self.raw(f"SEARCH SAVEDBEFORE {today}")[0], ["* SEARCH"])
+        self.assertEqual(self.raw("SEARCH SAVEDSINCE 2-Jan-2001")[0], ["* SEARCH 1"])
+        self.assertEqual(self.raw("SEARCH SAVEDATESUPPORTED")[0], ["* SEARCH 1"])
+        self.assertEqual(self.raw("SEARCH ON 1-Jan-2001")[0], ["* SEARCH 1"])
 
     def test_append_beyond_the_limit_is_refused_before_the_data(self):
         tag = self.m._new_tag().decode()
