@@ -19,6 +19,7 @@ Then read it:
   $bin --config $config mailbox list demo@example.test
   $bin --config $config message show demo@example.test INBOX 1
 or with any IMAP client: 127.0.0.1 port $((base + 143)) (STARTTLS) or $((base + 993)) (TLS),
+or any POP3 client: port $((base + 110)) (STLS) or $((base + 995)) (TLS),
 user demo@example.test (self-signed certificate: accept it once).
 
 TXT

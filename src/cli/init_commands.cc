@@ -55,7 +55,11 @@ std::string ConfigText(const InitOptions& o, const std::string& hostname) {
   t += "[imap]\n";
   t += "# Mail access: STARTTLS on the first, TLS from the start on the second (RFC 8314).\n";
   t += "listen = [" + listen(143) + "]\n";
-  t += "listen_tls = [" + listen(993) + "]\n";
+  t += "listen_tls = [" + listen(993) + "]\n\n";
+  t += "[pop3]\n";
+  t += "# POP3: STLS on the first, TLS from the start on the second.\n";
+  t += "listen = [" + listen(110) + "]\n";
+  t += "listen_tls = [" + listen(995) + "]\n";
   return t;
 }
 
@@ -115,6 +119,8 @@ Status RunInit(const InitOptions& o) {
   for (const auto& l : config.smtp.listen) std::printf("  SMTP (MX):   %s\n", l.c_str());
   for (const auto& l : config.imap.listen) std::printf("  IMAP:        %s (STARTTLS)\n", l.c_str());
   for (const auto& l : config.imap.listen_tls) std::printf("  IMAPS:       %s\n", l.c_str());
+  for (const auto& l : config.pop3.listen) std::printf("  POP3:        %s (STLS)\n", l.c_str());
+  for (const auto& l : config.pop3.listen_tls) std::printf("  POP3S:       %s\n", l.c_str());
   if (!domain.empty()) std::printf("  domain:      %s\n", domain.c_str());
   std::printf("\nNext:\n");
   std::string d = domain.empty() ? "example.org" : domain;

@@ -157,6 +157,33 @@ const std::vector<Key>& Keys() {
        nullptr,
        [](Config& c, const Value& v) { c.imap.failed_login_delay = As<int64_t>(v) * 1000; }},
 
+      {"pop3", "listen", Type::kStringList, R"(["0.0.0.0:110"])",
+       "Addresses of the POP3 listener (STLS offered; RFC 1939, RFC 2595), as \"ip:port\". "
+       "Empty turns it off.",
+       nullptr, [](Config& c, const Value& v) { c.pop3.listen = As<std::vector<std::string>>(v); }},
+      {"pop3", "listen_tls", Type::kStringList, R"(["0.0.0.0:995"])",
+       "Addresses of the POP3 listener with implicit TLS (RFC 8314). Empty turns it off.", nullptr,
+       [](Config& c, const Value& v) { c.pop3.listen_tls = As<std::vector<std::string>>(v); }},
+      {"pop3", "allow_plaintext_auth", Type::kBool, "false",
+       "Allow USER/PASS and AUTH before TLS. Off: they are refused with -ERR [AUTH] until the "
+       "client uses STLS (or port 995), so passwords never cross the network in clear.",
+       nullptr, [](Config& c, const Value& v) { c.pop3.allow_plaintext_auth = As<bool>(v); }},
+      {"pop3", "max_connections", Type::kInt, "1000",
+       "Concurrent POP3 connections overall; more get -ERR [SYS/TEMP] and are closed.", nullptr,
+       [](Config& c, const Value& v) { c.pop3.max_connections = As<int64_t>(v); }},
+      {"pop3", "max_connections_per_ip", Type::kInt, "20",
+       "Concurrent POP3 connections from one IP address (IPv6: one /64).", nullptr,
+       [](Config& c, const Value& v) { c.pop3.max_connections_per_ip = As<int64_t>(v); }},
+      {"pop3", "idle_timeout", Type::kDuration, R"("10m")",
+       "A session silent this long is closed, deleting nothing (RFC 1939 §3: at least 10 "
+       "minutes).",
+       nullptr, [](Config& c, const Value& v) { c.pop3.idle_timeout = As<int64_t>(v); }},
+      {"pop3", "failed_login_delay", Type::kDuration, R"("2s")",
+       "Pause after a failed login, times the failures so far in the session; after three the "
+       "session is closed.",
+       nullptr,
+       [](Config& c, const Value& v) { c.pop3.failed_login_delay = As<int64_t>(v) * 1000; }},
+
       {"queue", "retry_min", Type::kDuration, R"("1m")",
        "First delay before a temporarily failed delivery is retried; it doubles each time.",
        nullptr, [](Config& c, const Value& v) { c.queue.retry_min = As<int64_t>(v); }},
@@ -328,6 +355,12 @@ Status Validate(Config& c) {
   }
   if (c.smtp.recipient_delimiter.size() > 1) {
     return InvalidArgument("smtp.recipient_delimiter must be one character or empty");
+  }
+  if (c.pop3.idle_timeout < 600) {
+    return InvalidArgument("pop3.idle_timeout must be at least 10m (RFC 1939 §3)");
+  }
+  if (c.pop3.max_connections < 1 || c.pop3.max_connections_per_ip < 1) {
+    return InvalidArgument("pop3 connection limits must be at least 1");
   }
   if (c.queue.retry_min < 1 || c.queue.retry_max < c.queue.retry_min) {
     return InvalidArgument("queue.retry_max must be at least queue.retry_min (and both >= 1s)");

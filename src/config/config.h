@@ -46,16 +46,23 @@ struct SmtpConfig {
   std::string recipient_delimiter;  // "" disables sub-addressing
 };
 
-struct ImapConfig {
-  std::vector<std::string> listen;      // STARTTLS (143)
-  std::vector<std::string> listen_tls;  // implicit TLS (993)
+// The keys IMAP and POP3 share: mail access on a plain port (STARTTLS/STLS)
+// and an implicit-TLS one.
+struct AccessConfig {
+  std::vector<std::string> listen;      // STARTTLS/STLS (143, 110)
+  std::vector<std::string> listen_tls;  // implicit TLS (993, 995)
   bool allow_plaintext_auth;
   int64_t max_connections;
   int64_t max_connections_per_ip;
   int64_t idle_timeout;        // seconds
-  int64_t append_limit;        // bytes
   int64_t failed_login_delay;  // milliseconds
 };
+
+struct ImapConfig : AccessConfig {
+  int64_t append_limit;  // bytes
+};
+
+using Pop3Config = AccessConfig;
 
 struct QueueConfig {
   int64_t retry_min;       // seconds: first retry delay
@@ -80,6 +87,7 @@ struct Config {
   TlsConfig tls;
   SmtpConfig smtp;
   ImapConfig imap;
+  Pop3Config pop3;
   QueueConfig queue;
   StoreConfig store;
   AuthConfig auth;

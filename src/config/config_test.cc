@@ -63,6 +63,26 @@ TEST(ConfigTest, TypeErrorsNameTheKey) {
   EXPECT_FALSE(Parse("this is not toml", "/").ok());
 }
 
+TEST(ConfigTest, Pop3SectionAndItsLimits) {
+  auto d = Parse("", "/");
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->pop3.listen, std::vector<std::string>{"0.0.0.0:110"});
+  EXPECT_EQ(d->pop3.listen_tls, std::vector<std::string>{"0.0.0.0:995"});
+  EXPECT_FALSE(d->pop3.allow_plaintext_auth);
+  EXPECT_EQ(d->pop3.idle_timeout, 600);
+  EXPECT_EQ(d->pop3.failed_login_delay, 2000);
+  auto c = Parse("[pop3]\nlisten = []\nallow_plaintext_auth = true\nfailed_login_delay = 0\n", "/");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_TRUE(c->pop3.listen.empty());
+  EXPECT_TRUE(c->pop3.allow_plaintext_auth);
+  EXPECT_EQ(c->pop3.failed_login_delay, 0);
+  // RFC 1939 §3: an autologout timer of at least 10 minutes.
+  auto short_timeout = Parse("[pop3]\nidle_timeout = \"5m\"\n", "/");
+  ASSERT_FALSE(short_timeout.ok());
+  EXPECT_NE(short_timeout.status().message().find("pop3.idle_timeout"), std::string::npos);
+  EXPECT_FALSE(Parse("[pop3]\nmax_connections = 0\n", "/").ok());
+}
+
 TEST(ConfigTest, SizesAndDurations) {
   EXPECT_EQ(*ParseByteSize("1024"), 1024);
   EXPECT_EQ(*ParseByteSize("4 KiB"), 4096);

@@ -23,6 +23,7 @@
 #include "net/async.h"
 #include "net/io_pool.h"
 #include "net/tls.h"
+#include "pop3server/pop3_server.h"
 #include "sasl/credentials.h"
 #include "server/control.h"
 #include "smtpserver/smtp_server.h"
@@ -58,18 +59,19 @@ Status DropPrivileges(const std::string& user) {
   return Status::Ok();
 }
 
-imapserver::ImapServerOptions ImapOptions(const config::Config& c,
-                                          std::shared_ptr<asio::ssl::context> tls) {
-  imapserver::ImapServerOptions o;
-  imapserver::SessionOptions& s = o.session;
+// The options IMAP and POP3 servers share, from their config section.
+template <typename ServerOptions>
+ServerOptions AccessOptions(const config::Config& c, const config::AccessConfig& access,
+                            std::shared_ptr<asio::ssl::context> tls) {
+  ServerOptions o;
+  auto& s = o.session;
   s.hostname = c.server.hostname;
   s.tls = std::move(tls);
-  s.allow_plaintext_auth = c.imap.allow_plaintext_auth;
-  s.max_literal = static_cast<uint64_t>(c.imap.append_limit);
-  s.idle_timeout = std::chrono::seconds(c.imap.idle_timeout);
-  s.failed_login_delay = std::chrono::milliseconds(c.imap.failed_login_delay);
-  o.max_connections = static_cast<size_t>(c.imap.max_connections);
-  o.max_connections_per_ip = static_cast<size_t>(c.imap.max_connections_per_ip);
+  s.allow_plaintext_auth = access.allow_plaintext_auth;
+  s.idle_timeout = std::chrono::seconds(access.idle_timeout);
+  s.failed_login_delay = std::chrono::milliseconds(access.failed_login_delay);
+  o.max_connections = static_cast<size_t>(access.max_connections);
+  o.max_connections_per_ip = static_cast<size_t>(access.max_connections_per_ip);
   return o;
 }
 
@@ -201,11 +203,21 @@ int Serve(const config::Config& config, const ServeOptions& options) {
   backend.CountSessionsWith([&smtp] { return smtp.active_sessions(); });
   if (Status s = smtp.Bind(config.smtp.listen); !s.ok()) return fail(s);
   sasl::StoreCredentials credentials(*store, static_cast<uint32_t>(config.auth.scram_iterations));
+  auto imap_options = AccessOptions<imapserver::ImapServerOptions>(config, config.imap, tls);
+  imap_options.session.max_literal = static_cast<uint64_t>(config.imap.append_limit);
   imapserver::ImapServer imap(pool,
                               imapserver::SessionContext{*store, blocking, notifier, credentials},
-                              ImapOptions(config, tls));
+                              std::move(imap_options));
   if (Status s =
           imap.Bind(config.imap.listen, tls ? config.imap.listen_tls : std::vector<std::string>());
+      !s.ok()) {
+    return fail(s);
+  }
+  pop3server::Pop3Server pop3(
+      pool, pop3server::SessionContext{*store, blocking, notifier, credentials},
+      AccessOptions<pop3server::Pop3ServerOptions>(config, config.pop3, tls));
+  if (Status s =
+          pop3.Bind(config.pop3.listen, tls ? config.pop3.listen_tls : std::vector<std::string>());
       !s.ok()) {
     return fail(s);
   }
@@ -215,10 +227,11 @@ int Serve(const config::Config& config, const ServeOptions& options) {
     runner.Kick();
     return std::string("ok");
   });
-  control.On("status", [&runner, &smtp, &imap] {
+  control.On("status", [&runner, &smtp, &imap, &pop3] {
     auto st = runner.stats();
     return "ok sessions=" + std::to_string(smtp.active_sessions()) +
            " imap_sessions=" + std::to_string(imap.active_sessions()) +
+           " pop3_sessions=" + std::to_string(pop3.active_sessions()) +
            " delivered=" + std::to_string(st.delivered) +
            " deferred=" + std::to_string(st.deferred) + " bounced=" + std::to_string(st.failed);
   });
@@ -247,26 +260,35 @@ int Serve(const config::Config& config, const ServeOptions& options) {
   runner.Start(pool.First());
   smtp.Start();
   imap.Start();
+  pop3.Start();
   asio::co_spawn(pool.First(), CollectGarbage(*store, blocking), asio::detached);
-  LOG_INFO("postern started as {}: smtp on {}, imap on {}, imaps on {}, data in {}",
-           config.server.hostname, fmt::join(config.smtp.listen, ", "),
-           fmt::join(config.imap.listen, ", "), fmt::join(config.imap.listen_tls, ", "),
-           config.server.data_dir);
+  LOG_INFO(
+      "postern started as {}: smtp on {}, imap on {}, imaps on {}, pop3 on {}, pop3s on {}, "
+      "data in {}",
+      config.server.hostname, fmt::join(config.smtp.listen, ", "),
+      fmt::join(config.imap.listen, ", "), fmt::join(config.imap.listen_tls, ", "),
+      fmt::join(config.pop3.listen, ", "), fmt::join(config.pop3.listen_tls, ", "),
+      config.server.data_dir);
 
   int sig = stop_signal.get_future().get();
   LOG_INFO("signal {}: draining (up to {}s)", sig, config.server.shutdown_timeout);
   smtp.StopAccepting();
   imap.StopAccepting();
+  pop3.StopAccepting();
   smtp.Drain();
   imap.Drain();
+  pop3.Drain();
   if (!smtp.WaitForSessions(std::chrono::seconds(config.server.shutdown_timeout))) {
     LOG_WARN("closing {} sessions that did not finish in time", smtp.active_sessions());
     smtp.CloseAll();
     smtp.WaitForSessions(std::chrono::seconds(5));
   }
-  if (!imap.WaitForSessions(std::chrono::seconds(5))) {
-    imap.CloseAll();
-    imap.WaitForSessions(std::chrono::seconds(5));
+  for (net::DualService* access :
+       {static_cast<net::DualService*>(&imap), static_cast<net::DualService*>(&pop3)}) {
+    if (!access->WaitForSessions(std::chrono::seconds(5))) {
+      access->CloseAll();
+      access->WaitForSessions(std::chrono::seconds(5));
+    }
   }
   control.Close();
   runner.Stop();

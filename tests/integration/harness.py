@@ -3,7 +3,8 @@
 Every test class gets its own server: a fresh directory made with
 `postern init`, its own port base, config overrides written into
 postern.toml, and the server started with `postern serve`. Clients are real
-third-party programs (smtplib, swaks, smtp-source), never our own code.
+third-party programs (smtplib, imaplib, poplib, swaks, smtp-source), never
+our own code.
 
 Environment:
   POSTERN_BIN   path of the postern binary (CTest sets it)
@@ -17,28 +18,31 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import threading
 import time
 import tomllib
 import unittest
+import uuid
 
 BIN = os.environ.get("POSTERN_BIN", os.path.join(os.path.dirname(__file__), "../../build/postern"))
 DOMAIN = "example.test"
 HOST = "mx.example.test"
 
 
-# Ports relative to a server's port base: SMTP, IMAP (STARTTLS), IMAPS.
+# Ports relative to a server's port base: SMTP, IMAP (STARTTLS), IMAPS, POP3 (STLS), POP3S.
 SMTP_OFFSET, IMAP_OFFSET, IMAPS_OFFSET = 25, 143, 993
+POP3_OFFSET, POP3S_OFFSET = 110, 995
 
 
 def free_port_base():
-    """A port base whose SMTP and IMAP ports are free on 127.0.0.1."""
+    """A port base whose SMTP, IMAP and POP3 ports are free on 127.0.0.1."""
     for _ in range(200):
         base = random.randrange(20000, 60000, 100)
         try:
-            for offset in (SMTP_OFFSET, IMAP_OFFSET, IMAPS_OFFSET):
+            for offset in (SMTP_OFFSET, IMAP_OFFSET, IMAPS_OFFSET, POP3_OFFSET, POP3S_OFFSET):
                 with socket.socket() as s:
                     s.bind(("127.0.0.1", base + offset))
             return base
@@ -57,6 +61,19 @@ def _toml_value(v):
     if isinstance(v, list):
         return "[" + ", ".join(_toml_value(x) for x in v) + "]"
     raise TypeError(v)
+
+
+def tls_context():
+    """A client TLS context that accepts the test server's self-signed certificate."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def token():
+    """A short random string that marks one test's messages."""
+    return uuid.uuid4().hex[:12]
 
 
 LOG_ALARMS = ("exception", "AddressSanitizer", "runtime error")
@@ -169,6 +186,8 @@ class Server:
         self.port = self.base + SMTP_OFFSET
         self.imap_port = self.base + IMAP_OFFSET
         self.imaps_port = self.base + IMAPS_OFFSET
+        self.pop3_port = self.base + POP3_OFFSET
+        self.pop3s_port = self.base + POP3S_OFFSET
         self.config = os.path.join(self.dir, "postern.toml")
         self.log = os.path.join(self.dir, "postern.log")
         self.pid_file = os.path.join(self.dir, "postern.pid")

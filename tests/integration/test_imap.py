@@ -8,26 +8,13 @@ import imaplib
 import re
 import smtplib
 import socket
-import ssl
 import threading
 import time
 import unittest
-import uuid
 
-from harness import DOMAIN, ServerTestCase, wait_until
+from harness import DOMAIN, ServerTestCase, tls_context, token, wait_until
 
 DEMO = "demo@" + DOMAIN
-
-
-def tls_context():
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE  # the test server's certificate is self-signed
-    return ctx
-
-
-def token():
-    return uuid.uuid4().hex[:12]
 
 
 class ImapTestCase(ServerTestCase):
