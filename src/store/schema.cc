@@ -169,6 +169,21 @@ CREATE TABLE parses (
 ALTER TABLE blobs ADD COLUMN parse_id INTEGER;
 )sql";
 
+// Version 5: the full-text index for IMAP SEARCH BODY/TEXT. One row per body
+// (all copies share it), found through blobs.text_id (NULL: not indexed yet,
+// e.g. mail stored before v5, which is indexed when a search first needs it).
+// The text is already case-folded (message/search_text.h), so the trigram
+// tokenizer runs case-sensitive: a MATCH on a quoted string of 3 or more
+// characters is then exactly a substring test. The text is kept (not
+// contentless) so rows can be deleted with their body and needles shorter
+// than a trigram can be searched for in it. No column sizes: nothing ranks.
+constexpr const char* kSchemaV5 = R"sql(
+CREATE VIRTUAL TABLE message_texts USING fts5(
+  header, body, tokenize = 'trigram case_sensitive 1', columnsize = 0
+);
+ALTER TABLE blobs ADD COLUMN text_id INTEGER;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
@@ -177,6 +192,7 @@ const std::vector<Migration>& Migrations() {
       {2, "inline storage of small message bodies", kSchemaV2},
       {3, "inline bodies keyed by rowid", kSchemaV3},
       {4, "cached IMAP structure of each body", kSchemaV4},
+      {5, "full-text index of message text", kSchemaV5},
   };
   return migrations;
 }
