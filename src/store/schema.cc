@@ -177,11 +177,14 @@ ALTER TABLE blobs ADD COLUMN parse_id INTEGER;
 // characters is then exactly a substring test. The text is kept (not
 // contentless) so rows can be deleted with their body and needles shorter
 // than a trigram can be searched for in it. No column sizes: nothing ranks.
+// blobs_by_text leads from index rows to bodies (ids only grow: a new body
+// appends to its last page), and finds the unindexed ones (NULL).
 constexpr const char* kSchemaV5 = R"sql(
 CREATE VIRTUAL TABLE message_texts USING fts5(
   header, body, tokenize = 'trigram case_sensitive 1', columnsize = 0
 );
 ALTER TABLE blobs ADD COLUMN text_id INTEGER;
+CREATE INDEX blobs_by_text ON blobs(text_id);
 )sql";
 
 }  // namespace
