@@ -26,6 +26,9 @@ std::string_view TrimWhitespace(std::string_view s);
 // Splits on every occurrence of `sep`; keeps empty fields.
 std::vector<std::string_view> Split(std::string_view s, char sep);
 
+// The parts with `sep` between them ("" for none).
+std::string Join(const std::vector<std::string>& parts, std::string_view sep);
+
 // RFC 5322 §3.2.3 atext, and any 8-bit byte (UTF-8 in addresses and names,
 // RFC 6531 §3.3 / RFC 6532; the caller checks the UTF-8 as a whole).
 bool IsAtext(unsigned char c);

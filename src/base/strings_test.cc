@@ -18,6 +18,9 @@ TEST(StringsTest, TrimAndSplit) {
   auto parts = Split("a,,b", ',');
   ASSERT_EQ(parts.size(), 3u);
   EXPECT_EQ(parts[1], "");
+  EXPECT_EQ(Join({"a", "", "b"}, ", "), "a, , b");
+  EXPECT_EQ(Join({}, " "), "");
+  EXPECT_EQ(Join({"x"}, " "), "x");
 }
 
 TEST(StringsTest, Utf8Validation) {

@@ -11,6 +11,7 @@
 #include "cli/output.h"
 #include "directory/directory.h"
 #include "directory/password.h"
+#include "directory/scram_secrets.h"
 
 namespace postern::cli {
 namespace {
@@ -26,6 +27,13 @@ Result<std::string> ReadPasswordFromStdin() {
   }
   PT_RETURN_IF_ERROR(directory::CheckPasswordPolicy(all));
   return all;
+}
+
+// What to store for `password`: its argon2id hash and SCRAM-SHA-256 secrets
+// with the configured iteration count.
+Result<directory::StoredPassword> Protect(Context& ctx, const std::string& password) {
+  PT_ASSIGN_OR_RETURN(const config::Config* config, ctx.Config());
+  return directory::ProtectPassword(password, static_cast<uint32_t>(config->auth.scram_iterations));
 }
 
 // The password to set: from stdin, or a new random one that is printed.
@@ -193,11 +201,11 @@ void AddUserCommands(CLI::App& app, Context& ctx, Action* action) {
       PT_ASSIGN_OR_RETURN(int64_t quota, config::ParseByteSize(o->quota));
       bool generated = false;
       PT_ASSIGN_OR_RETURN(std::string password, ChoosePassword(o->password_stdin, &generated));
-      PT_ASSIGN_OR_RETURN(std::string hash, directory::HashPassword(password));
+      PT_ASSIGN_OR_RETURN(directory::StoredPassword stored, Protect(ctx, password));
       PT_ASSIGN_OR_RETURN(store::Store * store, ctx.Store());
       PT_ASSIGN_OR_RETURN(
           auto account,
-          store->AddAccount(address, hash, static_cast<uint64_t>(quota), o->quota_messages));
+          store->AddAccount(address, stored, static_cast<uint64_t>(quota), o->quota_messages));
       std::printf("Created user %s with mailboxes INBOX, Sent, Drafts, Trash, Junk, Archive\n",
                   account.address.c_str());
       if (generated) {
@@ -243,9 +251,9 @@ void AddUserCommands(CLI::App& app, Context& ctx, Action* action) {
       PT_ASSIGN_OR_RETURN(std::string address, directory::NormalizeAddress(o->address));
       bool generated = false;
       PT_ASSIGN_OR_RETURN(std::string password, ChoosePassword(o->password_stdin, &generated));
-      PT_ASSIGN_OR_RETURN(std::string hash, directory::HashPassword(password));
+      PT_ASSIGN_OR_RETURN(directory::StoredPassword stored, Protect(ctx, password));
       PT_ASSIGN_OR_RETURN(store::Store * store, ctx.Store());
-      PT_RETURN_IF_ERROR(store->SetPassword(address, hash));
+      PT_RETURN_IF_ERROR(store->SetPassword(address, stored));
       std::printf("Password of %s changed\n", address.c_str());
       if (generated) std::printf("Password: %s\n(shown only now)\n", password.c_str());
       return Status::Ok();

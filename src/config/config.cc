@@ -178,6 +178,12 @@ const std::vector<Key>& Keys() {
        "commit makes a message durable; larger ones are files under data/blobs. 0 puts every "
        "body in a file.",
        nullptr, [](Config& c, const Value& v) { c.store.inline_max = As<int64_t>(v); }},
+
+      {"auth", "scram_iterations", Type::kInt, "4096",
+       "PBKDF2 iterations of the SCRAM-SHA-256 secrets stored when a password is set, or at a "
+       "user's next plaintext login when theirs have fewer (RFC 7677: at least 4096, at most "
+       "1000000). Clients repeat this work at every SCRAM login.",
+       nullptr, [](Config& c, const Value& v) { c.auth.scram_iterations = As<int64_t>(v); }},
   };
   return keys;
 }
@@ -329,6 +335,10 @@ Status Validate(Config& c) {
   if (c.queue.delivery_batch < 1) return InvalidArgument("queue.delivery_batch must be >= 1");
   if (c.store.compression_level < 1 || c.store.compression_level > 19) {
     return InvalidArgument("store.compression_level must be between 1 and 19");
+  }
+  // The bounds of directory/scram_secrets.h (config sits below directory).
+  if (c.auth.scram_iterations < 4096 || c.auth.scram_iterations > 1000000) {
+    return InvalidArgument("auth.scram_iterations must be between 4096 and 1000000");
   }
   return Status::Ok();
 }

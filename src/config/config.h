@@ -69,6 +69,11 @@ struct StoreConfig {
   int64_t inline_max;         // bodies up to this (compressed) size live in the database
 };
 
+// Authentication, for every protocol (docs/authentication.md).
+struct AuthConfig {
+  int64_t scram_iterations;  // PBKDF2 rounds of new SCRAM-SHA-256 secrets
+};
+
 struct Config {
   std::string path;  // the file it was read from (absolute)
   ServerConfig server;
@@ -77,6 +82,7 @@ struct Config {
   ImapConfig imap;
   QueueConfig queue;
   StoreConfig store;
+  AuthConfig auth;
 };
 
 // Reads and validates `path`. Relative paths inside are resolved against the

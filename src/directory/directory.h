@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/status.h"
@@ -24,6 +25,7 @@ struct AccountInfo {
   int64_t id = 0;
   std::string address;  // localpart@domain, normalized
   std::string password_hash;
+  std::string scram_sha256;     // RFC 5803 form (scram_secrets.h); "" until known
   uint64_t quota_bytes = 0;     // 0: unlimited
   uint64_t quota_messages = 0;  // 0: unlimited
   uint64_t used_bytes = 0;
@@ -41,6 +43,21 @@ struct AccountInfo {
     return (quota_bytes && used_bytes >= quota_bytes) ||
            (quota_messages && used_messages >= quota_messages);
   }
+};
+
+// What an account stores for its password, never the password itself: the
+// argon2id hash (password.h) and the SCRAM-SHA-256 secrets (scram_secrets.h,
+// ProtectPassword makes both). A hash alone (an imported hash, a test) is a
+// StoredPassword too: its SCRAM secrets follow at the next plaintext login.
+struct StoredPassword {
+  StoredPassword() = default;
+  StoredPassword(std::string hash_only) : hash(std::move(hash_only)) {}  // NOLINT: implicit
+  StoredPassword(const char* hash_only) : hash(hash_only) {}             // NOLINT: implicit
+  StoredPassword(std::string password_hash, std::string scram)
+      : hash(std::move(password_hash)), scram_sha256(std::move(scram)) {}
+
+  std::string hash;
+  std::string scram_sha256;  // RFC 5803 form, or "" when not known yet
 };
 
 struct AliasInfo {

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "base/strings.h"
+#include "imap/writer.h"
 
 namespace postern::imapserver {
 
@@ -46,6 +47,15 @@ std::string FlagList(uint32_t flags, const std::string& keywords) {
   }
   out.push_back(')');
   return out;
+}
+
+std::string FetchFlagsLine(uint32_t seq, const MessageView& v, bool condstore) {
+  std::string line = "* " + std::to_string(seq) + " FETCH (";
+  if (condstore) line += "UID " + std::to_string(v.uid) + " ";
+  line += "FLAGS " + FlagList(v.flags, v.keywords);
+  if (condstore) line += " MODSEQ (" + std::to_string(v.modseq) + ")";
+  line += ")\r\n";
+  return line;
 }
 
 SelectedMailbox::SelectedMailbox(const store::MailboxInfo& info,
@@ -91,26 +101,22 @@ std::vector<uint32_t> SelectedMailbox::Resolve(const imap::SequenceSet& set, boo
 SelectedMailbox::Update SelectedMailbox::Apply(uint64_t highestmodseq,
                                                const std::vector<store::MessageInfo>& changed,
                                                const std::vector<uint32_t>& expunged_uids,
-                                               bool allow_expunge, bool condstore) {
+                                               bool allow_expunge, Reporting reporting) {
   Update update;
   std::set<uint32_t> gone(pending_expunges_.begin(), pending_expunges_.end());
   for (uint32_t uid : expunged_uids) {
     if (SeqOf(uid) != 0) gone.insert(uid);
   }
   if (allow_expunge) {
-    pending_expunges_.clear();
-    // Ascending, each number as it is after the ones before (RFC 9051 §7.5.1).
-    for (uint32_t uid : gone) {
-      uint32_t seq = SeqOf(uid);
-      if (seq == 0) continue;
-      messages_.erase(messages_.begin() + (seq - 1));
-      update.responses.push_back("* " + std::to_string(seq) + " EXPUNGE\r\n");
-    }
+    update.responses =
+        RemoveUids(std::vector<uint32_t>(gone.begin(), gone.end()), reporting.qresync);
   } else {
+    if (pending_expunges_.empty() && !gone.empty()) pending_floor_ = known_modseq_;
     pending_expunges_.assign(gone.begin(), gone.end());
   }
 
   const uint32_t before = exists();
+  bool sent_modseq = false;
   for (const auto& m : changed) {
     if (gone.count(m.uid)) continue;
     uint32_t seq = SeqOf(m.uid);
@@ -124,37 +130,57 @@ SelectedMailbox::Update SelectedMailbox::Apply(uint64_t highestmodseq,
     v.flags = m.flags;
     v.keywords = m.keywords;
     v.modseq = m.modseq;
-    if (flags_changed || (condstore && modseq_changed)) {
-      std::string line = "* " + std::to_string(seq) + " FETCH (";
-      if (condstore) line += "UID " + std::to_string(v.uid) + " ";
-      line += "FLAGS " + FlagList(v.flags, v.keywords);
-      if (condstore) line += " MODSEQ (" + std::to_string(v.modseq) + ")";
-      line += ")\r\n";
-      update.responses.push_back(std::move(line));
+    if (flags_changed || (reporting.condstore && modseq_changed)) {
+      update.responses.push_back(FetchFlagsLine(seq, v, reporting.condstore));
+      sent_modseq = sent_modseq || reporting.condstore;
     }
   }
   if (exists() != before || !update.responses.empty()) update.changed = true;
   if (exists() != before) {
     update.responses.push_back("* " + std::to_string(exists()) + " EXISTS\r\n");
   }
+  if (sent_modseq && !pending_expunges_.empty()) {
+    update.responses.push_back("* OK [HIGHESTMODSEQ " + std::to_string(pending_floor_) +
+                               "] Expunges pending\r\n");
+  }
   known_modseq_ = std::max(known_modseq_, highestmodseq);
   info_.highestmodseq = std::max(info_.highestmodseq, highestmodseq);
   return update;
 }
 
-std::vector<std::string> SelectedMailbox::RemoveUids(const std::vector<uint32_t>& uids) {
+std::vector<std::string> SelectedMailbox::RemoveUids(const std::vector<uint32_t>& uids,
+                                                     bool vanished) {
   std::vector<std::string> out;
   std::vector<uint32_t> sorted(uids);
   std::sort(sorted.begin(), sorted.end());
+  std::vector<uint32_t> removed;
   for (uint32_t uid : sorted) {
     uint32_t seq = SeqOf(uid);
     if (seq == 0) continue;
     messages_.erase(messages_.begin() + (seq - 1));
-    out.push_back("* " + std::to_string(seq) + " EXPUNGE\r\n");
+    removed.push_back(uid);
+    if (!vanished) out.push_back("* " + std::to_string(seq) + " EXPUNGE\r\n");
+  }
+  // RFC 7162 §3.2.10.2: only UIDs the client knows, never a second time.
+  if (vanished && !removed.empty()) {
+    out.push_back("* VANISHED " + imap::FormatSequenceSet(removed) + "\r\n");
   }
   std::erase_if(pending_expunges_, [&](uint32_t uid) {
     return std::binary_search(sorted.begin(), sorted.end(), uid);
   });
+  return out;
+}
+
+std::vector<std::string> SelectedMailbox::ChangedSince(
+    uint64_t modseq, const std::optional<imap::SequenceSet>& known_uids) const {
+  std::vector<std::string> out;
+  const uint32_t largest = LargestUid();
+  for (uint32_t seq = 1; seq <= exists(); ++seq) {
+    const MessageView& v = at(seq);
+    if (v.modseq <= modseq) continue;
+    if (known_uids && !known_uids->Contains(v.uid, largest)) continue;
+    out.push_back(FetchFlagsLine(seq, v, true));
+  }
   return out;
 }
 

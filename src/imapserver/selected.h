@@ -5,6 +5,7 @@
 // owned by one session. Thread-compatible.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -38,6 +39,11 @@ class SelectedMailbox {
   bool read_only() const { return read_only_; }
   uint32_t exists() const { return static_cast<uint32_t>(messages_.size()); }
   uint64_t known_modseq() const { return known_modseq_; }
+  // The HIGHESTMODSEQ the client may be told: below any expunge not yet
+  // announced (RFC 7162 §3.2), at least 1.
+  uint64_t ReportableModSeq() const {
+    return std::max<uint64_t>(1, pending_expunges_.empty() ? known_modseq_ : pending_floor_);
+  }
   const std::vector<MessageView>& messages() const { return messages_; }
   MessageView& at(uint32_t seq) { return messages_[seq - 1]; }
   const MessageView& at(uint32_t seq) const { return messages_[seq - 1]; }
@@ -51,20 +57,38 @@ class SelectedMailbox {
   // UIDs (RFC 9051 §6.4.8: UIDs not present are ignored).
   std::vector<uint32_t> Resolve(const imap::SequenceSet& set, bool uid) const;
 
+  // How the session reports changes (RFC 7162): `condstore` once a
+  // CONDSTORE enabling command ran: unsolicited FETCH responses carry UID and
+  // MODSEQ (§3.1, §3.2.4); `qresync` after ENABLE QRESYNC: expunges are one
+  // "* VANISHED uid-set" instead of "* n EXPUNGE" lines (§3.2.10.2).
+  struct Reporting {
+    bool condstore = false;
+    bool qresync = false;
+  };
+
   // What changed in the store since this view was last brought up to date,
   // as the untagged responses to send, in order. `allow_expunge` false holds
-  // expunges back (they stay pending) while sequence numbers must not move.
-  // `condstore`: FETCH responses carry MODSEQ (RFC 7162 §3.1.4).
+  // expunges back (they stay pending) while sequence numbers must not move;
+  // a CONDSTORE client then also gets "OK [HIGHESTMODSEQ n]" with n below
+  // the pending expunges' mod-sequence, so a resync after a lost connection
+  // still finds them (RFC 7162 §3.2, the rule before §3.2.1).
   struct Update {
     std::vector<std::string> responses;  // each one "* ..." line with CRLF
     bool changed = false;
   };
   Update Apply(uint64_t highestmodseq, const std::vector<store::MessageInfo>& changed,
-               const std::vector<uint32_t>& expunged_uids, bool allow_expunge, bool condstore);
+               const std::vector<uint32_t>& expunged_uids, bool allow_expunge, Reporting reporting);
 
   // The session's own EXPUNGE: removes these UIDs now and returns the
-  // "* n EXPUNGE" lines (RFC 9051 §7.5.1: in descending-safe order).
-  std::vector<std::string> RemoveUids(const std::vector<uint32_t>& uids);
+  // "* n EXPUNGE" lines (RFC 9051 §7.5.1: in descending-safe order), or with
+  // `vanished` one "* VANISHED" line.
+  std::vector<std::string> RemoveUids(const std::vector<uint32_t>& uids, bool vanished);
+
+  // SELECT/EXAMINE (QRESYNC ...) (RFC 7162 §3.2.5.1): the FETCH responses
+  // (UID, FLAGS, MODSEQ) for messages named by `known_uids` (all when
+  // absent) whose mod-sequence is above `modseq`.
+  std::vector<std::string> ChangedSince(uint64_t modseq,
+                                        const std::optional<imap::SequenceSet>& known_uids) const;
 
   // The session's own STORE: what it already told the client need not be
   // announced again (the next update finds these flags unchanged).
@@ -74,6 +98,9 @@ class SelectedMailbox {
   store::MailboxInfo info_;
   std::vector<MessageView> messages_;
   std::vector<uint32_t> pending_expunges_;  // UIDs expunged elsewhere, not yet announced
+  // The mod-sequence known when the oldest pending expunge was found: every
+  // pending expunge happened after it.
+  uint64_t pending_floor_ = 0;
   uint64_t known_modseq_ = 0;
   bool read_only_ = false;
 };
@@ -85,5 +112,9 @@ void FlagsFromNames(const std::vector<std::string>& names, uint32_t* flags,
 
 // "(\Seen \Flagged $Label)" for a message's flags and keywords.
 std::string FlagList(uint32_t flags, const std::string& keywords);
+
+// "* seq FETCH (FLAGS (...))\r\n"; for a CONDSTORE client
+// "* seq FETCH (UID u FLAGS (...) MODSEQ (m))\r\n" (RFC 7162 §3.2.4).
+std::string FetchFlagsLine(uint32_t seq, const MessageView& v, bool condstore);
 
 }  // namespace postern::imapserver

@@ -40,7 +40,7 @@ TEST(SelectedMailboxTest, ResolvesSequenceNumbersAndUids) {
 
 TEST(SelectedMailboxTest, AnnouncesFlagsNewMailAndExpunges) {
   SelectedMailbox s = Make();
-  auto u = s.Apply(8, {Msg(4, 7, store::kFlagSeen), Msg(9, 5), Msg(12, 8)}, {2}, true, false);
+  auto u = s.Apply(8, {Msg(4, 7, store::kFlagSeen), Msg(9, 5), Msg(12, 8)}, {2}, true, {});
   ASSERT_EQ(u.responses.size(), 3u);
   EXPECT_EQ(u.responses[0], "* 1 EXPUNGE\r\n");
   EXPECT_EQ(u.responses[1], "* 1 FETCH (FLAGS (\\Seen))\r\n");
@@ -49,15 +49,15 @@ TEST(SelectedMailboxTest, AnnouncesFlagsNewMailAndExpunges) {
   EXPECT_EQ(s.SeqOf(12), 3u);
   // Seen again: nothing new to say.
   EXPECT_TRUE(
-      s.Apply(8, {Msg(4, 7, store::kFlagSeen), Msg(12, 8)}, {2}, true, false).responses.empty());
+      s.Apply(8, {Msg(4, 7, store::kFlagSeen), Msg(12, 8)}, {2}, true, {}).responses.empty());
 }
 
 TEST(SelectedMailboxTest, ExpungesWaitWhileNumbersMustHold) {
   SelectedMailbox s = Make();
-  auto held = s.Apply(6, {}, {4}, false, false);
+  auto held = s.Apply(6, {}, {4}, false, {});
   EXPECT_TRUE(held.responses.empty());
   EXPECT_EQ(s.exists(), 3u) << "RFC 9051 §7.5.1: no EXPUNGE during FETCH, STORE, SEARCH";
-  auto later = s.Apply(6, {}, {}, true, false);
+  auto later = s.Apply(6, {}, {}, true, {});
   ASSERT_EQ(later.responses.size(), 1u);
   EXPECT_EQ(later.responses[0], "* 2 EXPUNGE\r\n");
   EXPECT_EQ(s.exists(), 2u);
@@ -65,7 +65,7 @@ TEST(SelectedMailboxTest, ExpungesWaitWhileNumbersMustHold) {
 
 TEST(SelectedMailboxTest, SeveralExpungesUseTheNumbersAsTheyShift) {
   SelectedMailbox s = Make();
-  auto lines = s.RemoveUids({9, 2});
+  auto lines = s.RemoveUids({9, 2}, false);
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[0], "* 1 EXPUNGE\r\n");
   EXPECT_EQ(lines[1], "* 2 EXPUNGE\r\n");
@@ -75,10 +75,47 @@ TEST(SelectedMailboxTest, SeveralExpungesUseTheNumbersAsTheyShift) {
 
 TEST(SelectedMailboxTest, CondstoreUpdatesCarryUidAndModseq) {
   SelectedMailbox s = Make();
-  auto u = s.Apply(9, {Msg(2, 9, 0, "$Work")}, {}, true, true);
+  auto u = s.Apply(9, {Msg(2, 9, 0, "$Work")}, {}, true, {.condstore = true});
   ASSERT_EQ(u.responses.size(), 1u);
   EXPECT_EQ(u.responses[0], "* 1 FETCH (UID 2 FLAGS ($Work) MODSEQ (9))\r\n");
   EXPECT_EQ(FlagList(store::kFlagSeen | store::kFlagDraft, "a b"), "(\\Seen \\Draft a b)");
+}
+
+TEST(SelectedMailboxTest, QresyncReportsExpungesAsOneVanished) {
+  SelectedMailbox s = Make();
+  // RFC 7162 §3.2.10.2: UIDs, not numbers; only messages the client knows.
+  auto u = s.Apply(9, {}, {2, 9, 5}, true, {.condstore = true, .qresync = true});
+  ASSERT_EQ(u.responses.size(), 1u);
+  EXPECT_EQ(u.responses[0], "* VANISHED 2,9\r\n");
+  EXPECT_EQ(s.exists(), 1u);
+  EXPECT_TRUE(s.RemoveUids({2, 9}, true).empty()) << "never announced twice";
+  EXPECT_EQ(s.RemoveUids({4}, true), std::vector<std::string>{"* VANISHED 4\r\n"});
+  EXPECT_EQ(s.exists(), 0u);
+}
+
+TEST(SelectedMailboxTest, HeldExpungesKeepTheReportedModseqBelowThem) {
+  SelectedMailbox s = Make();  // known mod-sequence 5
+  const SelectedMailbox::Reporting condstore{.condstore = true};
+  // An expunge (modseq 6) and a flag change (modseq 7) while numbers must hold.
+  auto held = s.Apply(7, {Msg(4, 7, store::kFlagSeen)}, {9}, false, condstore);
+  ASSERT_EQ(held.responses.size(), 2u);
+  EXPECT_EQ(held.responses[0], "* 2 FETCH (UID 4 FLAGS (\\Seen) MODSEQ (7))\r\n");
+  // RFC 7162 §3.2: a client that stores 7 would never hear of the expunge.
+  EXPECT_EQ(held.responses[1], "* OK [HIGHESTMODSEQ 5] Expunges pending\r\n");
+  EXPECT_EQ(s.ReportableModSeq(), 5u);
+  auto later = s.Apply(7, {}, {}, true, condstore);
+  EXPECT_EQ(later.responses, std::vector<std::string>{"* 3 EXPUNGE\r\n"});
+  EXPECT_EQ(s.ReportableModSeq(), 7u);
+}
+
+TEST(SelectedMailboxTest, ChangedSinceListsNewerMessagesAmongTheKnownUids) {
+  SelectedMailbox s = Make();  // UIDs 2, 4, 9 with mod-sequences 2, 3, 5
+  EXPECT_EQ(s.ChangedSince(2, std::nullopt),
+            (std::vector<std::string>{"* 2 FETCH (UID 4 FLAGS () MODSEQ (3))\r\n",
+                                      "* 3 FETCH (UID 9 FLAGS () MODSEQ (5))\r\n"}));
+  EXPECT_EQ(s.ChangedSince(2, Set("1:5")),
+            std::vector<std::string>{"* 2 FETCH (UID 4 FLAGS () MODSEQ (3))\r\n"});
+  EXPECT_TRUE(s.ChangedSince(5, std::nullopt).empty());
 }
 
 }  // namespace

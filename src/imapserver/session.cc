@@ -3,12 +3,13 @@
 
 #include <algorithm>
 
+#include "base/base64.h"
 #include "base/log.h"
 #include "base/strings.h"
-#include "directory/password.h"
 #include "imap/literal.h"
-#include "message/codec.h"
+#include "imap/writer.h"
 #include "net/async.h"
+#include "sasl/mechanism.h"
 
 namespace postern::imapserver {
 namespace {
@@ -16,6 +17,33 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr auto kWriteTimeout = 60s;
+
+// The numbers of a set, in order, at most `limit` of them.
+std::vector<uint32_t> FirstNumbers(const imap::SequenceSet& set, size_t limit) {
+  std::vector<uint32_t> out;
+  for (const imap::SequenceRange& r : set.Resolve(UINT32_MAX)) {
+    for (uint64_t n = r.first; n <= r.last && out.size() < limit; ++n) {
+      out.push_back(static_cast<uint32_t>(n));
+    }
+  }
+  return out;
+}
+
+// RFC 7162 §3.2.5.2: each leading (sequence number, UID) pair of the
+// seq-match data that still holds tells that the client knows every expunge
+// up to that UID; the lowest UID a VANISHED (EARLIER) must still cover.
+uint32_t LowestUnknownExpunge(const SelectedMailbox& s, const imap::Qresync& q) {
+  if (!q.known_sequence_numbers || !q.known_sequence_uids) return 1;
+  constexpr size_t kMaxPairs = 100'000;
+  std::vector<uint32_t> seqs = FirstNumbers(*q.known_sequence_numbers, kMaxPairs);
+  std::vector<uint32_t> uids = FirstNumbers(*q.known_sequence_uids, kMaxPairs);
+  uint32_t lowest = 1;
+  for (size_t i = 0; i < seqs.size() && i < uids.size(); ++i) {
+    if (seqs[i] > s.exists() || s.at(seqs[i]).uid != uids[i]) break;
+    lowest = uids[i] + 1;
+  }
+  return lowest;
+}
 
 // The tag of a command line that could not be run (for NO [TOOBIG]).
 std::string TagOf(std::string_view line) {
@@ -41,11 +69,14 @@ Session::~Session() {
 
 std::string Session::Capabilities() const {
   std::string caps = "IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE";
-  caps += " CHILDREN SPECIAL-USE";
+  caps += " CHILDREN SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS STATUS=SIZE";
+  caps += " CONDSTORE QRESYNC QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE";
+  // RFC 7889: the largest APPEND accepted, for every mailbox.
+  caps += " APPENDLIMIT=" + std::to_string(options_.max_literal);
   if (state_ == State::kNotAuthenticated) {
     if (options_.tls && !conn_->tls()) caps += " STARTTLS";
     if (CanAuthenticate()) {
-      caps += " AUTH=PLAIN AUTH=LOGIN";
+      for (std::string_view name : sasl::MechanismNames()) caps += " AUTH=" + std::string(name);
     } else {
       caps += " LOGINDISABLED";
     }
@@ -54,6 +85,15 @@ std::string Session::Capabilities() const {
 }
 
 asio::awaitable<bool> Session::Flush() { co_return co_await conn_->Flush(kWriteTimeout); }
+
+void Session::EnableCondstore() {
+  if (condstore_) return;
+  condstore_ = true;
+  // RFC 7162 §3.1: the first enabling command with a mailbox selected.
+  if (selected_) {
+    Send("* OK [HIGHESTMODSEQ " + std::to_string(selected_->ReportableModSeq()) + "] Highest\r\n");
+  }
+}
 
 void Session::Announce(int64_t mailbox_id, uint64_t modseq, uint32_t uid) {
   context_.notifier.Publish({account_id_, mailbox_id, modseq, uid});
@@ -246,10 +286,7 @@ asio::awaitable<Session::Done> Session::Dispatch(const imap::Command& command) {
     case Verb::kAuthenticate:
       co_return Bad("Already authenticated");
     case Verb::kEnable:
-      // RFC 5161: nothing that can be enabled is advertised yet, so nothing
-      // the client names is enabled.
-      Send("* ENABLED\r\n");
-      co_return Ok("ENABLE completed");
+      co_return Enable(command);
     case Verb::kSelect:
     case Verb::kExamine:
       co_return co_await Select(command);
@@ -274,6 +311,10 @@ asio::awaitable<Session::Done> Session::Dispatch(const imap::Command& command) {
       co_return co_await StatusCommand(command);
     case Verb::kAppend:
       co_return co_await Append(command);
+    case Verb::kGetQuota:
+    case Verb::kGetQuotaRoot:
+    case Verb::kSetQuota:
+      co_return co_await Quota(command);
     case Verb::kIdle:
       co_return co_await Idle(command);
     default:
@@ -327,6 +368,24 @@ asio::awaitable<Session::Done> Session::Dispatch(const imap::Command& command) {
   }
 }
 
+Session::Done Session::Enable(const imap::Command& command) {
+  // RFC 5161 §3.1: only what we support, each once; unknown names ignored.
+  std::string enabled;
+  for (const std::string& name : command.Get<imap::Enable>().capabilities) {
+    if (name == "CONDSTORE" && !condstore_) {
+      EnableCondstore();
+      enabled += " CONDSTORE";
+    } else if (name == "QRESYNC" && !qresync_) {
+      // RFC 7162 §3.2.3: QRESYNC is a CONDSTORE enabling command too.
+      EnableCondstore();
+      qresync_ = true;
+      enabled += " QRESYNC";
+    }
+  }
+  Send("* ENABLED" + enabled + "\r\n");
+  return Ok("ENABLE completed");
+}
+
 asio::awaitable<Session::Done> Session::StartTls() {
   if (!options_.tls || conn_->tls()) co_return Bad("STARTTLS not available");
   Done done = Ok("Begin TLS negotiation now");
@@ -336,26 +395,30 @@ asio::awaitable<Session::Done> Session::StartTls() {
 
 asio::awaitable<Session::Done> Session::Login(const std::string& user,
                                               const std::string& password) {
-  const std::string address = AsciiToLower(user);
-  auto verify = [this, address, password]() -> std::optional<store::AccountInfo> {
-    Result<std::optional<store::AccountInfo>> account = context_.store.FindAccount(address);
-    if (!account.ok() || !account->has_value() || (*account)->disabled) {
-      // Spend the same time as a real check, so timing tells nothing.
-      static const std::string dummy = [] {
-        Result<std::string> hash = directory::HashPassword("postern-timing");
-        return hash.ok() ? *hash : std::string();
-      }();
-      directory::VerifyPassword(password, dummy);
-      return std::nullopt;
-    }
-    if (!directory::VerifyPassword(password, (*account)->password_hash)) return std::nullopt;
-    return **account;
+  sasl::Credentials& credentials = context_.credentials;
+  auto check = [&credentials, user, password] {
+    return sasl::FromPasswordCheck(credentials.CheckPassword(user, password));
   };
-  std::optional<store::AccountInfo> account =
-      co_await Offload(context_.blocking, std::move(verify));
-  if (!account) {
+  sasl::StepResult result = co_await Offload(context_.blocking, std::move(check));
+  co_return co_await FinishLogin(std::move(result), "LOGIN command", user);
+}
+
+asio::awaitable<Session::Done> Session::FinishLogin(sasl::StepResult result,
+                                                    std::string_view mechanism, std::string user) {
+  if (result.status != sasl::StepStatus::kSuccess) {
+    LOG_WARN("imap: failed login for <{}> from [{}] ({}): {}", SanitizeForLog(user),
+             conn_->remote_ip(), mechanism, SanitizeForLog(result.reason));
+    switch (result.failure) {
+      case sasl::Failure::kMalformed:
+        co_return Bad("Malformed " + std::string(mechanism) + " response");
+      case sasl::Failure::kNotAuthorized:
+        co_return No("[AUTHORIZATIONFAILED] Cannot act as another user");
+      case sasl::Failure::kUnavailable:
+        co_return No("[UNAVAILABLE] Cannot check credentials now, try again later");
+      case sasl::Failure::kRejected:
+        break;
+    }
     ++failed_logins_;
-    LOG_WARN("imap: failed login for <{}> from [{}]", SanitizeForLog(address), conn_->remote_ip());
     asio::steady_timer delay(co_await asio::this_coro::executor);
     delay.expires_after(options_.failed_login_delay * failed_logins_);
     co_await delay.async_wait(kAwait);
@@ -365,9 +428,10 @@ asio::awaitable<Session::Done> Session::Login(const std::string& user,
     }
     co_return No("[AUTHENTICATIONFAILED] Authentication failed");
   }
+  const store::AccountInfo& account = *result.account;
   state_ = State::kAuthenticated;
-  account_id_ = account->id;
-  account_address_ = account->address;
+  account_id_ = account.id;
+  account_address_ = account.address;
   std::weak_ptr<Session> weak = weak_from_this();
   auto executor = conn_->executor();
   subscription_ = context_.notifier.Subscribe(
@@ -376,8 +440,8 @@ asio::awaitable<Session::Done> Session::Login(const std::string& user,
           if (auto self = weak.lock()) self->OnChange(change);
         });
       });
-  LOG_INFO("imap: login <{}> from [{}]{}", account_address_, conn_->remote_ip(),
-           conn_->tls() ? " (TLS)" : "");
+  LOG_INFO("imap: login <{}> from [{}]{} with {}", account_address_, conn_->remote_ip(),
+           conn_->tls() ? " (TLS)" : "", mechanism);
   Send("* CAPABILITY " + Capabilities() + "\r\n");
   co_return Ok("Logged in");
 }
@@ -385,49 +449,49 @@ asio::awaitable<Session::Done> Session::Login(const std::string& user,
 asio::awaitable<Session::Done> Session::Authenticate(const imap::Command& command) {
   const auto& auth = command.Get<imap::Authenticate>();
   if (!CanAuthenticate()) co_return No("[PRIVACYREQUIRED] Use STARTTLS or port 993 to log in");
-  if (auth.mechanism != "PLAIN" && auth.mechanism != "LOGIN") {
-    co_return No("Unsupported authentication mechanism");
+  std::unique_ptr<sasl::Mechanism> mechanism =
+      sasl::NewMechanism(auth.mechanism, context_.credentials);
+  if (!mechanism) co_return No("Unsupported authentication mechanism");
+  std::optional<std::string> client_data;
+  if (auth.initial_response) {
+    client_data = DecodeBase64Strict(*auth.initial_response);
+    if (!client_data) co_return Bad("Initial response is not base64");  // RFC 9051 §6.2.2
   }
-  std::string user, password;
-  if (auth.mechanism == "PLAIN") {
-    std::optional<std::string> response;
-    if (auth.initial_response) {
-      response = message::DecodeBase64(*auth.initial_response);
-    } else {
-      response = co_await SaslStep("");
+  for (;;) {
+    // A step may check credentials (store reads, argon2id): the blocking pool.
+    sasl::Mechanism* m = mechanism.get();
+    auto step = [m, data = std::move(client_data)] {
+      return data ? m->Step(std::string_view(*data)) : m->Step(std::nullopt);
+    };
+    sasl::StepResult result = co_await Offload(context_.blocking, std::move(step));
+    if (result.status == sasl::StepStatus::kContinue) {
+      Result<std::string> reply = co_await SaslStep(std::move(result.data));
+      if (!reply.ok()) co_return Bad(reply.status().message());
+      client_data = std::move(*reply);
+      continue;
     }
-    if (!response) co_return Bad("Authentication cancelled");
-    // RFC 4616: authzid NUL authcid NUL passwd.
-    std::vector<std::string_view> parts = Split(*response, '\0');
-    if (parts.size() != 3) co_return Bad("Malformed PLAIN response");
-    if (!parts[0].empty() && !EqualsIgnoreCase(parts[0], parts[1])) {
-      co_return No("[AUTHORIZATIONFAILED] Cannot act as another user");
+    if (result.status == sasl::StepStatus::kSuccess && !result.data.empty()) {
+      // IMAP's OK carries no SASL data (SCRAM's server-final message): it is
+      // a last challenge whose response must be empty (RFC 4422 §3.6).
+      Result<std::string> reply = co_await SaslStep(result.data);
+      if (!reply.ok()) co_return Bad(reply.status().message());
+      if (!reply->empty()) co_return Bad("Expected an empty response");
     }
-    user = std::string(parts[1]);
-    password = std::string(parts[2]);
-  } else {
-    std::optional<std::string> name;
-    if (auth.initial_response) {
-      name = message::DecodeBase64(*auth.initial_response);
-    } else {
-      name = co_await SaslStep("VXNlcm5hbWU6");  // "Username:"
-    }
-    if (!name) co_return Bad("Authentication cancelled");
-    std::optional<std::string> pass = co_await SaslStep("UGFzc3dvcmQ6");  // "Password:"
-    if (!pass) co_return Bad("Authentication cancelled");
-    user = *name;
-    password = *pass;
+    co_return co_await FinishLogin(std::move(result), mechanism->name(), mechanism->user());
   }
-  co_return co_await Login(user, password);
 }
 
-asio::awaitable<std::optional<std::string>> Session::SaslStep(std::string challenge) {
-  Send("+ " + challenge + "\r\n");
+asio::awaitable<Result<std::string>> Session::SaslStep(std::string challenge) {
+  Send("+ " + EncodeBase64Strict(challenge) + "\r\n");
   bool sent = co_await Flush();
-  if (!sent) co_return std::nullopt;
+  if (!sent) co_return Unavailable("Connection lost");
   net::Line line = co_await conn_->ReadLine(options_.max_line, 60s, false);
-  if (line.status != net::ReadStatus::kOk || line.text == "*") co_return std::nullopt;
-  co_return message::DecodeBase64(line.text);
+  if (line.status != net::ReadStatus::kOk) co_return Unavailable("Authentication aborted");
+  if (line.text == "*") co_return InvalidArgument("Authentication cancelled");
+  std::optional<std::string> decoded = DecodeBase64Strict(line.text);
+  // RFC 9051 §6.2.2: an invalid base64 response is a BAD.
+  if (!decoded) co_return InvalidArgument("Response is not base64");
+  co_return std::move(*decoded);
 }
 
 void Session::OnChange(const mailbox::MailboxChange& change) {
@@ -526,7 +590,7 @@ asio::awaitable<void> Session::Sync(bool allow_expunge) {
   }
   if (!selected_ || selected_->id() != id) co_return;
   SelectedMailbox::Update update =
-      selected_->Apply(snap.highestmodseq, snap.changed, snap.expunged, allow_expunge, condstore_);
+      selected_->Apply(snap.highestmodseq, snap.changed, snap.expunged, allow_expunge, Reporting());
   for (const std::string& line : update.responses) Send(line);
 }
 
@@ -539,6 +603,8 @@ void Session::Unselect() {
 asio::awaitable<Session::Done> Session::Select(const imap::Command& command) {
   const auto& args = command.Get<imap::Select>();
   const bool examine = command.verb == imap::Verb::kExamine;
+  // RFC 7162 §3.2.3: QRESYNC only after ENABLE QRESYNC.
+  if (args.qresync && !qresync_) co_return Bad("ENABLE QRESYNC first");
   // RFC 9051 §6.3.2: a failed SELECT leaves no mailbox selected.
   if (selected_) {
     Unselect();
@@ -551,7 +617,16 @@ asio::awaitable<Session::Done> Session::Select(const imap::Command& command) {
   Result<std::vector<store::MessageInfo>> messages =
       co_await Offload(context_.blocking, std::move(list));
   if (!messages.ok()) co_return No("[UNAVAILABLE] " + messages.status().message());
-  if (args.condstore) condstore_ = true;
+  if (args.condstore || args.qresync) condstore_ = true;
+  // RFC 7162 §3.2.5.1: what the client missed, if its UIDs are still valid.
+  std::vector<uint32_t> vanished;
+  if (args.qresync && args.qresync->uidvalidity == mailbox->uidvalidity) {
+    const uint64_t since = args.qresync->modseq;
+    auto expunged = [this, id, since] { return context_.store.ExpungedSince(id, since); };
+    Result<std::vector<uint32_t>> r = co_await Offload(context_.blocking, std::move(expunged));
+    if (!r.ok()) co_return No("[UNAVAILABLE] " + r.status().message());
+    vanished = std::move(*r);
+  }
   selected_.emplace(*mailbox, std::move(*messages), examine);
   state_ = State::kSelected;
   changed_ = false;
@@ -575,8 +650,20 @@ asio::awaitable<Session::Done> Session::Select(const imap::Command& command) {
   Send("* OK [UIDVALIDITY " + std::to_string(mailbox->uidvalidity) + "] UIDs valid\r\n");
   Send("* OK [UIDNEXT " + std::to_string(mailbox->uidnext) + "] Predicted next UID\r\n");
   if (condstore_) {
-    Send("* OK [HIGHESTMODSEQ " + std::to_string(std::max<uint64_t>(1, s.known_modseq())) +
-         "] Highest\r\n");
+    Send("* OK [HIGHESTMODSEQ " + std::to_string(s.ReportableModSeq()) + "] Highest\r\n");
+  }
+  if (args.qresync && args.qresync->uidvalidity == mailbox->uidvalidity) {
+    const imap::Qresync& q = *args.qresync;
+    // No UID list: "1:<UIDNEXT-1>", i.e. everything (RFC 7162 §3.2.5.1).
+    std::optional<imap::SequenceSet> known = q.known_uids;
+    const uint32_t lowest = LowestUnknownExpunge(s, q);
+    std::erase_if(vanished, [&](uint32_t uid) {
+      return uid < lowest || s.SeqOf(uid) != 0 || (known && !known->Contains(uid, UINT32_MAX));
+    });
+    if (!vanished.empty()) {
+      Send("* VANISHED (EARLIER) " + imap::FormatSequenceSet(vanished) + "\r\n");
+    }
+    for (const std::string& line : s.ChangedSince(q.modseq, known)) Send(line);
   }
   co_return Ok(std::string(examine ? "[READ-ONLY] EXAMINE" : "[READ-WRITE] SELECT") + " completed");
 }

@@ -20,6 +20,8 @@
 #include "imapserver/selected.h"
 #include "mailbox/notifier.h"
 #include "net/connection.h"
+#include "sasl/credentials.h"
+#include "sasl/mechanism.h"
 #include "store/store.h"
 
 namespace postern::imapserver {
@@ -45,6 +47,7 @@ struct SessionContext {
   store::Store& store;
   asio::thread_pool& blocking;
   mailbox::ChangeNotifier& notifier;
+  sasl::Credentials& credentials;  // LOGIN and AUTHENTICATE (run on `blocking`)
 };
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -76,12 +79,22 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::awaitable<std::optional<std::string>> ReadCommand();
   asio::awaitable<Done> Dispatch(const imap::Command& command);
   asio::awaitable<Done> Login(const std::string& user, const std::string& password);
+  // AUTHENTICATE with any mechanism of sasl/ (RFC 9051 §6.2.2, SASL-IR).
   asio::awaitable<Done> Authenticate(const imap::Command& command);
-  // One SASL round: sends the challenge, returns the decoded response
-  // (nullopt: the client cancelled with "*" or the connection failed).
-  asio::awaitable<std::optional<std::string>> SaslStep(std::string challenge);
+  // The answer to a finished credential check: logged in, or NO/BAD after
+  // the failed-login delay and count.
+  asio::awaitable<Done> FinishLogin(sasl::StepResult result, std::string_view mechanism,
+                                    std::string user);
+  // One SASL round: sends the challenge (raw; base64-encoded here) and
+  // returns the decoded response, or the text for a BAD: cancelled with "*",
+  // not base64, connection failed.
+  asio::awaitable<Result<std::string>> SaslStep(std::string challenge);
   asio::awaitable<Done> Idle(const imap::Command& command);
   asio::awaitable<Done> StartTls();
+  Done Enable(const imap::Command& command);
+  // A CONDSTORE enabling command ran (RFC 7162 §3.1).
+  void EnableCondstore();
+  SelectedMailbox::Reporting Reporting() const { return {condstore_, qresync_}; }
   asio::awaitable<Done> Select(const imap::Command& command);
   // Brings the selected mailbox up to date and queues what changed.
   asio::awaitable<void> Sync(bool allow_expunge);
@@ -97,11 +110,17 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::awaitable<Done> List(const imap::Command& command);
   asio::awaitable<Done> Lsub(const imap::Command& command);
   asio::awaitable<Done> StatusCommand(const imap::Command& command);
+  static bool StatusItemSupported(imap::StatusItem item);
+  // "* STATUS name (...)\r\n" (nullopt: the store failed).
+  asio::awaitable<std::optional<std::string>> StatusLine(
+      const store::MailboxInfo& mailbox, const std::vector<imap::StatusItem>& items);
   asio::awaitable<Done> Create(const imap::Command& command);
   asio::awaitable<Done> Delete(const imap::Command& command);
   asio::awaitable<Done> Rename(const imap::Command& command);
   asio::awaitable<Done> Subscribe(const imap::Command& command, bool subscribe);
   asio::awaitable<Done> Append(const imap::Command& command);
+  // GETQUOTA, GETQUOTAROOT, SETQUOTA (RFC 9208).
+  asio::awaitable<Done> Quota(const imap::Command& command);
   // The mailbox named, or nullopt (store errors as kNotFound too).
   asio::awaitable<std::optional<store::MailboxInfo>> FindMailbox(const std::string& name);
 
@@ -112,8 +131,9 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::awaitable<Done> Copy(const imap::Command& command, bool move);
   asio::awaitable<Done> Search(const imap::Command& command);
   // The cached ENVELOPE/BODY/BODYSTRUCTURE of these messages (parsed and
-  // saved when the cache has none), read in one trip to the blocking pool.
-  asio::awaitable<std::optional<std::vector<store::MessageParse>>> StructuresOf(
+  // saved when the cache has none), read in one trip to the blocking pool;
+  // nullopt for a message whose body is gone or unreadable.
+  asio::awaitable<std::vector<std::optional<store::MessageParse>>> StructuresOf(
       const std::vector<uint32_t>& seqs);
   asio::awaitable<std::optional<std::string>> ContentOf(const MessageView& message);
 
@@ -126,6 +146,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string account_address_;
   std::optional<SelectedMailbox> selected_;
   bool condstore_ = false;  // ENABLE CONDSTORE, or a CONDSTORE-using command
+  bool qresync_ = false;    // ENABLE QRESYNC: VANISHED instead of EXPUNGE
   int failed_logins_ = 0;
   int bad_commands_ = 0;
 

@@ -78,6 +78,9 @@ std::string InvalidName(const std::string& name) {
   return {};
 }
 
+constexpr std::string_view kQuotaRootName = "User quota";
+constexpr std::string_view kQuotaRoot = "\"User quota\"";
+
 }  // namespace
 
 asio::awaitable<std::optional<store::MailboxInfo>> Session::FindMailbox(const std::string& name) {
@@ -111,35 +114,64 @@ asio::awaitable<Session::Done> Session::List(const imap::Command& command) {
 
   const bool verb_is_lsub = command.verb == imap::Verb::kLsub;
   const std::string kind = verb_is_lsub ? "LSUB" : "LIST";
-  for (const std::string& pattern_text : args.patterns) {
-    if (pattern_text.empty()) {
+  const bool only_subscribed = verb_is_lsub || args.select_subscribed;
+  // The selection criteria of RFC 5258 §3.1 and RFC 6154 §5.1.
+  auto selected = [&](const store::MailboxInfo* mailbox) {
+    if (only_subscribed && (!mailbox || !mailbox->subscribed)) return false;
+    if (args.select_special_use && (!mailbox || SpecialUse(mailbox->role).empty())) return false;
+    return true;
+  };
+  std::vector<std::string> patterns;
+  for (const std::string& pattern : args.patterns) {
+    if (pattern.empty()) {
       // RFC 9051 §6.3.9: the hierarchy delimiter and root.
       Send("* " + kind + " (\\Noselect) \"/\" \"\"\r\n");
+    } else {
+      patterns.push_back(args.reference + pattern);
+    }
+  }
+  for (const auto& [name, mailbox] : names) {
+    // RFC 5258 §3.3: one response per name, whichever patterns match it.
+    if (!std::any_of(patterns.begin(), patterns.end(),
+                     [&](const std::string& p) { return MatchesName(p, name); })) {
       continue;
     }
-    std::string pattern = args.reference + pattern_text;
-    for (const auto& [name, mailbox] : names) {
-      if (!MatchesName(pattern, name)) continue;
-      if ((args.select_subscribed || verb_is_lsub) && (!mailbox || !mailbox->subscribed)) continue;
-      std::vector<std::string> attrs;
-      if (!mailbox) attrs.push_back("\\Noselect");
-      bool children = parents.count(name) > 0;
-      if (!verb_is_lsub) attrs.push_back(children ? "\\HasChildren" : "\\HasNoChildren");
-      if (mailbox && args.return_subscribed && mailbox->subscribed) attrs.push_back("\\Subscribed");
-      if (mailbox) {
-        std::string use = SpecialUse(mailbox->role);
-        if (!use.empty()) attrs.push_back(use);
+    // RFC 5258 §3.1 RECURSIVEMATCH: a name left out, with a descendant
+    // that meets the criteria, is listed with CHILDINFO.
+    bool child_info = false;
+    if (!selected(mailbox)) {
+      if (!args.select_recursive_match) continue;
+      const std::string prefix = name + kDelimiter;
+      for (auto it = names.upper_bound(prefix); it != names.end() && it->first.starts_with(prefix);
+           ++it) {
+        if (selected(it->second)) {
+          child_info = true;
+          break;
+        }
       }
-      if (args.select_special_use && (!mailbox || SpecialUse(mailbox->role).empty())) continue;
-      std::string line = "* " + kind + " (";
-      for (size_t i = 0; i < attrs.size(); ++i) {
-        if (i > 0) line.push_back(' ');
-        line += attrs[i];
-      }
-      line += ") \"/\" ";
-      imap::AppendMailbox(&line, name, strings_);
-      line += "\r\n";
-      Send(line);
+      if (!child_info) continue;
+    }
+    std::vector<std::string> attrs;
+    if (!mailbox) attrs.push_back(args.extended ? "\\NonExistent" : "\\Noselect");
+    if (!verb_is_lsub) {
+      attrs.push_back(parents.count(name) > 0 ? "\\HasChildren" : "\\HasNoChildren");
+    }
+    if (mailbox && mailbox->subscribed && (args.return_subscribed || args.select_subscribed)) {
+      attrs.push_back("\\Subscribed");
+    }
+    if (mailbox) {
+      std::string use = SpecialUse(mailbox->role);
+      if (!use.empty()) attrs.push_back(use);
+    }
+    std::string line = "* " + kind + " (" + Join(attrs, " ") + ") \"/\" ";
+    imap::AppendMailbox(&line, name, strings_);
+    if (child_info) line += " (\"CHILDINFO\" (\"SUBSCRIBED\"))";
+    line += "\r\n";
+    Send(line);
+    // RFC 5819: the STATUS of each selectable mailbox listed, right after.
+    if (args.return_status && mailbox) {
+      std::optional<std::string> status = co_await StatusLine(*mailbox, *args.return_status);
+      if (status) Send(*status);
     }
   }
   co_return Ok(kind + " completed");
@@ -157,46 +189,84 @@ asio::awaitable<Session::Done> Session::Lsub(const imap::Command& command) {
 
 asio::awaitable<Session::Done> Session::StatusCommand(const imap::Command& command) {
   const auto& args = command.Get<imap::StatusQuery>();
+  for (imap::StatusItem item : args.items) {
+    if (!StatusItemSupported(item)) {
+      co_return Bad("Unsupported STATUS item " + std::string(imap::StatusItemName(item)));
+    }
+  }
   std::optional<store::MailboxInfo> mailbox = co_await FindMailbox(args.mailbox);
   if (!mailbox) co_return No("[NONEXISTENT] No such mailbox");
+  std::optional<std::string> line = co_await StatusLine(*mailbox, args.items);
+  if (!line) co_return No("[UNAVAILABLE] Cannot read the mailbox");
+  Send(*line);
+  co_return Ok("STATUS completed");
+}
+
+bool Session::StatusItemSupported(imap::StatusItem item) {
+  switch (item) {
+    case imap::StatusItem::kMessages:
+    case imap::StatusItem::kUidNext:
+    case imap::StatusItem::kUidValidity:
+    case imap::StatusItem::kUnseen:
+    case imap::StatusItem::kRecent:
+    case imap::StatusItem::kSize:
+    case imap::StatusItem::kHighestModSeq:
+    case imap::StatusItem::kDeleted:
+    case imap::StatusItem::kAppendLimit:
+    case imap::StatusItem::kDeletedStorage:
+      return true;
+    default:
+      return false;
+  }
+}
+
+asio::awaitable<std::optional<std::string>> Session::StatusLine(
+    const store::MailboxInfo& mailbox, const std::vector<imap::StatusItem>& items) {
   uint32_t deleted = 0;
-  bool want_deleted = std::find(args.items.begin(), args.items.end(), imap::StatusItem::kDeleted) !=
-                      args.items.end();
-  if (want_deleted) {
-    const int64_t id = mailbox->id;
+  uint64_t deleted_storage = 0;
+  auto wants = [&](imap::StatusItem item) {
+    return std::find(items.begin(), items.end(), item) != items.end();
+  };
+  if (wants(imap::StatusItem::kDeleted) || wants(imap::StatusItem::kDeletedStorage)) {
+    const int64_t id = mailbox.id;
     auto list = [this, id] { return context_.store.ListMessages(id, 0); };
     Result<std::vector<store::MessageInfo>> messages =
         co_await Offload(context_.blocking, std::move(list));
-    if (!messages.ok()) co_return No("[UNAVAILABLE] " + messages.status().message());
-    for (const auto& m : *messages) deleted += (m.flags & store::kFlagDeleted) ? 1 : 0;
+    if (!messages.ok()) co_return std::nullopt;
+    for (const auto& m : *messages) {
+      if ((m.flags & store::kFlagDeleted) == 0) continue;
+      ++deleted;
+      deleted_storage += m.size;
+    }
   }
   std::string line = "* STATUS ";
-  imap::AppendMailbox(&line, mailbox->name, strings_);
+  imap::AppendMailbox(&line, mailbox.name, strings_);
   line += " (";
   bool first = true;
-  for (imap::StatusItem item : args.items) {
+  for (imap::StatusItem item : items) {
     std::string value;
     switch (item) {
       case imap::StatusItem::kMessages:
-        value = std::to_string(mailbox->messages);
+        value = std::to_string(mailbox.messages);
         break;
       case imap::StatusItem::kUidNext:
-        value = std::to_string(mailbox->uidnext);
+        value = std::to_string(mailbox.uidnext);
         break;
       case imap::StatusItem::kUidValidity:
-        value = std::to_string(mailbox->uidvalidity);
+        value = std::to_string(mailbox.uidvalidity);
         break;
       case imap::StatusItem::kUnseen:
-        value = std::to_string(mailbox->unseen);
+        value = std::to_string(mailbox.unseen);
         break;
       case imap::StatusItem::kRecent:
         value = "0";  // \Recent is not kept (RFC 9051 drops it)
         break;
       case imap::StatusItem::kSize:
-        value = std::to_string(mailbox->size);
+        value = std::to_string(mailbox.size);
         break;
       case imap::StatusItem::kHighestModSeq:
-        value = std::to_string(std::max<uint64_t>(1, mailbox->highestmodseq));
+        EnableCondstore();  // RFC 7162 §3.1
+        value = std::to_string(std::max<uint64_t>(1, mailbox.highestmodseq));
         break;
       case imap::StatusItem::kDeleted:
         value = std::to_string(deleted);
@@ -204,16 +274,56 @@ asio::awaitable<Session::Done> Session::StatusCommand(const imap::Command& comma
       case imap::StatusItem::kAppendLimit:
         value = std::to_string(options_.max_literal);
         break;
+      case imap::StatusItem::kDeletedStorage:
+        // RFC 9208 §4.2.4 allows the sum of RFC822.SIZE; it is exact here.
+        value = std::to_string(deleted_storage);
+        break;
       default:
-        co_return Bad("Unsupported STATUS item " + std::string(imap::StatusItemName(item)));
+        continue;  // refused before (StatusItemSupported)
     }
     if (!first) line.push_back(' ');
     first = false;
     line += std::string(imap::StatusItemName(item)) + " " + value;
   }
   line += ")\r\n";
-  Send(line);
-  co_return Ok("STATUS completed");
+  co_return line;
+}
+
+asio::awaitable<Session::Done> Session::Quota(const imap::Command& command) {
+  // RFC 9208: one quota root per user, the account's limits; the
+  // administrator sets them (postern user quota), so no QUOTASET.
+  if (command.verb == imap::Verb::kSetQuota) {
+    co_return No("[NOPERM] Quotas are set by the administrator");
+  }
+  const std::string address = account_address_;
+  auto find = [this, address] { return context_.store.FindAccount(address); };
+  Result<std::optional<store::AccountInfo>> account =
+      co_await Offload(context_.blocking, std::move(find));
+  if (!account.ok() || !account->has_value()) co_return No("[UNAVAILABLE] Cannot read the quota");
+  const store::AccountInfo& a = **account;
+  const bool limited = a.quota_bytes != 0 || a.quota_messages != 0;
+  if (command.verb == imap::Verb::kGetQuotaRoot) {
+    std::string line = "* QUOTAROOT ";
+    imap::AppendMailbox(&line, command.Get<imap::MailboxArgument>().mailbox, strings_);
+    if (limited) line += " " + std::string(kQuotaRoot);
+    Send(line + "\r\n");
+  } else if (command.Get<imap::GetQuota>().root != kQuotaRootName || !limited) {
+    co_return No("[NONEXISTENT] No such quota root");
+  }
+  if (limited) {
+    std::vector<std::string> resources;
+    // STORAGE counts units of 1024 octets (RFC 9208 §5.1).
+    if (a.quota_bytes != 0) {
+      resources.push_back("STORAGE " + std::to_string((a.used_bytes + 1023) / 1024) + " " +
+                          std::to_string(a.quota_bytes / 1024));
+    }
+    if (a.quota_messages != 0) {
+      resources.push_back("MESSAGE " + std::to_string(a.used_messages) + " " +
+                          std::to_string(a.quota_messages));
+    }
+    Send("* QUOTA " + std::string(kQuotaRoot) + " (" + Join(resources, " ") + ")\r\n");
+  }
+  co_return Ok(std::string(imap::VerbName(command.verb)) + " completed");
 }
 
 asio::awaitable<Session::Done> Session::Create(const imap::Command& command) {

@@ -301,32 +301,32 @@ asio::awaitable<std::optional<std::string>> Session::ContentOf(const MessageView
   co_return std::move(*content);
 }
 
-asio::awaitable<std::optional<std::vector<store::MessageParse>>> Session::StructuresOf(
+asio::awaitable<std::vector<std::optional<store::MessageParse>>> Session::StructuresOf(
     const std::vector<uint32_t>& seqs) {
   std::vector<std::string> blobs;
   blobs.reserve(seqs.size());
   for (uint32_t seq : seqs) blobs.push_back(selected_->at(seq).blob);
   // One trip to the pool for the whole FETCH, not one per message.
-  auto read = [this, blobs = std::move(blobs)]() -> Result<std::vector<store::MessageParse>> {
-    std::vector<store::MessageParse> out;
+  auto read = [this, blobs = std::move(blobs)] {
+    std::vector<std::optional<store::MessageParse>> out;
     out.reserve(blobs.size());
     for (const std::string& blob : blobs) {
-      PT_ASSIGN_OR_RETURN(std::optional<store::MessageParse> cached,
-                          context_.store.ReadParse(blob));
-      if (!cached) {
+      Result<std::optional<store::MessageParse>> cached = context_.store.ReadParse(blob);
+      if (cached.ok() && !cached->has_value()) {
         // Mail stored before the cache existed: parse once and keep it.
-        PT_ASSIGN_OR_RETURN(std::string body, context_.store.ReadBody(blob));
-        cached = mailbox::StructureOf(body);
-        (void)context_.store.SaveParse(blob, *cached);
+        // A body already gone (expunged elsewhere, then collected) stays
+        // nullopt: that message alone is skipped.
+        Result<std::string> body = context_.store.ReadBody(blob);
+        if (body.ok()) {
+          *cached = mailbox::StructureOf(*body);
+          (void)context_.store.SaveParse(blob, **cached);
+        }
       }
-      out.push_back(std::move(*cached));
+      out.push_back(cached.ok() ? std::move(*cached) : std::nullopt);
     }
     return out;
   };
-  Result<std::vector<store::MessageParse>> parses =
-      co_await Offload(context_.blocking, std::move(read));
-  if (!parses.ok()) co_return std::nullopt;
-  co_return std::move(*parses);
+  co_return co_await Offload(context_.blocking, std::move(read));
 }
 
 asio::awaitable<Session::Done> Session::Fetch(const imap::Command& command) {
@@ -373,10 +373,29 @@ asio::awaitable<Session::Done> Session::Fetch(const imap::Command& command) {
         break;
     }
   }
-  if (args.changed_since || has_modseq) condstore_ = true;
+  if (args.vanished) {
+    // RFC 7162 §3.2.6: UID FETCH only, with CHANGEDSINCE, after ENABLE QRESYNC.
+    if (!command.uid || !args.changed_since) co_return Bad("VANISHED needs UID FETCH CHANGEDSINCE");
+    if (!qresync_) co_return Bad("ENABLE QRESYNC first");
+  }
+  if (args.changed_since || has_modseq) EnableCondstore();
   if (args.changed_since) {
     std::erase_if(seqs,
                   [&](uint32_t seq) { return selected_->at(seq).modseq <= *args.changed_since; });
+  }
+  if (args.vanished) {
+    const int64_t id = selected_->id();
+    const uint64_t since = *args.changed_since;
+    auto expunged = [this, id, since] { return context_.store.ExpungedSince(id, since); };
+    Result<std::vector<uint32_t>> gone = co_await Offload(context_.blocking, std::move(expunged));
+    if (!gone.ok()) co_return No("[SERVERBUG] " + gone.status().message());
+    // Messages still in this session's view are announced by VANISHED
+    // (without EARLIER) when their expunge is, not here.
+    const uint32_t largest = std::max(selected_->LargestUid(), selected_->info().uidnext - 1);
+    std::erase_if(*gone, [&](uint32_t uid) {
+      return selected_->SeqOf(uid) != 0 || !args.set.Contains(uid, largest);
+    });
+    if (!gone->empty()) Send("* VANISHED (EARLIER) " + imap::FormatSequenceSet(*gone) + "\r\n");
   }
   // RFC 9051 §6.4.5: fetching a body section sets \Seen (not in EXAMINE).
   std::vector<uint32_t> newly_seen;
@@ -403,28 +422,25 @@ asio::awaitable<Session::Done> Session::Fetch(const imap::Command& command) {
   }
   std::sort(newly_seen.begin(), newly_seen.end());
 
-  std::optional<std::vector<store::MessageParse>> structures;
-  if (needs_parse) {
-    structures = co_await StructuresOf(seqs);
-    if (!structures) co_return No("[SERVERBUG] Cannot read the messages' structure");
-  }
+  std::vector<std::optional<store::MessageParse>> structures;
+  if (needs_parse) structures = co_await StructuresOf(seqs);
 
+  bool some_gone = false;
   for (size_t index = 0; index < seqs.size(); ++index) {
     const uint32_t seq = seqs[index];
     if (!selected_ || seq > selected_->exists()) break;
     const MessageView m = selected_->at(seq);
     std::optional<std::string> content;
-    std::optional<message::Message> parsed;
-    if (needs_content) {
-      content = co_await ContentOf(m);
-      if (!content) {
-        // Expunged meanwhile, or unreadable: say so and go on.
-        Send("* " + std::to_string(seq) + " FETCH (UID " + std::to_string(m.uid) + ")\r\n");
-        continue;
-      }
-      parsed = message::ParseMessage(*content);
+    if (needs_content) content = co_await ContentOf(m);
+    if ((needs_content && !content) || (needs_parse && !structures[index])) {
+      // Expunged meanwhile: say so and go on (RFC 5530 EXPUNGEISSUED).
+      Send("* " + std::to_string(seq) + " FETCH (UID " + std::to_string(m.uid) + ")\r\n");
+      some_gone = true;
+      continue;
     }
-    const store::MessageParse* parse = needs_parse ? &(*structures)[index] : nullptr;
+    std::optional<message::Message> parsed;
+    if (content) parsed = message::ParseMessage(*content);
+    const store::MessageParse* parse = needs_parse ? &*structures[index] : nullptr;
     std::string line = "* " + std::to_string(seq) + " FETCH (";
     bool first = true;
     auto item_name = [&](std::string_view name) {
@@ -433,7 +449,10 @@ asio::awaitable<Session::Done> Session::Fetch(const imap::Command& command) {
       line.append(name);
       line.push_back(' ');
     };
-    if (command.uid && !has_uid) {
+    // RFC 7162 §3.2.4: a FETCH that sets \Seen tells a CONDSTORE client
+    // the UID and MODSEQ too.
+    const bool now_seen = std::binary_search(newly_seen.begin(), newly_seen.end(), m.uid);
+    if ((command.uid || (now_seen && condstore_)) && !has_uid) {
       item_name("UID");
       line += std::to_string(m.uid);
     }
@@ -519,9 +538,14 @@ asio::awaitable<Session::Done> Session::Fetch(const imap::Command& command) {
           break;
       }
     }
-    if (!has_flags && std::binary_search(newly_seen.begin(), newly_seen.end(), m.uid)) {
+    if (!has_flags && now_seen) {
       item_name("FLAGS");
       line += FlagList(m.flags, m.keywords);
+    }
+    // RFC 7162 §3.1.4.1: CHANGEDSINCE implies MODSEQ.
+    if (!has_modseq && (args.changed_since || (now_seen && condstore_))) {
+      item_name("MODSEQ");
+      line += "(" + std::to_string(m.modseq) + ")";
     }
     line += ")\r\n";
     Send(line);
@@ -530,6 +554,7 @@ asio::awaitable<Session::Done> Session::Fetch(const imap::Command& command) {
       if (!sent) co_return Done{"", true};
     }
   }
+  if (some_gone) co_return No("[EXPUNGEISSUED] Some of the requested messages no longer exist");
   co_return Ok(std::string(command.uid ? "UID " : "") + "FETCH completed");
 }
 
@@ -549,7 +574,7 @@ asio::awaitable<Session::Done> Session::StoreFlags(const imap::Command& command)
                                                         : store::FlagChange::kReplace;
   FlagsFromNames(args.flags, &change.flags, &change.keywords);
   change.unchanged_since = args.unchanged_since;
-  if (args.unchanged_since) condstore_ = true;
+  if (args.unchanged_since) EnableCondstore();
   const int64_t id = selected_->id();
   auto apply = [this, id, uids, change] { return context_.store.ChangeFlags(id, uids, change); };
   Result<store::FlagChangeResult> r = co_await Offload(context_.blocking, std::move(apply));
@@ -561,7 +586,10 @@ asio::awaitable<Session::Done> Session::StoreFlags(const imap::Command& command)
     if (args.silent && !args.unchanged_since) continue;
     std::string line = "* " + std::to_string(seq) + " FETCH (";
     if (!args.silent) line += "FLAGS " + FlagList(m.flags, m.keywords);
-    if (command.uid) line += std::string(args.silent ? "" : " ") + "UID " + std::to_string(m.uid);
+    // RFC 7162 §3.2.4: UID and MODSEQ in every FETCH a CONDSTORE client gets.
+    if (command.uid || condstore_) {
+      line += std::string(args.silent ? "" : " ") + "UID " + std::to_string(m.uid);
+    }
     if (condstore_) line += " MODSEQ (" + std::to_string(m.modseq) + ")";
     line += ")\r\n";
     Send(line);
@@ -591,9 +619,15 @@ asio::awaitable<Session::Done> Session::Expunge(const imap::Command& command) {
   auto expunge = [this, id, only] { return context_.store.Expunge(id, only); };
   Result<store::ExpungeResult> r = co_await Offload(context_.blocking, std::move(expunge));
   if (!r.ok()) co_return No("[SERVERBUG] " + r.status().message());
-  for (const std::string& line : selected_->RemoveUids(r->uids)) Send(line);
-  if (!r->uids.empty()) Announce(id, r->highestmodseq);
-  co_return Ok(std::string(only ? "UID " : "") + "EXPUNGE completed");
+  for (const std::string& line : selected_->RemoveUids(r->uids, qresync_)) Send(line);
+  const std::string done = std::string(only ? "UID " : "") + "EXPUNGE completed";
+  if (r->uids.empty()) co_return Ok(done);
+  Announce(id, r->highestmodseq);
+  if (!qresync_) co_return Ok(done);
+  // RFC 7162 §3.2.7: the new HIGHESTMODSEQ in the tagged OK; first every
+  // other change up to it, so the client misses nothing by remembering it.
+  changed_ = true;
+  co_return Ok("[HIGHESTMODSEQ " + std::to_string(r->highestmodseq) + "] " + done);
 }
 
 asio::awaitable<Session::Done> Session::Copy(const imap::Command& command, bool move) {
@@ -633,7 +667,7 @@ asio::awaitable<Session::Done> Session::Copy(const imap::Command& command, bool 
   if (to == from) changed_ = true;
   if (!move) co_return Ok(copyuid + " " + verb + " completed");
   Send("* OK " + copyuid + " Moved\r\n");
-  for (const std::string& line : selected_->RemoveUids(r->source_uids)) Send(line);
+  for (const std::string& line : selected_->RemoveUids(r->source_uids, qresync_)) Send(line);
   Announce(from, r->highestmodseq);
   co_return Ok(verb + " completed");
 }
@@ -644,7 +678,7 @@ asio::awaitable<Session::Done> Session::Search(const imap::Command& command) {
     co_return No("[BADCHARSET (US-ASCII UTF-8)] Unsupported charset");
   }
   const bool content = NeedsContent(args.criteria);
-  if (UsesModSeq(args.criteria)) condstore_ = true;
+  if (UsesModSeq(args.criteria)) EnableCondstore();
   std::vector<const imap::SearchKey*> text_keys;
   CollectTextKeys(args.criteria, &text_keys);
   TextHits text_hits;

@@ -1,7 +1,7 @@
 #include "net/connection.h"
 
-#include <boost/asio/read.hpp>
-#include <boost/asio/ssl/error.hpp>
+#include <openssl/err.h>
+
 #include <boost/asio/write.hpp>
 #include <cstring>
 
@@ -9,6 +9,9 @@ namespace postern::net {
 namespace {
 
 constexpr size_t kReadChunk = 16 * 1024;
+// TlsCall's result when the socket wait was cancelled (not an SSL_ERROR_*
+// code; the SSL object stays usable).
+constexpr int kTlsWaitAborted = -1;
 
 }  // namespace
 
@@ -80,14 +83,20 @@ void Connection::Close() {
   if (closed_) return;
   closed_ = true;
   timer_.cancel();
+  if (ssl_ && !tls_failed_ && SSL_is_init_finished(ssl_.get())) {
+    // Best effort close_notify (RFC 8446 §6.1); the socket is non-blocking.
+    ERR_clear_error();
+    SSL_shutdown(ssl_.get());
+    ERR_clear_error();
+  }
   error_code ec;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   socket_.close(ec);
 }
 
 std::string Connection::TlsDescription() const {
-  if (!tls_) return "";
-  SSL* ssl = const_cast<asio::ssl::stream<asio::ip::tcp::socket&>&>(*tls_).native_handle();
+  if (!ssl_) return "";
+  const SSL* ssl = ssl_.get();
   const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl);
   int alg_bits = 0;
   int bits = cipher ? SSL_CIPHER_get_bits(cipher, &alg_bits) : 0;
@@ -98,36 +107,86 @@ std::string Connection::TlsDescription() const {
   return out;
 }
 
+asio::awaitable<error_code> Connection::Wait(asio::socket_base::wait_type what) {
+  auto [ec] = co_await socket_.async_wait(what, kAwait);
+  co_return ec;
+}
+
+template <typename Op>
+asio::awaitable<int> Connection::TlsCall(Op op) {
+  while (true) {
+    ERR_clear_error();
+    int rc = op();
+    if (rc == 1) co_return SSL_ERROR_NONE;
+    int err = SSL_get_error(ssl_.get(), rc);
+    if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
+      ERR_clear_error();
+      // After SSL_ERROR_SYSCALL or SSL_ERROR_SSL, no further I/O (not even
+      // a close_notify) may be attempted on this SSL object.
+      if (err != SSL_ERROR_ZERO_RETURN) tls_failed_ = true;
+      co_return err;
+    }
+    // OpenSSL read the socket (or wrote it) until EAGAIN, so a new edge
+    // will wake this wait.
+    error_code ec = co_await Wait(err == SSL_ERROR_WANT_READ ? asio::socket_base::wait_read
+                                                             : asio::socket_base::wait_write);
+    if (ec) co_return kTlsWaitAborted;  // a deadline or drain cancelled it
+  }
+}
+
 // Appends newly received bytes to the input buffer. Returns how many (0 on
 // any failure, with *status saying why).
-asio::awaitable<size_t> Connection::ReadMore(Duration timeout, ReadStatus* status) {
-  // Make room for one more chunk: move unread bytes to the front, and grow
-  // only when unread bytes fill most of the buffer (a long line).
-  if (begin_ > 0 && (begin_ == end_ || capacity_ - end_ < kReadChunk)) {
-    std::memmove(buf_.get(), buf_.get() + begin_, end_ - begin_);
-    end_ -= begin_;
-    scan_ -= std::min(scan_, begin_);
-    begin_ = 0;
-  }
-  if (capacity_ - end_ < kReadChunk) {
-    size_t capacity = std::max<size_t>(2 * capacity_, end_ + kReadChunk);
-    auto bigger = std::make_unique_for_overwrite<char[]>(capacity);
-    if (end_ > 0) std::memcpy(bigger.get(), buf_.get(), end_);
-    buf_ = std::move(bigger);
-    capacity_ = capacity;
-  }
+asio::awaitable<size_t> Connection::ReadMore(Duration timeout, ReadStatus* status, bool idle) {
   SetDeadline(timeout);
   error_code ec;
-  size_t n;
-  auto room = asio::buffer(buf_.get() + end_, capacity_ - end_);
-  if (tls_) {
-    std::tie(ec, n) = co_await tls_->async_read_some(room, kAwait);
-  } else {
-    std::tie(ec, n) = co_await socket_.async_read_some(room, kAwait);
+  if (idle && begin_ == end_) {
+    // Waiting for the next command: most sessions spend their life here
+    // (IDLE), so let go of the buffer and wait for the socket first. Data
+    // already in the kernel or in OpenSSL's record buffer would bring no new
+    // readiness edge, so only wait when there is none.
+    buf_.reset();
+    capacity_ = begin_ = end_ = scan_ = 0;
+    bool pending = ssl_ && SSL_has_pending(ssl_.get());
+    if (!pending && socket_.available(ec) == 0 && !ec)
+      ec = co_await Wait(asio::socket_base::wait_read);
+  }
+  size_t n = 0;
+  if (!ec) {
+    // Make room for one more chunk: move unread bytes to the front, and grow
+    // only when unread bytes fill most of the buffer (a long line).
+    if (begin_ > 0 && (begin_ == end_ || capacity_ - end_ < kReadChunk)) {
+      std::memmove(buf_.get(), buf_.get() + begin_, end_ - begin_);
+      end_ -= begin_;
+      scan_ -= std::min(scan_, begin_);
+      begin_ = 0;
+    }
+    if (capacity_ - end_ < kReadChunk) {
+      size_t capacity = std::max<size_t>(2 * capacity_, end_ + kReadChunk);
+      auto bigger = std::make_unique_for_overwrite<char[]>(capacity);
+      if (end_ > 0) std::memcpy(bigger.get(), buf_.get(), end_);
+      buf_ = std::move(bigger);
+      capacity_ = capacity;
+    }
+    char* room = buf_.get() + end_;
+    const size_t room_size = capacity_ - end_;
+    if (ssl_) {
+      auto read = [&] { return SSL_read_ex(ssl_.get(), room, room_size, &n); };
+      int err = co_await TlsCall(read);
+      if (err == SSL_ERROR_ZERO_RETURN) {
+        ec = asio::error::eof;
+      } else if (err == SSL_ERROR_SYSCALL) {
+        // A TCP close without close_notify ends the session like an EOF.
+        ec = asio::error::connection_reset;
+      } else if (err != SSL_ERROR_NONE) {
+        ec = asio::error::operation_aborted;  // cancelled, or a TLS protocol error
+      }
+    } else {
+      std::tie(ec, n) = co_await socket_.async_read_some(asio::buffer(room, room_size), kAwait);
+    }
   }
   ClearDeadline();
-  if (!ec) end_ += n;
   if (!ec) {
+    end_ += n;
     *status = ReadStatus::kOk;
     co_return n;
   }
@@ -135,8 +194,7 @@ asio::awaitable<size_t> Connection::ReadMore(Duration timeout, ReadStatus* statu
     *status = ReadStatus::kDrained;
   } else if (timed_out_) {
     *status = ReadStatus::kTimeout;
-  } else if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated ||
-             ec == asio::error::connection_reset) {
+  } else if (ec == asio::error::eof || ec == asio::error::connection_reset) {
     *status = ReadStatus::kEof;
   } else {
     *status = ReadStatus::kError;
@@ -169,7 +227,7 @@ asio::awaitable<Line> Connection::ReadLine(size_t max_length, Duration timeout, 
     if (idle && draining_) co_return Line{ReadStatus::kDrained, {}};
     idle_ = idle;
     ReadStatus status;
-    size_t n = co_await ReadMore(timeout, &status);
+    size_t n = co_await ReadMore(timeout, &status, idle);
     idle_ = false;
     if (n == 0) co_return Line{status, {}};
   }
@@ -178,7 +236,7 @@ asio::awaitable<Line> Connection::ReadLine(size_t max_length, Duration timeout, 
 asio::awaitable<std::pair<ReadStatus, std::string_view>> Connection::ReadSome(Duration timeout) {
   if (!HasBufferedInput()) {
     ReadStatus status;
-    size_t n = co_await ReadMore(timeout, &status);
+    size_t n = co_await ReadMore(timeout, &status, false);
     if (n == 0) co_return std::make_pair(status, std::string_view());
   }
   co_return std::make_pair(ReadStatus::kOk, Buffered());
@@ -193,24 +251,47 @@ asio::awaitable<bool> Connection::Flush(Duration timeout) {
   if (out_.empty()) co_return true;
   SetDeadline(timeout);
   error_code ec;
-  if (tls_) {
-    std::tie(ec, std::ignore) = co_await asio::async_write(*tls_, asio::buffer(out_), kAwait);
+  if (ssl_) {
+    size_t done = 0;
+    while (done < out_.size() && !ec) {
+      size_t n = 0;
+      auto write = [&] {
+        return SSL_write_ex(ssl_.get(), out_.data() + done, out_.size() - done, &n);
+      };
+      int err = co_await TlsCall(write);
+      if (err != SSL_ERROR_NONE) ec = asio::error::broken_pipe;
+      done += n;
+    }
   } else {
     std::tie(ec, std::ignore) = co_await asio::async_write(socket_, asio::buffer(out_), kAwait);
   }
   ClearDeadline();
-  out_.clear();
+  // Give the memory back: a large response must not stay with the session.
+  std::string().swap(out_);
   co_return !ec;
 }
 
 asio::awaitable<bool> Connection::StartTls(asio::ssl::context& context, Duration timeout) {
   begin_ = end_ = scan_ = 0;
   discarding_ = false;
-  tls_ = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket&>>(socket_, context);
+  ssl_.reset(SSL_new(context.native_handle()));
+  error_code ec;
+  socket_.non_blocking(true, ec);
+  if (!ssl_ || ec || SSL_set_fd(ssl_.get(), socket_.native_handle()) != 1) {
+    ERR_clear_error();
+    tls_failed_ = true;
+    co_return false;
+  }
+  // SSL_MODE_RELEASE_BUFFERS: OpenSSL frees its record buffers whenever they
+  // are empty, which is almost always for an idle session.
+  SSL_set_mode(ssl_.get(), SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                               SSL_MODE_RELEASE_BUFFERS);
+  SSL_set_accept_state(ssl_.get());
   SetDeadline(timeout);
-  auto [ec] = co_await tls_->async_handshake(asio::ssl::stream_base::server, kAwait);
+  auto handshake = [this] { return SSL_do_handshake(ssl_.get()); };
+  int err = co_await TlsCall(handshake);
   ClearDeadline();
-  co_return !ec;
+  co_return err == SSL_ERROR_NONE;
 }
 
 }  // namespace postern::net

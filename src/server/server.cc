@@ -23,6 +23,7 @@
 #include "net/async.h"
 #include "net/io_pool.h"
 #include "net/tls.h"
+#include "sasl/credentials.h"
 #include "server/control.h"
 #include "smtpserver/smtp_server.h"
 #include "smtpserver/store_backend.h"
@@ -199,7 +200,9 @@ int Serve(const config::Config& config, const ServeOptions& options) {
   smtpserver::SmtpServer smtp(pool, backend, SmtpOptions(config, tls));
   backend.CountSessionsWith([&smtp] { return smtp.active_sessions(); });
   if (Status s = smtp.Bind(config.smtp.listen); !s.ok()) return fail(s);
-  imapserver::ImapServer imap(pool, imapserver::SessionContext{*store, blocking, notifier},
+  sasl::StoreCredentials credentials(*store, static_cast<uint32_t>(config.auth.scram_iterations));
+  imapserver::ImapServer imap(pool,
+                              imapserver::SessionContext{*store, blocking, notifier, credentials},
                               ImapOptions(config, tls));
   if (Status s =
           imap.Bind(config.imap.listen, tls ? config.imap.listen_tls : std::vector<std::string>());

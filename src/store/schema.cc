@@ -169,9 +169,17 @@ CREATE TABLE parses (
 ALTER TABLE blobs ADD COLUMN parse_id INTEGER;
 )sql";
 
-// Version 5: the full-text index for IMAP SEARCH BODY/TEXT. One row per body
-// (all copies share it), found through blobs.text_id (NULL: not indexed yet,
-// e.g. mail stored before v5, which is indexed when a search first needs it).
+// SCRAM-SHA-256 secrets per account (RFC 5802, RFC 7677) in the RFC 5803
+// text form (directory/scram_secrets.h); '' until the password is next set or
+// the account next logs in with a plaintext mechanism.
+constexpr const char* kSchemaScram = R"sql(
+ALTER TABLE accounts ADD COLUMN scram_sha256 TEXT NOT NULL DEFAULT '';
+)sql";
+
+// The full-text index for IMAP SEARCH BODY/TEXT. One row per body (all
+// copies share it), found through blobs.text_id (NULL: not indexed yet, e.g.
+// mail stored before this version, which is indexed when a search first
+// needs it).
 // The text is already case-folded (message/search_text.h), so the trigram
 // tokenizer runs case-sensitive: a MATCH on a quoted string of 3 or more
 // characters is then exactly a substring test. The text is kept (not
@@ -179,7 +187,7 @@ ALTER TABLE blobs ADD COLUMN parse_id INTEGER;
 // than a trigram can be searched for in it. No column sizes: nothing ranks.
 // blobs_by_text leads from index rows to bodies (ids only grow: a new body
 // appends to its last page), and finds the unindexed ones (NULL).
-constexpr const char* kSchemaV5 = R"sql(
+constexpr const char* kSchemaFullText = R"sql(
 CREATE VIRTUAL TABLE message_texts USING fts5(
   header, body, tokenize = 'trigram case_sensitive 1', columnsize = 0
 );
@@ -195,7 +203,8 @@ const std::vector<Migration>& Migrations() {
       {2, "inline storage of small message bodies", kSchemaV2},
       {3, "inline bodies keyed by rowid", kSchemaV3},
       {4, "cached IMAP structure of each body", kSchemaV4},
-      {5, "full-text index of message text", kSchemaV5},
+      {5, "SCRAM-SHA-256 secrets of accounts", kSchemaScram},
+      {6, "full-text index of message text", kSchemaFullText},
   };
   return migrations;
 }

@@ -117,13 +117,43 @@ TEST(SchemaTest, V4AddsParsesWithoutTouchingBodies) {
   std::filesystem::remove_all(dir);
 }
 
-// Version 5 adds the full-text index; bodies stored before it stay
-// unindexed (text_id NULL) until a search indexes them.
-TEST(SchemaTest, V5AddsTheTextIndexAndLeavesOldBodiesUnindexed) {
-  auto dir = TempDir("v5");
+// The SCRAM migration keeps existing accounts and their hashes; they have no
+// SCRAM secrets until their next plaintext login.
+TEST(SchemaTest, ScramMigrationKeepsAccounts) {
+  int scram_version = 0;
+  for (const Migration& m : Migrations()) {
+    if (std::string(m.sql).find("scram_sha256") != std::string::npos) scram_version = m.version;
+  }
+  ASSERT_GT(scram_version, 1);
+  auto dir = TempDir("scram");
   auto db = Database::Open((dir / "p.db").string(), true);
   ASSERT_TRUE(db.ok());
-  ASSERT_TRUE(Migrate(**db, "", 4).ok());
+  ASSERT_TRUE(Migrate(**db, "", scram_version - 1).ok());
+  ASSERT_TRUE((*db)
+                  ->Exec("INSERT INTO domains(id, name, created) VALUES (1, 'example.test', 1);"
+                         "INSERT INTO accounts(domain_id, address, password_hash, created) "
+                         "VALUES (1, 'old@example.test', '{ARGON2ID}x', 1);")
+                  .ok());
+  ASSERT_TRUE(Migrate(**db, "").ok());
+  auto q = (*db)->Prepare("SELECT password_hash, scram_sha256 FROM accounts");
+  ASSERT_TRUE(q.ok() && q->Step());
+  EXPECT_EQ(q->Text(0), "{ARGON2ID}x");
+  EXPECT_EQ(q->Text(1), "");
+  std::filesystem::remove_all(dir);
+}
+
+// The full-text index migration leaves bodies stored before it unindexed
+// (text_id NULL) until a search indexes them.
+TEST(SchemaTest, FullTextMigrationLeavesOldBodiesUnindexed) {
+  int fts_version = 0;
+  for (const Migration& m : Migrations()) {
+    if (std::string(m.sql).find("message_texts") != std::string::npos) fts_version = m.version;
+  }
+  ASSERT_GT(fts_version, 4) << "after the parse cache";
+  auto dir = TempDir("fts");
+  auto db = Database::Open((dir / "p.db").string(), true);
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE(Migrate(**db, "", fts_version - 1).ok());
   ASSERT_TRUE((*db)
                   ->Exec("INSERT INTO bodies(id, data) VALUES (5, x'01');"
                          "INSERT INTO parses(id, envelope, body, bodystructure) "

@@ -46,11 +46,13 @@ class SqliteStore final : public Store {
   Result<DomainInfo> AddDomain(const std::string& name) override;
   Status RemoveDomain(const std::string& name, bool force) override;
   Result<std::vector<DomainInfo>> ListDomains() override;
-  Result<AccountInfo> AddAccount(const std::string& address, const std::string& password_hash,
+  Result<AccountInfo> AddAccount(const std::string& address, const StoredPassword& password,
                                  uint64_t quota_bytes, uint64_t quota_messages) override;
   Status RemoveAccount(const std::string& address) override;
   Result<std::vector<AccountInfo>> ListAccounts(const std::string& domain) override;
-  Status SetPassword(const std::string& address, const std::string& password_hash) override;
+  Status SetPassword(const std::string& address, const StoredPassword& password) override;
+  Status SetScramSecrets(const std::string& address, const std::string& password_hash,
+                         const std::string& scram_sha256) override;
   Status SetQuota(const std::string& address, uint64_t quota_bytes,
                   uint64_t quota_messages) override;
   Status AddAlias(const std::string& source, const std::vector<std::string>& targets) override;

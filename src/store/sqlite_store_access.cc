@@ -34,15 +34,6 @@ bool HasKeyword(const std::vector<std::string>& list, const std::string& keyword
                      [&](const std::string& k) { return EqualsIgnoreCase(k, keyword); });
 }
 
-std::string JoinKeywords(const std::vector<std::string>& list) {
-  std::string out;
-  for (const std::string& k : list) {
-    if (!out.empty()) out.push_back(' ');
-    out += k;
-  }
-  return out;
-}
-
 // The flags and keywords after `change`.
 std::pair<uint32_t, std::string> Apply(const FlagChange& change, uint32_t flags,
                                        const std::string& keywords) {
@@ -66,7 +57,7 @@ std::pair<uint32_t, std::string> Apply(const FlagChange& change, uint32_t flags,
       std::erase_if(list, [&](const std::string& k) { return HasKeyword(change.keywords, k); });
       break;
   }
-  return {flags, JoinKeywords(list)};
+  return {flags, Join(list, " ")};
 }
 
 }  // namespace
@@ -424,8 +415,8 @@ Result<AppendResult> SqliteStore::Append(int64_t mailbox_id, const Body& body,
                                              "flags, keywords, internal_date, saved, size, blob) "
                                              "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)"));
     PT_RETURN_IF_ERROR(ins.BindAll(mailbox_id, mailbox.uidnext, modseq, options.flags,
-                                   JoinKeywords(keywords), options.internal_date, Now(),
-                                   body.ref.size, body.ref.hash)
+                                   Join(keywords, " "), options.internal_date, Now(), body.ref.size,
+                                   body.ref.hash)
                            .Run());
     const int unseen = (options.flags & kFlagSeen) ? 0 : 1;
     PT_ASSIGN_OR_RETURN(auto mbx, db.Prepare("UPDATE mailboxes SET uidnext = uidnext + 1, "

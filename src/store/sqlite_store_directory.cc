@@ -33,12 +33,13 @@ AccountInfo ReadAccount(const Statement& q) {
   a.used_messages = static_cast<uint64_t>(q.Int(6));
   a.created = q.Int(7);
   a.disabled = q.Int(8) != 0;
+  a.scram_sha256 = q.Text(9);
   return a;
 }
 
 #define ACCOUNT_COLUMNS                                                                           \
   "id, address, password_hash, quota_bytes, quota_messages, used_bytes, used_messages, created, " \
-  "disabled"
+  "disabled, scram_sha256"
 
 }  // namespace
 
@@ -124,11 +125,12 @@ Status SqliteStore::CreateMailboxes(Database& db, int64_t account_id) {
 }
 
 Result<AccountInfo> SqliteStore::AddAccount(const std::string& address,
-                                            const std::string& password_hash, uint64_t quota_bytes,
+                                            const StoredPassword& password, uint64_t quota_bytes,
                                             uint64_t quota_messages) {
   AccountInfo info;
   info.address = address;
-  info.password_hash = password_hash;
+  info.password_hash = password.hash;
+  info.scram_sha256 = password.scram_sha256;
   info.quota_bytes = quota_bytes;
   info.quota_messages = quota_messages;
   info.created = Now();
@@ -138,12 +140,13 @@ Result<AccountInfo> SqliteStore::AddAccount(const std::string& address,
     exists.BindAll(address);
     if (exists.Step()) return AlreadyExists("user " + address + " exists already");
     exists.Reset();
-    PT_ASSIGN_OR_RETURN(auto ins, db.Prepare("INSERT INTO accounts(domain_id, address, "
-                                             "password_hash, quota_bytes, quota_messages, "
-                                             "created) VALUES(?, ?, ?, ?, ?, ?)"));
-    PT_RETURN_IF_ERROR(
-        ins.BindAll(domain_id, address, password_hash, quota_bytes, quota_messages, info.created)
-            .Run());
+    PT_ASSIGN_OR_RETURN(auto ins,
+                        db.Prepare("INSERT INTO accounts(domain_id, address, "
+                                   "password_hash, scram_sha256, quota_bytes, "
+                                   "quota_messages, created) VALUES(?, ?, ?, ?, ?, ?, ?)"));
+    PT_RETURN_IF_ERROR(ins.BindAll(domain_id, address, password.hash, password.scram_sha256,
+                                   quota_bytes, quota_messages, info.created)
+                           .Run());
     info.id = db.LastInsertId();
     return CreateMailboxes(db, info.id);
   }));
@@ -206,12 +209,25 @@ Result<std::vector<AccountInfo>> SqliteStore::ListAccounts(const std::string& do
   return out;
 }
 
-Status SqliteStore::SetPassword(const std::string& address, const std::string& password_hash) {
+Status SqliteStore::SetPassword(const std::string& address, const StoredPassword& password) {
   return Write([&](Database& db, WriteEffects&) -> Status {
-    PT_ASSIGN_OR_RETURN(auto q,
-                        db.Prepare("UPDATE accounts SET password_hash = ? WHERE address = ?"));
-    PT_RETURN_IF_ERROR(q.BindAll(password_hash, address).Run());
+    PT_ASSIGN_OR_RETURN(auto q, db.Prepare("UPDATE accounts SET password_hash = ?, scram_sha256 = "
+                                           "? WHERE address = ?"));
+    PT_RETURN_IF_ERROR(q.BindAll(password.hash, password.scram_sha256, address).Run());
     if (db.Changes() == 0) return NotFound("no user " + address + ": see `postern user list`");
+    return Status::Ok();
+  });
+}
+
+Status SqliteStore::SetScramSecrets(const std::string& address, const std::string& password_hash,
+                                    const std::string& scram_sha256) {
+  return Write([&](Database& db, WriteEffects&) -> Status {
+    PT_ASSIGN_OR_RETURN(auto q, db.Prepare("UPDATE accounts SET scram_sha256 = ? WHERE address = "
+                                           "? AND password_hash = ?"));
+    PT_RETURN_IF_ERROR(q.BindAll(scram_sha256, address, password_hash).Run());
+    if (db.Changes() == 0) {
+      return FailedPrecondition("user " + address + " is gone or has a new password");
+    }
     return Status::Ok();
   });
 }

@@ -134,6 +134,38 @@ TEST(SqliteErrorTest, FullDiskIsResourceExhausted) {
   EXPECT_EQ(SqliteError(nullptr, SQLITE_CORRUPT, "read").code(), StatusCode::kDataLoss);
 }
 
+// The SCRAM secrets travel with the hash; the login upgrade fills them in only
+// while the hash it verified is still the account's.
+TEST_F(StoreTest, ScramSecretsWithThePassword) {
+  ASSERT_TRUE(store_->AddDomain("example.test").ok());
+  ASSERT_TRUE(store_->AddAccount("new@example.test", {"hash1", "SCRAM-SHA-256$a"}, 0, 0).ok());
+  ASSERT_TRUE(store_->AddAccount("old@example.test", "hash2", 0, 0).ok());
+  EXPECT_EQ((*store_->FindAccount("new@example.test"))->scram_sha256, "SCRAM-SHA-256$a");
+  EXPECT_EQ((*store_->FindAccount("old@example.test"))->scram_sha256, "");
+
+  // A new password replaces both; a hash alone clears the old secrets.
+  ASSERT_TRUE(store_->SetPassword("new@example.test", {"hash3", "SCRAM-SHA-256$b"}).ok());
+  EXPECT_EQ((*store_->FindAccount("new@example.test"))->scram_sha256, "SCRAM-SHA-256$b");
+  ASSERT_TRUE(store_->SetPassword("new@example.test", "hash4").ok());
+  EXPECT_EQ((*store_->FindAccount("new@example.test"))->scram_sha256, "");
+
+  // The upgrade: refused when the password changed since it was verified.
+  EXPECT_EQ(store_->SetScramSecrets("old@example.test", "stale", "SCRAM-SHA-256$c").code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ((*store_->FindAccount("old@example.test"))->scram_sha256, "");
+  ASSERT_TRUE(store_->SetScramSecrets("old@example.test", "hash2", "SCRAM-SHA-256$c").ok());
+  EXPECT_EQ((*store_->FindAccount("old@example.test"))->scram_sha256, "SCRAM-SHA-256$c");
+  EXPECT_EQ(store_->SetScramSecrets("nobody@example.test", "x", "y").code(),
+            StatusCode::kFailedPrecondition);
+
+  // And they survive a restart, listed like the rest of the account.
+  Reopen();
+  auto all = store_->ListAccounts("example.test");
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[1].scram_sha256, "SCRAM-SHA-256$c");
+}
+
 TEST_F(StoreTest, DomainsAndAccounts) {
   ASSERT_TRUE(store_->AddDomain("example.test").ok());
   EXPECT_EQ(store_->AddDomain("example.test").status().code(), StatusCode::kAlreadyExists);

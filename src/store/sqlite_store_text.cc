@@ -1,4 +1,4 @@
-// SqliteStore: the full-text index (schema 5, table message_texts) that
+// SqliteStore: the full-text index (schema 6, table message_texts) that
 // answers IMAP SEARCH BODY and TEXT.
 #include <algorithm>
 

@@ -28,6 +28,7 @@ namespace postern::store {
 using directory::AccountInfo;
 using directory::AliasInfo;
 using directory::DomainInfo;
+using directory::StoredPassword;
 
 // ---- mail model ----
 
@@ -280,13 +281,19 @@ class Store : public directory::DirectoryLookup {
   virtual Status RemoveDomain(const std::string& name, bool force) = 0;
   virtual Result<std::vector<DomainInfo>> ListDomains() = 0;
   // Creates the account and its default mailboxes in one transaction.
-  virtual Result<AccountInfo> AddAccount(const std::string& address,
-                                         const std::string& password_hash, uint64_t quota_bytes,
-                                         uint64_t quota_messages) = 0;
+  virtual Result<AccountInfo> AddAccount(const std::string& address, const StoredPassword& password,
+                                         uint64_t quota_bytes, uint64_t quota_messages) = 0;
   // Removes the account, its mailboxes and messages.
   virtual Status RemoveAccount(const std::string& address) = 0;
   virtual Result<std::vector<AccountInfo>> ListAccounts(const std::string& domain) = 0;
-  virtual Status SetPassword(const std::string& address, const std::string& password_hash) = 0;
+  // Replaces the hash and the SCRAM secrets together.
+  virtual Status SetPassword(const std::string& address, const StoredPassword& password) = 0;
+  // Stores SCRAM secrets for an account that has none yet, derived from a
+  // password that just matched `password_hash` (the upgrade at login).
+  // FailedPrecondition if the account is gone or its hash has changed since,
+  // so secrets of an old password never overwrite a new one.
+  virtual Status SetScramSecrets(const std::string& address, const std::string& password_hash,
+                                 const std::string& scram_sha256) = 0;
   virtual Status SetQuota(const std::string& address, uint64_t quota_bytes,
                           uint64_t quota_messages) = 0;
   virtual Status AddAlias(const std::string& source, const std::vector<std::string>& targets) = 0;

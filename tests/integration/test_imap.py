@@ -356,6 +356,31 @@ class TestImapConcurrentSessions(ImapTestCase):
         a.logout()
         b.logout()
 
+    def test_fetch_of_a_message_expunged_elsewhere(self):
+        tok = token()
+        self.deliver(f"gone {tok}")
+        a, b = self.imap(), self.imap()
+        a.select("INBOX")
+        b.select("INBOX")
+        seq = a.search(None, "SUBJECT", f'"gone {tok}"')[1][0].decode()
+        uid = self.uid_of(a, f"gone {tok}")
+        b.uid("STORE", uid, "+FLAGS.SILENT", r"(\Deleted)")
+        b.expunge()
+        # The number still stands in `a` (no EXPUNGE during FETCH); the
+        # message's data is gone, so only its UID comes back, and the
+        # messages around it are unharmed.
+        for items in ("(ENVELOPE BODYSTRUCTURE)", "(BODY.PEEK[])", "(FLAGS ENVELOPE)"):
+            tag = a._command("FETCH", f"1:{seq}", items)
+            typ, data = a._command_complete("FETCH", tag)
+            self.assertEqual(typ, "NO", (items, data))
+            self.assertIn(b"[EXPUNGEISSUED]", data[0])
+            fetched = a.response("FETCH")[1]
+            self.assertIn(f"{seq} (UID {uid})".encode(), fetched, items)
+        a.noop()
+        self.assertEqual(a.response("EXPUNGE")[1][0], seq.encode())
+        a.logout()
+        b.logout()
+
     def test_idle_hears_new_mail_within_a_second(self):
         m = self.imap()
         typ, data = m.select("INBOX")
