@@ -1,17 +1,20 @@
 // IMAP session: message commands (FETCH, STORE, SEARCH, COPY, MOVE,
 // EXPUNGE) on the selected mailbox.
 #include <algorithm>
+#include <unordered_map>
 
 #include "base/clock.h"
 #include "base/strings.h"
 #include "imapserver/session.h"
 #include "mailbox/structure.h"
+#include "mailbox/text_search.h"
 #include "message/charset.h"
 #include "message/codec.h"
 #include "message/date.h"
 #include "message/header_text.h"
 #include "message/mime.h"
 #include "message/params.h"
+#include "message/search_text.h"
 #include "net/async.h"
 
 namespace postern::imapserver {
@@ -96,15 +99,15 @@ std::string Partial(std::string data, const std::optional<imap::Partial>& partia
 
 // ---- SEARCH
 
+// Whether matching `key` reads the message itself (BODY and TEXT do not:
+// they are answered from the full-text index beforehand, TextHits).
 bool NeedsContent(const imap::SearchKey& key) {
   using K = imap::SearchKeyKind;
   switch (key.kind) {
     case K::kBcc:
-    case K::kBody:
     case K::kCc:
     case K::kFrom:
     case K::kSubject:
-    case K::kText:
     case K::kTo:
     case K::kHeader:
     case K::kSentBefore:
@@ -122,18 +125,29 @@ bool UsesModSeq(const imap::SearchKey& key) {
   return std::any_of(key.children.begin(), key.children.end(), UsesModSeq);
 }
 
-// Case-insensitive (ASCII) substring test; the empty needle matches.
+// The BODY and TEXT keys of a search, answered from the full-text index
+// before any message is matched: for each key, the ids (ascending) of the
+// messages whose text holds its string.
+using TextHits = std::unordered_map<const imap::SearchKey*, std::vector<int64_t>>;
+
+void CollectTextKeys(const imap::SearchKey& key, std::vector<const imap::SearchKey*>* out) {
+  if (key.kind == imap::SearchKeyKind::kBody || key.kind == imap::SearchKeyKind::kText) {
+    out->push_back(&key);
+  }
+  for (const auto& child : key.children) CollectTextKeys(child, out);
+}
+
+// Case-insensitive substring test (Unicode simple case folding, as BODY and
+// TEXT match); the empty needle matches.
 bool Contains(std::string_view haystack, std::string_view needle) {
   if (needle.empty()) return true;
-  std::string h = AsciiToLower(haystack), n = AsciiToLower(needle);
-  return h.find(n) != std::string::npos;
+  return message::FoldCase(haystack).find(message::FoldCase(needle)) != std::string::npos;
 }
 
 // What a search reads from one message's content, computed on demand.
 struct Content {
   std::string raw;
   message::Message parsed;
-  std::optional<std::string> body_text;  // decoded text of the text parts
 
   explicit Content(std::string r) : raw(std::move(r)), parsed(message::ParseMessage(raw)) {}
   Content(const Content&) = delete;  // `parsed` points into `raw`
@@ -149,32 +163,6 @@ struct Content {
     return out;
   }
   bool HasHeader(std::string_view name) const { return parsed.root.FindField(name) != nullptr; }
-
-  void CollectText(const message::Part& part, std::string* out) const {
-    if (part.multipart || part.embedded) {
-      if (part.embedded) {
-        for (const auto& f : part.children.front().fields) {
-          *out += message::DecodeHeaderText(f.value);
-          *out += '\n';
-        }
-      }
-      for (const auto& child : part.children) CollectText(child, out);
-      return;
-    }
-    if (part.type != "text") return;
-    std::string decoded =
-        message::DecodeTransferEncoding(part.transfer_encoding, parsed.BodyBytes(part));
-    std::string charset = message::FindParameter(part.content_type.params, "charset").value_or("");
-    *out += message::ToUtf8(charset, decoded);
-    *out += '\n';
-  }
-  const std::string& BodyText() {
-    if (!body_text) {
-      body_text.emplace();
-      CollectText(parsed.root, &*body_text);
-    }
-    return *body_text;
-  }
 };
 
 int64_t DayOf(int64_t unix_time) {
@@ -186,6 +174,7 @@ int64_t DayOf(const imap::Date& date) { return DayOf(date.ToUnixTime()); }
 struct Matcher {
   const SelectedMailbox& mailbox;
   int64_t now = 0;
+  const TextHits& text_hits;
 
   bool Match(const imap::SearchKey& key, uint32_t seq, const MessageView& m, Content* c) const {
     using K = imap::SearchKeyKind;
@@ -252,10 +241,10 @@ struct Matcher {
         if (key.value.empty()) return c->HasHeader(key.field);
         return Contains(c->HeaderText(key.field), key.value);
       case K::kBody:
-        return c && Contains(c->BodyText(), key.value);
-      case K::kText:
-        return c && (Contains(c->raw.substr(0, c->parsed.root.body_begin), key.value) ||
-                     Contains(c->BodyText(), key.value));
+      case K::kText: {
+        const std::vector<int64_t>& ids = text_hits.at(&key);
+        return std::binary_search(ids.begin(), ids.end(), m.id);
+      }
       case K::kBefore:
         return DayOf(m.internal_date) < DayOf(key.date);
       case K::kOn:
@@ -695,7 +684,35 @@ asio::awaitable<Session::Done> Session::Search(const imap::Command& command) {
   }
   const bool content = NeedsContent(args.criteria);
   if (UsesModSeq(args.criteria)) EnableCondstore();
-  Matcher matcher{*selected_, Clock::Real().NowUnix()};
+  std::vector<const imap::SearchKey*> text_keys;
+  CollectTextKeys(args.criteria, &text_keys);
+  TextHits text_hits;
+  if (!text_keys.empty()) {
+    std::vector<std::pair<store::TextField, std::string>> queries;
+    for (const imap::SearchKey* key : text_keys) {
+      queries.emplace_back(key->kind == imap::SearchKeyKind::kBody ? store::TextField::kBody
+                                                                   : store::TextField::kText,
+                           key->value);
+    }
+    const int64_t mailbox_id = selected_->id();
+    // One trip to the pool for every BODY and TEXT key of the search.
+    auto find = [this, mailbox_id,
+                 queries = std::move(queries)]() -> Result<std::vector<std::vector<int64_t>>> {
+      std::vector<std::vector<int64_t>> found;
+      for (const auto& [field, needle] : queries) {
+        PT_ASSIGN_OR_RETURN(std::vector<int64_t> ids,
+                            mailbox::FindText(context_.store, mailbox_id, field, needle));
+        found.push_back(std::move(ids));
+      }
+      return found;
+    };
+    Result<std::vector<std::vector<int64_t>>> found =
+        co_await Offload(context_.blocking, std::move(find));
+    if (!found.ok()) co_return No("[SERVERBUG] Cannot search the text of the messages");
+    for (size_t i = 0; i < text_keys.size(); ++i) text_hits[text_keys[i]] = std::move((*found)[i]);
+  }
+  if (!selected_) co_return No("No mailbox selected");
+  Matcher matcher{*selected_, Clock::Real().NowUnix(), text_hits};
   std::vector<uint32_t> hits;  // sequence numbers
   const uint32_t exists = selected_->exists();
   for (uint32_t seq = 1; seq <= exists && selected_ && seq <= selected_->exists(); ++seq) {

@@ -1,7 +1,8 @@
-// The IMAP structure of a message as the store caches it beside the body
-// (ENVELOPE, BODY, BODYSTRUCTURE; message/imap_structure.h). Computed once:
-// at SMTP acceptance, at APPEND, or on first use for older mail. Pure;
-// thread-safe.
+// What the store keeps about a message's body beside it: its IMAP structure
+// (ENVELOPE, BODY, BODYSTRUCTURE; message/imap_structure.h) and its
+// searchable text for the full-text index (message/search_text.h), from one
+// parse. Computed once: at SMTP acceptance, at APPEND, or on first use for
+// older mail. Pure; thread-safe.
 #pragma once
 
 #include <string_view>

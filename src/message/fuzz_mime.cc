@@ -1,15 +1,18 @@
 // Fuzz target for the MIME parser and its IMAP forms: the input is a whole
 // message. Invariants: offsets nest inside their parents and stay in
 // bounds, sizes match the bytes, every IMAP string written is well formed
-// (balanced parentheses, whole literals) and section lookup never escapes.
+// (balanced parentheses, whole literals), section lookup never escapes, and
+// the searchable text is valid UTF-8, NUL-free, folded and within its cap.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
 #include "base/fuzz_check.h"
+#include "base/strings.h"
 #include "message/imap_structure.h"
 #include "message/mime.h"
+#include "message/search_text.h"
 
 namespace {
 
@@ -78,6 +81,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
              WellFormed("(" + *postern::message::NormalizeBodyStructure(raw) + ")"));
   FUZZ_CHECK(WellFormed("(" + postern::message::ImapBodyStructure(m.root, false) + ")"));
   FUZZ_CHECK(WellFormed("(" + postern::message::ImapEnvelope(m.root) + ")"));
+  const size_t cap = 1 + size % 4096;
+  postern::message::SearchableText text = postern::message::ExtractSearchableText(m, cap);
+  FUZZ_CHECK(text.header.size() + text.body.size() <= cap);
+  FUZZ_CHECK(postern::IsValidUtf8(text.header) && postern::IsValidUtf8(text.body));
+  FUZZ_CHECK(text.header.find('\0') == std::string::npos);
+  FUZZ_CHECK(text.body.find('\0') == std::string::npos);
+  FUZZ_CHECK(postern::message::FoldCase(text.body) == text.body);
+  FUZZ_CHECK(postern::message::FoldCase(raw).size() <= 3 * raw.size());
   for (uint32_t a = 0; a < 4; ++a) {
     for (uint32_t b = 0; b < 4; ++b) {
       const Part* p = postern::message::FindPart(m, {a, b});

@@ -176,6 +176,25 @@ constexpr const char* kSchemaScram = R"sql(
 ALTER TABLE accounts ADD COLUMN scram_sha256 TEXT NOT NULL DEFAULT '';
 )sql";
 
+// The full-text index for IMAP SEARCH BODY/TEXT. One row per body (all
+// copies share it), found through blobs.text_id (NULL: not indexed yet, e.g.
+// mail stored before this version, which is indexed when a search first
+// needs it).
+// The text is already case-folded (message/search_text.h), so the trigram
+// tokenizer runs case-sensitive: a MATCH on a quoted string of 3 or more
+// characters is then exactly a substring test. The text is kept (not
+// contentless) so rows can be deleted with their body and needles shorter
+// than a trigram can be searched for in it. No column sizes: nothing ranks.
+// blobs_by_text leads from index rows to bodies (ids only grow: a new body
+// appends to its last page), and finds the unindexed ones (NULL).
+constexpr const char* kSchemaFullText = R"sql(
+CREATE VIRTUAL TABLE message_texts USING fts5(
+  header, body, tokenize = 'trigram case_sensitive 1', columnsize = 0
+);
+ALTER TABLE blobs ADD COLUMN text_id INTEGER;
+CREATE INDEX blobs_by_text ON blobs(text_id);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
@@ -185,6 +204,7 @@ const std::vector<Migration>& Migrations() {
       {3, "inline bodies keyed by rowid", kSchemaV3},
       {4, "cached IMAP structure of each body", kSchemaV4},
       {5, "SCRAM-SHA-256 secrets of accounts", kSchemaScram},
+      {6, "full-text index of message text", kSchemaFullText},
   };
   return migrations;
 }

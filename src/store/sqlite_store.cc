@@ -300,6 +300,9 @@ Status SqliteStore::ReleaseBlob(Database& db, const std::string& hash, WriteEffe
   PT_ASSIGN_OR_RETURN(auto parse, db.Prepare("DELETE FROM parses WHERE id = (SELECT parse_id "
                                              "FROM blobs WHERE hash = ?)"));
   PT_RETURN_IF_ERROR(parse.BindAll(hash).Run());
+  PT_ASSIGN_OR_RETURN(auto text, db.Prepare("DELETE FROM message_texts WHERE rowid = (SELECT "
+                                            "text_id FROM blobs WHERE hash = ?)"));
+  PT_RETURN_IF_ERROR(text.BindAll(hash).Run());
   PT_ASSIGN_OR_RETURN(auto data, db.Prepare("DELETE FROM bodies WHERE id = (SELECT data_id "
                                             "FROM blobs WHERE hash = ?)"));
   PT_RETURN_IF_ERROR(data.BindAll(hash).Run());
@@ -400,6 +403,7 @@ Status SqliteStore::SaveParse(const std::string& hash, const MessageParse& parse
     }
     const bool missing = q.Int(0) != 0;
     q.Reset();
+    if (parse.text) PT_RETURN_IF_ERROR(IndexIfMissing(db, hash, *parse.text));
     if (!missing) return Status::Ok();
     PT_ASSIGN_OR_RETURN(int64_t id, InsertParse(db, parse));
     PT_ASSIGN_OR_RETURN(auto set, db.Prepare("UPDATE blobs SET parse_id = ? WHERE hash = ?"));

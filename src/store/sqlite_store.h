@@ -91,6 +91,9 @@ class SqliteStore final : public Store {
   Status SetSubscribed(int64_t account_id, const std::string& name, bool subscribed) override;
   Result<std::optional<MessageParse>> ReadParse(const std::string& hash) override;
   Status SaveParse(const std::string& hash, const MessageParse& parse) override;
+  Result<TextSearchResult> SearchText(int64_t mailbox_id, TextField field,
+                                      std::string_view folded_needle) override;
+  Status SaveTexts(const std::vector<std::pair<std::string, MessageText>>& texts) override;
 
   Status Enqueue(const QueueEntry& entry) override;
   void AcceptAsync(QueueEntry entry, std::vector<LocalDelivery> deliver_now, AcceptDone done,
@@ -185,6 +188,14 @@ class SqliteStore final : public Store {
   Status InsertBlob(Database& db, const std::string& hash, uint64_t size, uint64_t stored_size,
                     std::string_view inline_body, const std::optional<MessageParse>& parse);
   Result<int64_t> InsertParse(Database& db, const MessageParse& parse);
+  // The full-text index row of a body (sqlite_store_text.cc), in a savepoint
+  // of its own: if it fails, that is logged and the body stays unindexed
+  // (nullopt) rather than failing the delivery; a search indexes it later.
+  // An error only when SQLite has rolled the whole transaction back.
+  Result<std::optional<int64_t>> TryInsertText(Database& db, const std::string& hash,
+                                               const MessageText& text);
+  // Indexes `text` for the body `hash` if it has no index row yet.
+  Status IndexIfMissing(Database& db, const std::string& hash, const MessageText& text);
   // Mail access helpers (sqlite_store_access.cc). A row of
   // "SELECT " POSTERN_MAILBOX_COLUMNS " FROM mailboxes".
   static MailboxInfo MailboxFromRow(Statement& q);

@@ -1,4 +1,5 @@
-// The mail-access operations of SqliteStore (sqlite_store_access.cc).
+// The mail-access operations of SqliteStore (sqlite_store_access.cc) and its
+// full-text index (sqlite_store_text.cc).
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -30,6 +31,7 @@ class AccessTest : public ::testing::Test {
     inbox_ = Mailbox("INBOX").id;
   }
   void TearDown() override {
+    db_.reset();
     store_.reset();
     std::filesystem::remove_all(dir_);
   }
@@ -41,14 +43,15 @@ class AccessTest : public ::testing::Test {
   }
 
   AppendResult Add(int64_t mailbox, const std::string& content, uint32_t flags = 0,
-                   std::vector<std::string> keywords = {}) {
+                   std::vector<std::string> keywords = {},
+                   std::optional<MessageText> text = std::nullopt) {
     auto body = store_->EncodeBody(content);
     EXPECT_TRUE(body.ok());
     AppendOptions o;
     o.flags = flags;
     o.keywords = std::move(keywords);
     o.internal_date = 1'700'000'000;
-    o.parse = MessageParse{"env", "body", "bodystructure"};
+    o.parse = MessageParse{"env", "body", "bodystructure", std::move(text)};
     auto r = store_->Append(mailbox, *body, o);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.ok() ? *r : AppendResult{};
@@ -63,7 +66,40 @@ class AccessTest : public ::testing::Test {
     return out;
   }
 
+  // Appends `content` to INBOX with its searchable text; the message's id.
+  int64_t AddText(const std::string& content, std::optional<MessageText> text,
+                  const std::string& mailbox = "INBOX") {
+    AppendResult r = Add(Mailbox(mailbox).id, content, 0, {}, std::move(text));
+    auto m = store_->FindMessage(account_, mailbox, r.uid);
+    EXPECT_TRUE(m.ok() && m->has_value());
+    return m.ok() && m->has_value() ? (*m)->id : 0;
+  }
+
+  std::vector<int64_t> FindText(TextField field, std::string_view needle) {
+    auto r = store_->SearchText(inbox_, field, needle);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    if (!r.ok()) return {};
+    EXPECT_TRUE(r->unindexed.empty());
+    return r->matching;
+  }
+
+  // A connection of the test's own to the store's database.
+  Database& Db() {
+    if (!db_) {
+      auto db = Database::Open((dir_ / "postern.db").string(), false);
+      EXPECT_TRUE(db.ok());
+      db_ = std::move(*db);
+    }
+    return *db_;
+  }
+  int64_t Count(const char* sql) {
+    auto q = Db().Prepare(sql);
+    EXPECT_TRUE(q.ok() && q->Step()) << sql;
+    return q.ok() ? q->Int(0) : -1;
+  }
+
   std::filesystem::path dir_;
+  std::unique_ptr<Database> db_;
   FakeClock clock_{1'700'000'000};
   std::unique_ptr<Store> store_;
   int64_t account_ = 0;
@@ -250,6 +286,113 @@ TEST_F(AccessTest, CreateDeleteRenameSubscribe) {
   EXPECT_EQ(store_->DeleteMailbox(account_, "Job").code(), StatusCode::kNotFound);
   auto stats = store_->Stats();
   ASSERT_TRUE(stats.ok());
+}
+
+using Ids = std::vector<int64_t>;
+
+TEST_F(AccessTest, TextIndexedAtAppendAndSearchedByField) {
+  int64_t a = AddText("A", MessageText{"subject: alpha\n", "the quick brown fox\n"});
+  int64_t b = AddText("B", MessageText{"subject: beta\n", "lazy dog, quick\n"});
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM message_texts"), 2);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM blobs WHERE text_id IS NULL"), 0);
+
+  EXPECT_EQ(FindText(TextField::kBody, "quick"), (Ids{a, b}));
+  EXPECT_EQ(FindText(TextField::kBody, "brown fox"), (Ids{a}));
+  EXPECT_EQ(FindText(TextField::kBody, "alpha"), Ids{}) << "BODY does not look at the header";
+  EXPECT_EQ(FindText(TextField::kText, "alpha"), (Ids{a}));
+  EXPECT_EQ(FindText(TextField::kText, "subject: b"), (Ids{b}));
+  EXPECT_EQ(FindText(TextField::kText, "eta\nlazy"), Ids{}) << "header and body are apart";
+  EXPECT_EQ(FindText(TextField::kBody, "quack"), Ids{});
+  // Shorter than a trigram: read from the stored texts.
+  EXPECT_EQ(FindText(TextField::kBody, "fo"), (Ids{a}));
+  EXPECT_EQ(FindText(TextField::kBody, "ph"), Ids{});
+  EXPECT_EQ(FindText(TextField::kText, "ph"), (Ids{a}));
+  EXPECT_EQ(FindText(TextField::kBody, ","), (Ids{b}));
+  EXPECT_EQ(FindText(TextField::kText, ""), (Ids{a, b}));
+  EXPECT_EQ(FindText(TextField::kText, std::string("qu\0ick", 6)), Ids{});
+  // Three characters but six bytes: the index.
+  int64_t c = AddText("C", MessageText{"", "über öl\n"});
+  EXPECT_EQ(FindText(TextField::kBody, "r ö"), (Ids{c}));
+  EXPECT_EQ(FindText(TextField::kBody, "üb"), (Ids{c}));
+}
+
+// The needle is hostile input: FTS5 query syntax in it is text to find.
+TEST_F(AccessTest, TextNeedleIsTextNotQuerySyntax) {
+  int64_t a = AddText("A", MessageText{"", "she said \"yes\" OR no * NEAR(x y) body : z\n"});
+  int64_t b = AddText("B", MessageText{"", "yes no\n"});
+  EXPECT_EQ(FindText(TextField::kBody, "\"yes\" or"), Ids{}) << "the index is case-sensitive";
+  EXPECT_EQ(FindText(TextField::kBody, "\"yes\" OR"), (Ids{a}));
+  EXPECT_EQ(FindText(TextField::kBody, "yes\" OR no"), (Ids{a}));
+  EXPECT_EQ(FindText(TextField::kBody, "\"yes\" OR \"no\""), Ids{});
+  EXPECT_EQ(FindText(TextField::kBody, "yes OR no"), Ids{});
+  EXPECT_EQ(FindText(TextField::kBody, "NEAR(x y)"), (Ids{a}));
+  EXPECT_EQ(FindText(TextField::kBody, "body : z"), (Ids{a}));
+  EXPECT_EQ(FindText(TextField::kBody, "* N"), (Ids{a}));
+  EXPECT_EQ(FindText(TextField::kBody, "\"\"\""), Ids{});
+  EXPECT_EQ(FindText(TextField::kBody, "\""), (Ids{a}));
+  EXPECT_EQ(FindText(TextField::kText, "yes"), (Ids{a, b}));
+}
+
+TEST_F(AccessTest, TextRowRemovedWithTheLastCopyOfTheBody) {
+  AddText("same body", MessageText{"", "kept while a copy remains\n"});
+  AddText("same body", MessageText{"", "kept while a copy remains\n"}, "Archive");
+  AddText("other", MessageText{"", "other\n"});
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM message_texts"), 2);
+
+  FlagChange deleted;
+  deleted.mode = FlagChange::kAdd;
+  deleted.flags = kFlagDeleted;
+  ASSERT_TRUE(store_->ChangeFlags(inbox_, {1}, deleted).ok());
+  ASSERT_TRUE(store_->Expunge(inbox_, std::nullopt).ok());
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM message_texts"), 2) << "the Archive copy needs it";
+  ASSERT_TRUE(store_->DeleteMailbox(account_, "Archive").ok());
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM message_texts"), 1);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM message_texts WHERE message_texts MATCH '\"other\"'"), 1);
+}
+
+// An indexing failure never costs a message: it is stored unindexed,
+// reported as such by searches, and indexed later.
+TEST_F(AccessTest, TextFailedIndexingStoresTheMessageUnindexed) {
+  ASSERT_TRUE(Db().Exec("CREATE TRIGGER no_texts BEFORE INSERT ON message_texts_content "
+                        "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END")
+                  .ok());
+  int64_t id = AddText("A", MessageText{"subject: s\n", "findable text\n"});
+  ASSERT_NE(id, 0);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM messages"), 1);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM blobs WHERE text_id IS NULL"), 1);
+  auto r = store_->SearchText(inbox_, TextField::kBody, "findable");
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->matching.empty());
+  ASSERT_EQ(r->unindexed.size(), 1u);
+  EXPECT_EQ(r->unindexed[0].first, id);
+  const std::string blob = r->unindexed[0].second;
+
+  // Still refused: SaveTexts keeps going (the body stays unindexed).
+  EXPECT_TRUE(store_->SaveTexts({{blob, MessageText{"", "findable text\n"}}}).ok());
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM blobs WHERE text_id IS NULL"), 1);
+
+  ASSERT_TRUE(Db().Exec("DROP TRIGGER no_texts").ok());
+  ASSERT_TRUE(store_
+                  ->SaveTexts({{blob, MessageText{"", "findable text\n"}},
+                               {"no-such-body", MessageText{"", "x"}}})
+                  .ok());
+  EXPECT_EQ(FindText(TextField::kBody, "findable"), (Ids{id}));
+  // Indexing again is a no-op.
+  ASSERT_TRUE(store_->SaveTexts({{blob, MessageText{"", "other\n"}}}).ok());
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM message_texts"), 1);
+  EXPECT_EQ(FindText(TextField::kBody, "findable"), (Ids{id}));
+}
+
+// Mail stored before the index (or by a parse without text) is reported
+// unindexed; SaveParse indexes it when it brings a text.
+TEST_F(AccessTest, TextUnindexedUntilSavedWithAParse) {
+  int64_t id = AddText("old mail", std::nullopt);
+  auto r = store_->SearchText(inbox_, TextField::kText, "x");
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->unindexed.size(), 1u);
+  MessageParse parse{"e", "b", "bs", MessageText{"subject: old\n", "old mail\n"}};
+  ASSERT_TRUE(store_->SaveParse(r->unindexed[0].second, parse).ok());
+  EXPECT_EQ(FindText(TextField::kText, "subject: old"), (Ids{id}));
 }
 
 }  // namespace

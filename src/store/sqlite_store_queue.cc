@@ -72,7 +72,7 @@ Status SqliteStore::InsertBlob(Database& db, const std::string& hash, uint64_t s
   if (exists) return Status::Ok();
   PT_ASSIGN_OR_RETURN(auto blob,
                       db.Prepare("INSERT INTO blobs(hash, size, stored_size, refs, created, "
-                                 "data_id, parse_id) VALUES(?, ?, ?, 0, ?, ?, ?)"));
+                                 "data_id, parse_id, text_id) VALUES(?, ?, ?, 0, ?, ?, ?, ?)"));
   blob.BindAll(hash, size, stored_size, Now());
   if (inline_body.empty()) {
     blob.BindNull(5);  // the body is in a file
@@ -86,6 +86,15 @@ Status SqliteStore::InsertBlob(Database& db, const std::string& hash, uint64_t s
   } else {
     PT_ASSIGN_OR_RETURN(int64_t parse_id, InsertParse(db, *parse));
     blob.Bind(6, parse_id);
+  }
+  std::optional<int64_t> text_id;
+  if (parse && parse->text) {
+    PT_ASSIGN_OR_RETURN(text_id, TryInsertText(db, hash, *parse->text));
+  }
+  if (text_id) {
+    blob.Bind(7, *text_id);
+  } else {
+    blob.BindNull(7);
   }
   return blob.Run();
 }

@@ -89,12 +89,38 @@ struct Body {
   bool in_file = false;    // too large to keep inline: needs WriteBodyFile()
 };
 
-// The IMAP forms of a body's MIME structure (message/imap_structure.h),
-// computed when the message arrives and kept with the body.
+// The searchable text of a body (message/search_text.h: decoded, case-folded,
+// capped), kept in the full-text index. The store matches needles against it
+// byte for byte, as substrings; callers fold needles the same way.
+struct MessageText {
+  std::string header;
+  std::string body;
+};
+
+// What is computed once about a body when the message arrives and kept with
+// it: the IMAP forms of its MIME structure (message/imap_structure.h) and
+// its searchable text.
 struct MessageParse {
   std::string envelope;
   std::string body;            // BODY
   std::string body_structure;  // BODYSTRUCTURE
+  // For the full-text index: written with the body, never read back by
+  // ReadParse. Left empty, the body is indexed when a search first needs it.
+  std::optional<MessageText> text;
+};
+
+// Where a full-text search looks (IMAP SEARCH BODY and TEXT).
+enum class TextField {
+  kBody,  // the body's text
+  kText,  // the header's text or the body's
+};
+
+struct TextSearchResult {
+  std::vector<int64_t> matching;  // message ids, ascending
+  // Messages whose body is not indexed yet (stored before the index existed,
+  // or its indexing failed): message id and blob hash. The caller decides
+  // for these (and may index them with SaveTexts).
+  std::vector<std::pair<int64_t, std::string>> unindexed;
 };
 
 // ---- mail access (IMAP, POP3, JMAP) ----
@@ -332,8 +358,21 @@ class Store : public directory::DirectoryLookup {
 
   // The cached structure of a body; nullopt if it was never parsed.
   virtual Result<std::optional<MessageParse>> ReadParse(const std::string& hash) = 0;
-  // Caches the structure of a body that has none yet (no-op otherwise).
+  // Caches the structure of a body that has none yet (no-op otherwise), and
+  // its text (parse.text) if that is not indexed yet.
   virtual Status SaveParse(const std::string& hash, const MessageParse& parse) = 0;
+
+  // Full-text search: the messages of a mailbox whose indexed text holds
+  // `folded_needle` (message::FoldCase'd by the caller) as a substring, in the
+  // header or the body (kText) or the body only (kBody). The empty needle
+  // matches every message. Needles of 3 characters or more are looked up in
+  // the index (SQLite FTS5, trigram tokenizer); shorter ones are searched for
+  // in the indexed texts one by one.
+  virtual Result<TextSearchResult> SearchText(int64_t mailbox_id, TextField field,
+                                              std::string_view folded_needle) = 0;
+  // Indexes the texts of bodies (blob hash, text) in one transaction; bodies
+  // already indexed or gone are skipped.
+  virtual Status SaveTexts(const std::vector<std::pair<std::string, MessageText>>& texts) = 0;
 
   // Queue. Enqueue() takes over the caller's pin on the blob (it is released
   // when the transaction ends, committed or not).
