@@ -9,8 +9,8 @@
 namespace postern::imapserver {
 
 MessageView ViewOf(const store::MessageInfo& m) {
-  return MessageView{m.id,   m.uid,  m.flags, m.keywords, m.modseq,
-                     m.internal_date, m.size, m.blob,  m.saved};
+  return MessageView{m.id,   m.uid,  m.flags, m.keywords, m.modseq, m.internal_date,
+                     m.size, m.blob, m.saved};
 }
 
 void FlagsFromNames(const std::vector<std::string>& names, uint32_t* flags,

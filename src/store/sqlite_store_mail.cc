@@ -20,10 +20,11 @@ Result<std::optional<MessageInfo>> SqliteStore::FindMessage(int64_t account_id,
                                                             uint32_t uid) {
   PT_ASSIGN_OR_RETURN(auto db, Read());
   PT_ASSIGN_OR_RETURN(
-      auto q, db->Prepare("SELECT m.id, m.mailbox_id, m.uid, m.modseq, m.flags, m.keywords, "
-                          "m.internal_date, m.size, m.blob, m.saved, m.header_prefix FROM messages m "
-                          "JOIN mailboxes b ON m.mailbox_id = b.id WHERE b.account_id = ? AND "
-                          "b.name = ? AND m.uid = ?"));
+      auto q,
+      db->Prepare("SELECT m.id, m.mailbox_id, m.uid, m.modseq, m.flags, m.keywords, "
+                  "m.internal_date, m.size, m.blob, m.saved, m.header_prefix FROM messages m "
+                  "JOIN mailboxes b ON m.mailbox_id = b.id WHERE b.account_id = ? AND "
+                  "b.name = ? AND m.uid = ?"));
   q.BindAll(account_id, mailbox, uid);
   if (!q.Step()) {
     PT_RETURN_IF_ERROR(q.status());
