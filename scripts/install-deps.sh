@@ -11,6 +11,8 @@ packages=(
   libgtest-dev libgmock-dev
   # tests, tools and the side-by-side benchmark
   python3 openssl sqlite3 swaks postfix clang-format
+  # real mail clients the integration tests drive
+  isync fetchmail mutt
 )
 
 missing=()

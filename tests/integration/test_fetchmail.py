@@ -1,0 +1,146 @@
+"""fetchmail, a client nobody here wrote, collecting mail over IMAP with TLS
+(port 993, and STARTTLS on port 143) and handing each message to an MDA:
+content arrives intact; with --keep the messages stay on the server, without
+it they are deleted and expunged.
+
+fetchmail verifies the test server's self-signed certificate (sslcertck with
+the certificate itself as the trust anchor and the host name it names)."""
+import base64
+import os
+import re
+import shutil
+import smtplib
+import stat
+import subprocess
+import unittest
+import uuid
+
+from harness import DOMAIN, HOST, ServerTestCase
+
+FETCHMAIL = shutil.which("fetchmail")
+ALICE = "alice@" + DOMAIN
+BOB = "bob@" + DOMAIN
+
+
+def messages(tok):
+    """Three messages that test transparency: 8-bit text, a line with a lone
+    dot and "From " at line starts, and a 300 KB base64 attachment."""
+    blob = "".join(f"{i:08d}" for i in range(30000)).encode()
+    b64 = base64.encodebytes(blob).decode().replace("\n", "\r\n")
+    return [
+        (f"From: Carol <carol@remote.test>\r\nTo: x@{DOMAIN}\r\nSubject: one {tok}\r\n"
+         f"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+         f"Content-Transfer-Encoding: 8bit\r\n\r\nGr\u00fc\u00dfe, {tok}\r\n").encode(),
+        (f"From: Carol <carol@remote.test>\r\nTo: x@{DOMAIN}\r\nSubject: two {tok}\r\n\r\n"
+         f"first line\r\n.\r\n..two dots\r\nFrom the start of a line\r\n \r\nlast\r\n").encode(),
+        (f"From: Carol <carol@remote.test>\r\nTo: x@{DOMAIN}\r\nSubject: three {tok}\r\n"
+         f"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=zz\r\n\r\n"
+         f"--zz\r\nContent-Type: text/plain\r\n\r\nsee attachment\r\n--zz\r\n"
+         f"Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+         f"{b64}--zz--\r\n").encode(),
+    ]
+
+
+@unittest.skipUnless(FETCHMAIL, "fetchmail is not installed; scripts/install-deps.sh")
+class TestFetchmailImap(ServerTestCase):
+    USERS = (ALICE, BOB)
+
+    def setUp(self):
+        self.work = os.path.join(self.server.dir, "fetchmail-" + uuid.uuid4().hex[:8])
+        self.out = os.path.join(self.work, "delivered")
+        os.makedirs(self.out)
+        # The MDA: each message into its own file, in the order it arrives.
+        self.mda = os.path.join(self.work, "mda.sh")
+        with open(self.mda, "w") as f:
+            f.write('#!/bin/sh\nn=$(ls "$1" | wc -l)\nexec cat > "$1/$(printf %04d "$n")"\n')
+        os.chmod(self.mda, 0o755)
+
+    def deliver(self, user, tok):
+        sent = messages(tok)
+        with smtplib.SMTP("127.0.0.1", self.server.port, timeout=30) as s:
+            for data in sent:
+                s.sendmail("carol@remote.test", [user], data)
+        return sent, self.stored(user, tok)
+
+    def fetchmail(self, user, port, implicit_tls, keep):
+        rc = os.path.join(self.work, "fetchmailrc")
+        security = "ssl" if implicit_tls else "sslproto 'tls1.2+'"
+        with open(rc, "w") as f:
+            f.write(f"""set no bouncemail
+set no syslog
+poll 127.0.0.1 service {port} protocol IMAP auth password
+  user "{user}" there with password "{self.server.passwords[user]}" is "local" here
+  folder INBOX
+  {security}
+  sslcertck sslcertfile "{os.path.join(self.server.dir, 'tls', 'cert.pem')}"
+  sslcommonname "{HOST}"
+  mda "{self.mda} {self.out}"
+  fetchall {"keep" if keep else "nokeep"}
+""")
+        os.chmod(rc, stat.S_IRUSR | stat.S_IWUSR)  # fetchmail refuses a readable rcfile
+        env = dict(os.environ, FETCHMAILHOME=self.work, HOME=self.work)
+        r = subprocess.run([FETCHMAIL, "-f", rc, "-v", "--nodetach"], capture_output=True,
+                           text=True, timeout=120, env=env)
+        log = r.stdout + r.stderr
+        # 0: mail fetched; anything else (1: no mail, 2+: errors) is a failure here.
+        self.assertEqual(r.returncode, 0, log)
+        return log
+
+    def delivered(self):
+        out = []
+        for name in sorted(os.listdir(self.out)):
+            with open(os.path.join(self.out, name), "rb") as f:
+                out.append(f.read())
+        return out
+
+    def assert_intact(self, got, stored, sent):
+        """What the MDA got is the server's copy (which starts with the server's
+        own trace headers and ends with the message as sent) with fetchmail's
+        Received: header added, in LF form."""
+        self.assertEqual(len(got), len(sent))
+        for data, copy, original in zip(got, stored, sent):
+            self.assertNotIn(b"\r", data)
+            trace = re.search(rb"^Received: from 127\.0\.0\.1 \[127\.0\.0\.1\]\n"
+                              rb"(?:[ \t][^\n]*\n)*?[ \t][^\n]*fetchmail[^\n]*\n"
+                              rb"(?:[ \t][^\n]*\n)*", data, re.M)
+            self.assertIsNotNone(trace, data[:400])
+            rest = data[:trace.start()] + data[trace.end():]
+            self.assertEqual(rest, copy.replace(b"\r\n", b"\n"))
+            self.assertTrue(copy.endswith(original), copy[-300:])
+
+    def stored(self, user, tok):
+        """The server's copies of this test's messages, in the order sent."""
+        return [self.server.wait_for_message(user, f"Subject: {word} {tok}")
+                for word in ("one", "two", "three")]
+
+    def test_imaps_with_keep(self):
+        tok = uuid.uuid4().hex[:10]
+        sent, stored = self.deliver(ALICE, tok)
+        before = self.server.inbox_count(ALICE)
+        log = self.fetchmail(ALICE, self.server.imaps_port, implicit_tls=True, keep=True)
+        got = [d for d in self.delivered() if tok.encode() in d]
+        self.assert_intact(got, stored, sent)
+        self.assertIn("reading message", log)
+        self.assertEqual(self.server.inbox_count(ALICE), before, "--keep deleted messages")
+        self.assertEqual(self.server.mailboxes(ALICE)["INBOX"]["unseen"], 0,
+                         "fetched messages are marked \\Seen")
+
+    def test_starttls_without_keep_deletes(self):
+        tok = uuid.uuid4().hex[:10]
+        sent, stored = self.deliver(BOB, tok)
+        log = self.fetchmail(BOB, self.server.imap_port, implicit_tls=False, keep=False)
+        self.assertIn("STARTTLS", log)
+        got = self.delivered()
+        self.assert_intact(got, stored, sent)
+        self.assertEqual(self.server.inbox_count(BOB), 0, "fetched messages stay on the server")
+        self.assertIn(f"imap: login <{BOB}> from [127.0.0.1] (TLS)", self.server.read_log())
+        # A second run finds nothing (exit code 1: no mail).
+        env = dict(os.environ, FETCHMAILHOME=self.work, HOME=self.work)
+        r = subprocess.run([FETCHMAIL, "-f", os.path.join(self.work, "fetchmailrc"),
+                            "--nodetach"], capture_output=True, text=True, timeout=120, env=env)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertEqual(len(self.delivered()), len(sent))
+
+
+if __name__ == "__main__":
+    unittest.main()
