@@ -45,6 +45,8 @@ class SelectedMailbox {
   uint64_t ReportableModSeq() const {
     return std::max<uint64_t>(1, pending_expunges_.empty() ? known_modseq_ : pending_floor_);
   }
+  // Expunges held back by Apply, still to be announced.
+  bool HasPendingExpunges() const { return !pending_expunges_.empty(); }
   const std::vector<MessageView>& messages() const { return messages_; }
   MessageView& at(uint32_t seq) { return messages_[seq - 1]; }
   const MessageView& at(uint32_t seq) const { return messages_[seq - 1]; }

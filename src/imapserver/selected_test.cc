@@ -57,10 +57,12 @@ TEST(SelectedMailboxTest, ExpungesWaitWhileNumbersMustHold) {
   auto held = s.Apply(6, {}, {4}, false, {});
   EXPECT_TRUE(held.responses.empty());
   EXPECT_EQ(s.exists(), 3u) << "RFC 9051 §7.5.1: no EXPUNGE during FETCH, STORE, SEARCH";
+  EXPECT_TRUE(s.HasPendingExpunges());
   auto later = s.Apply(6, {}, {}, true, {});
   ASSERT_EQ(later.responses.size(), 1u);
   EXPECT_EQ(later.responses[0], "* 2 EXPUNGE\r\n");
   EXPECT_EQ(s.exists(), 2u);
+  EXPECT_FALSE(s.HasPendingExpunges());
 }
 
 TEST(SelectedMailboxTest, SeveralExpungesUseTheNumbersAsTheyShift) {

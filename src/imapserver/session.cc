@@ -592,6 +592,9 @@ asio::awaitable<void> Session::Sync(bool allow_expunge) {
   SelectedMailbox::Update update =
       selected_->Apply(snap.highestmodseq, snap.changed, snap.expunged, allow_expunge, Reporting());
   for (const std::string& line : update.responses) Send(line);
+  // Held-back expunges go out with the next command that allows them, and at
+  // once in IDLE, even if nothing else changes meanwhile.
+  if (selected_->HasPendingExpunges()) changed_ = true;
 }
 
 void Session::Unselect() {

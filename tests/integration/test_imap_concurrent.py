@@ -166,6 +166,25 @@ class TestTwoSessions(ServerTestCase):
         self.b.ok("NOOP")
         self.assertEqual(self.a.ok("FETCH 1:* (UID FLAGS)"), self.b.ok("FETCH 1:* (UID FLAGS)"))
 
+    def test_expunge_held_during_fetch_is_told_at_the_next_chance(self):
+        self.b.ok("STORE 2 +FLAGS.SILENT (\\Deleted)")
+        self.b.ok("EXPUNGE")
+        self.assertEqual(expunges(self.a.ok("FETCH 1 (UID)")), [])
+        # Nothing else changes: IDLE still reports the held expunge at once
+        # (before the fix, only an unrelated change or a NOOP brought it out).
+        self.a.n += 1
+        tag = f"c{self.a.n}"
+        self.a.send(f"{tag} IDLE")
+        got = [self.a.line(timeout=1.0) for _ in range(2)]
+        self.assertEqual(got, ["+ idling", "* 2 EXPUNGE"])
+        self.a.send("DONE")
+        self.assertEqual(self.a.line(), f"{tag} OK IDLE terminated")
+        # And a command that may renumber (here UID SEARCH) after a FETCH that held one.
+        self.b.ok("STORE 1 +FLAGS.SILENT (\\Deleted)")
+        self.b.ok("EXPUNGE")
+        self.assertEqual(expunges(self.a.ok("FETCH 1 (UID)")), [])
+        self.assertEqual(expunges(self.a.ok("UID SEARCH ALL")), [1])
+
     def test_idle_hears_expunge_flags_and_new_mail_within_a_second(self):
         self.a.n += 1
         tag = f"c{self.a.n}"
