@@ -5,9 +5,13 @@ pushed with -e, and a pseudo-terminal (mutt draws its screens with curses).
 mutt renders the message (header weeding, quoted-printable and RFC 2047
 decoding, charset conversion) into a file and hands it to its pager; the
 pager here is `cp`, so the test reads exactly what a user would see. mutt
-trusts the test server's self-signed certificate through certificate_file."""
+trusts the test server's self-signed certificate through certificate_file.
+A second test files, flags and deletes messages with mutt and checks the
+result on the server."""
+import imaplib
 import os
 import pty
+import re
 import select
 import shutil
 import smtplib
@@ -16,10 +20,11 @@ import time
 import unittest
 import uuid
 
-from harness import DOMAIN, ServerTestCase
+from harness import DOMAIN, ServerTestCase, tls_context
 
 MUTT = shutil.which("mutt")
 READER = "reader@" + DOMAIN
+FILER = "filer@" + DOMAIN
 
 
 def run_on_pty(argv, env, timeout=60):
@@ -57,7 +62,7 @@ def run_on_pty(argv, env, timeout=60):
 
 @unittest.skipUnless(MUTT, "mutt is not installed; scripts/install-deps.sh")
 class TestMutt(ServerTestCase):
-    USERS = (READER,)
+    USERS = (READER, FILER)
 
     @classmethod
     def setUpClass(cls):
@@ -74,14 +79,17 @@ class TestMutt(ServerTestCase):
                         f"Content-Transfer-Encoding: quoted-printable\r\n\r\n{body}").encode())
         cls.server.wait_for_message(READER, cls.tok)
 
-    def read_with_mutt(self, url, starttls):
+    def mutt(self, user, keys, url=None, starttls=False):
+        """Runs mutt on `user`'s INBOX with `keys` pushed; returns the text its
+        pager was given (None when it showed no message)."""
+        url = url or f"imaps://127.0.0.1:{self.server.imaps_port}/"
         work = os.path.join(self.server.dir, "mutt-" + uuid.uuid4().hex[:8])
         os.makedirs(work)
         page = os.path.join(work, "page.txt")
         rc = os.path.join(work, "muttrc")
         with open(rc, "w") as f:
-            f.write(f"""set imap_user = "{READER}"
-set imap_pass = "{self.server.passwords[READER]}"
+            f.write(f"""set imap_user = "{user}"
+set imap_pass = "{self.server.passwords[user]}"
 set certificate_file = "{os.path.join(self.server.dir, 'tls', 'cert.pem')}"
 set ssl_force_tls = yes
 set ssl_starttls = {"yes" if starttls else "no"}
@@ -97,21 +105,30 @@ set prompt_after = no
 set quit = yes
 set move = no
 set mark_old = no
+set delete = yes
+set confirmappend = no
+set sort = date
+set resolve = no
 set mail_check_stats = no
 ignore *
 unignore from: subject: date:
 """)
         env = {"HOME": work, "TERM": "vt100", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
                "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-        # Open the mailbox, open the message under the cursor (the only one),
-        # quit. The pager is cp and prompt_after is off: no keys wanted in between.
-        code, screen = run_on_pty(
-            [MUTT, "-n", "-F", rc, "-f", "+INBOX", "-e",
-             "push <display-message><quit>"], env)
+        # The pager is cp and prompt_after is off: no keys wanted in between.
+        code, screen = run_on_pty([MUTT, "-n", "-F", rc, "-f", "+INBOX", "-e", f"push {keys}"],
+                                  env)
         self.assertEqual(code, 0, screen[-3000:])
-        self.assertTrue(os.path.exists(page), "mutt showed no message:\n" + screen[-3000:])
+        if not os.path.exists(page):
+            return None
         with open(page, encoding="utf-8") as f:
-            return f.read(), screen
+            return f.read()
+
+    def read_with_mutt(self, url, starttls):
+        # Open the mailbox, open the message under the cursor (the only one), quit.
+        text = self.mutt(READER, "<display-message><quit>", url, starttls)
+        self.assertIsNotNone(text, "mutt showed no message")
+        return text
 
     def assert_rendered(self, text):
         self.assertIn("From: Renée <renee@remote.test>", text)
@@ -121,14 +138,44 @@ unignore from: subject: date:
         self.assertNotIn("=C3", text)
 
     def test_imaps(self):
-        text, _ = self.read_with_mutt(f"imaps://127.0.0.1:{self.server.imaps_port}/", False)
+        text = self.read_with_mutt(f"imaps://127.0.0.1:{self.server.imaps_port}/", False)
         self.assert_rendered(text)
         # Reading the message set \Seen on the server.
         self.assertEqual(self.server.mailboxes(READER)["INBOX"]["unseen"], 0)
 
     def test_starttls(self):
-        text, _ = self.read_with_mutt(f"imap://127.0.0.1:{self.server.imap_port}/", True)
+        text = self.read_with_mutt(f"imap://127.0.0.1:{self.server.imap_port}/", True)
         self.assert_rendered(text)
+
+    def test_flag_save_delete_and_sync(self):
+        with smtplib.SMTP("127.0.0.1", self.server.port, timeout=30) as s:
+            for i in range(4):
+                s.sendmail("alice@remote.test", [FILER],
+                           (f"From: alice@remote.test\r\nSubject: item {i}\r\n"
+                            f"Date: Sat, 21 Nov 2026 10:0{i}:00 +0100\r\n\r\nitem {i}\r\n").encode())
+        for i in range(4):
+            self.server.wait_for_message(FILER, f"Subject: item {i}")
+        # Sorted by date, the cursor moved by hand (resolve is off): save item 0
+        # to Archive (which marks it deleted), flag item 1, delete item 2, then
+        # sync (expunge) and quit.
+        self.mutt(FILER, "<first-entry><save-message>=Archive<enter><next-entry><flag-message>"
+                         "<next-entry><delete-message><sync-mailbox><quit>")
+        m = imaplib.IMAP4_SSL("127.0.0.1", self.server.imaps_port, ssl_context=tls_context(),
+                              timeout=30)
+        try:
+            m.login(FILER, self.server.passwords[FILER])
+            m.select("INBOX", readonly=True)
+            typ, data = m.fetch("1:*", "(FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+            inbox = {item[1].decode().strip(): re.search(r"FLAGS \(([^)]*)\)",
+                                                         item[0].decode()).group(1)
+                     for item in data if isinstance(item, tuple)}
+            self.assertEqual(inbox, {"Subject: item 1": "\\Flagged", "Subject: item 3": ""})
+            m.select("Archive", readonly=True)
+            typ, data = m.fetch("1:*", "(BODY.PEEK[])")
+            self.assertEqual(len([x for x in data if isinstance(x, tuple)]), 1, data)
+            self.assertIn(b"Subject: item 0\r\n", data[0][1])
+        finally:
+            m.logout()
 
 
 if __name__ == "__main__":
