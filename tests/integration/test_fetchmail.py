@@ -1,7 +1,8 @@
 """fetchmail, a client nobody here wrote, collecting mail over IMAP with TLS
 (port 993, and STARTTLS on port 143) and handing each message to an MDA:
 content arrives intact; with --keep the messages stay on the server, without
-it they are deleted and expunged.
+it they are deleted and expunged; in IDLE mode fetchmail collects new mail
+as soon as the server reports it.
 
 fetchmail verifies the test server's self-signed certificate (sslcertck with
 the certificate itself as the trust anchor and the host name it names)."""
@@ -12,14 +13,16 @@ import shutil
 import smtplib
 import stat
 import subprocess
+import time
 import unittest
 import uuid
 
-from harness import DOMAIN, HOST, ServerTestCase
+from harness import DOMAIN, HOST, ServerTestCase, wait_until
 
 FETCHMAIL = shutil.which("fetchmail")
 ALICE = "alice@" + DOMAIN
 BOB = "bob@" + DOMAIN
+CAROL = "carol@" + DOMAIN
 
 
 def messages(tok):
@@ -43,7 +46,7 @@ def messages(tok):
 
 @unittest.skipUnless(FETCHMAIL, "fetchmail is not installed; scripts/install-deps.sh")
 class TestFetchmailImap(ServerTestCase):
-    USERS = (ALICE, BOB)
+    USERS = (ALICE, BOB, CAROL)
 
     def setUp(self):
         self.work = os.path.join(self.server.dir, "fetchmail-" + uuid.uuid4().hex[:8])
@@ -54,6 +57,8 @@ class TestFetchmailImap(ServerTestCase):
         with open(self.mda, "w") as f:
             f.write('#!/bin/sh\nn=$(ls "$1" | wc -l)\nexec cat > "$1/$(printf %04d "$n")"\n')
         os.chmod(self.mda, 0o755)
+        # fetchmail keeps its lock and state files in FETCHMAILHOME.
+        self.env = dict(os.environ, FETCHMAILHOME=self.work, HOME=self.work)
 
     def deliver(self, user, tok):
         sent = messages(tok)
@@ -62,7 +67,8 @@ class TestFetchmailImap(ServerTestCase):
                 s.sendmail("carol@remote.test", [user], data)
         return sent, self.stored(user, tok)
 
-    def fetchmail(self, user, port, implicit_tls, keep):
+    def write_rc(self, user, port, implicit_tls, keep, idle=False):
+        """The fetchmailrc for one account; returns its path."""
         rc = os.path.join(self.work, "fetchmailrc")
         security = "ssl" if implicit_tls else "sslproto 'tls1.2+'"
         with open(rc, "w") as f:
@@ -75,12 +81,15 @@ poll 127.0.0.1 service {port} protocol IMAP auth password
   sslcertck sslcertfile "{os.path.join(self.server.dir, 'tls', 'cert.pem')}"
   sslcommonname "{HOST}"
   mda "{self.mda} {self.out}"
-  fetchall {"keep" if keep else "nokeep"}
+  fetchall {"keep" if keep else "nokeep"} {"idle" if idle else ""}
 """)
         os.chmod(rc, stat.S_IRUSR | stat.S_IWUSR)  # fetchmail refuses a readable rcfile
-        env = dict(os.environ, FETCHMAILHOME=self.work, HOME=self.work)
+        return rc
+
+    def fetchmail(self, user, port, implicit_tls, keep):
+        rc = self.write_rc(user, port, implicit_tls, keep)
         r = subprocess.run([FETCHMAIL, "-f", rc, "-v", "--nodetach"], capture_output=True,
-                           text=True, timeout=120, env=env)
+                           text=True, timeout=120, env=self.env)
         log = r.stdout + r.stderr
         # 0: mail fetched; anything else (1: no mail, 2+: errors) is a failure here.
         self.assertEqual(r.returncode, 0, log)
@@ -133,13 +142,46 @@ poll 127.0.0.1 service {port} protocol IMAP auth password
         got = self.delivered()
         self.assert_intact(got, stored, sent)
         self.assertEqual(self.server.inbox_count(BOB), 0, "fetched messages stay on the server")
-        self.assertIn(f"imap: login <{BOB}> from [127.0.0.1] (TLS)", self.server.read_log())
+        # The log is written in the background: wait for the line.
+        login = f"imap: login <{BOB}> from [127.0.0.1] (TLS)"
+        self.assertTrue(wait_until(lambda: login in self.server.read_log(), 10), login)
         # A second run finds nothing (exit code 1: no mail).
-        env = dict(os.environ, FETCHMAILHOME=self.work, HOME=self.work)
         r = subprocess.run([FETCHMAIL, "-f", os.path.join(self.work, "fetchmailrc"),
-                            "--nodetach"], capture_output=True, text=True, timeout=120, env=env)
+                            "--nodetach"], capture_output=True, text=True, timeout=120,
+                           env=self.env)
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
         self.assertEqual(len(self.delivered()), len(sent))
+
+    def test_idle_fetches_new_mail_at_once(self):
+        """fetchmail in IDLE (RFC 2177) hears of new mail and collects it."""
+        rc = self.write_rc(CAROL, self.server.imaps_port, implicit_tls=True, keep=False,
+                           idle=True)
+        log_path = os.path.join(self.work, "fetchmail.log")
+        with open(log_path, "w") as log:
+            proc = subprocess.Popen([FETCHMAIL, "-f", rc, "-v", "--nodetach", "-d", "300"],
+                                    stdout=log, stderr=subprocess.STDOUT, env=self.env)
+
+        def log_text():
+            with open(log_path, errors="replace") as f:
+                return f.read()
+
+        try:
+            self.assertTrue(wait_until(lambda: "IMAP< + idling" in log_text(), 30),
+                            log_text())
+            tok = uuid.uuid4().hex[:10]
+            sent = time.monotonic()
+            with smtplib.SMTP("127.0.0.1", self.server.port, timeout=30) as s:
+                s.sendmail("dave@remote.test", [CAROL],
+                           f"Subject: idle {tok}\r\n\r\nwoken {tok}\r\n".encode())
+            self.assertTrue(wait_until(lambda: any(tok.encode() in d for d in self.delivered()),
+                                       20), log_text())
+            # Delivery, the IDLE push and fetchmail's own work, on a busy machine.
+            self.assertLess(time.monotonic() - sent, 10)
+            self.assertTrue(wait_until(lambda: self.server.inbox_count(CAROL) == 0, 10))
+            self.assertIn("* 1 EXISTS", log_text())
+        finally:
+            proc.terminate()
+            proc.wait(20)
 
 
 if __name__ == "__main__":
