@@ -79,12 +79,14 @@ class TestMutt(ServerTestCase):
                         f"Content-Transfer-Encoding: quoted-printable\r\n\r\n{body}").encode())
         cls.server.wait_for_message(READER, cls.tok)
 
-    def mutt(self, user, keys, url=None, starttls=False):
+    def mutt(self, user, keys, url=None, starttls=False, work=None, settings="", args=()):
         """Runs mutt on `user`'s INBOX with `keys` pushed; returns the text its
-        pager was given (None when it showed no message)."""
+        pager was given (None when it showed no message). `work` is mutt's
+        home (a new one when None), `settings` more muttrc lines, `args` more
+        command-line arguments."""
         url = url or f"imaps://127.0.0.1:{self.server.imaps_port}/"
-        work = os.path.join(self.server.dir, "mutt-" + uuid.uuid4().hex[:8])
-        os.makedirs(work)
+        work = work or os.path.join(self.server.dir, "mutt-" + uuid.uuid4().hex[:8])
+        os.makedirs(work, exist_ok=True)
         page = os.path.join(work, "page.txt")
         rc = os.path.join(work, "muttrc")
         with open(rc, "w") as f:
@@ -98,6 +100,7 @@ set folder = "{url}"
 set spoolfile = "+INBOX"
 set header_cache = ""
 set message_cachedir = ""
+{settings}
 set charset = "utf-8"
 set pager = "cp %s {page}"
 set wait_key = no
@@ -116,13 +119,15 @@ unignore from: subject: date:
         env = {"HOME": work, "TERM": "vt100", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
                "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
         # The pager is cp and prompt_after is off: no keys wanted in between.
-        code, screen = run_on_pty([MUTT, "-n", "-F", rc, "-f", "+INBOX", "-e", f"push {keys}"],
-                                  env)
+        code, screen = run_on_pty([MUTT, "-n", "-F", rc, *args, "-f", "+INBOX", "-e",
+                                   f"push {keys}"], env)
         self.assertEqual(code, 0, screen[-3000:])
         if not os.path.exists(page):
             return None
         with open(page, encoding="utf-8") as f:
-            return f.read()
+            text = f.read()
+        os.unlink(page)
+        return text
 
     def read_with_mutt(self, url, starttls):
         # Open the mailbox, open the message under the cursor (the only one), quit.
@@ -176,6 +181,58 @@ unignore from: subject: date:
             self.assertIn(b"Subject: item 0\r\n", data[0][1])
         finally:
             m.logout()
+
+    def test_header_cache_resynced_with_qresync(self):
+        """mutt keeps a header cache and, with imap_qresync, asks only for
+        what changed since its last visit (RFC 7162: ENABLE QRESYNC, then
+        CHANGEDSINCE/VANISHED): flags, removals and new mail must all show."""
+        user = "cache@" + DOMAIN
+        self.server.add_user(user)
+        with smtplib.SMTP("127.0.0.1", self.server.port, timeout=30) as s:
+            for i in range(5):
+                s.sendmail("alice@remote.test", [user],
+                           (f"From: alice@remote.test\r\nSubject: cached {i}\r\n"
+                            f"Date: Sat, 21 Nov 2026 10:0{i}:00 +0100\r\n\r\n"
+                            f"cached {i}\r\n").encode())
+        for i in range(5):
+            self.server.wait_for_message(user, f"Subject: cached {i}")
+        work = os.path.join(self.server.dir, "mutt-cache")
+        settings = f'set header_cache = "{work}/hcache"\nset imap_qresync = yes\n'
+        self.mutt(user, "<quit>", work=work, settings=settings)  # fills the cache
+        self.assertTrue(os.path.exists(os.path.join(work, "hcache")))
+
+        m = imaplib.IMAP4_SSL("127.0.0.1", self.server.imaps_port, ssl_context=tls_context(),
+                              timeout=30)
+        try:
+            m.login(user, self.server.passwords[user])
+            m.select("INBOX")
+            m.store("2", "+FLAGS", r"(\Flagged)")  # cached 1
+            m.store("4", "+FLAGS", r"(\Deleted)")  # cached 3
+            m.expunge()
+            m.append("INBOX", None, None, b"Subject: cached new\r\n\r\ncached new\r\n")
+        finally:
+            m.logout()
+
+        # What mutt now believes: every message it lists, and the flagged ones,
+        # each piped (as stored) into a file.
+        all_file, flagged_file = os.path.join(work, "all"), os.path.join(work, "flagged")
+        self.mutt(user, f"<tag-pattern>~A<enter><tag-prefix><pipe-message>cat>{all_file}<enter>"
+                        f"<untag-pattern>~A<enter><tag-pattern>~F<enter>"
+                        f"<tag-prefix><pipe-message>cat>{flagged_file}<enter><quit>",
+                  work=work, settings=settings + "set pipe_split = no\nset pipe_decode = no\n",
+                  args=("-d", "2"))  # its protocol trace goes to ~/.muttdebug0
+        with open(all_file) as f:
+            listed = re.findall(r"^Subject: (cached \w+)$", f.read(), re.M)
+        with open(flagged_file) as f:
+            flagged = re.findall(r"^Subject: (cached \w+)$", f.read(), re.M)
+        self.assertEqual(sorted(listed), ["cached 0", "cached 1", "cached 2", "cached 4",
+                                          "cached new"])
+        self.assertEqual(flagged, ["cached 1"])
+        with open(os.path.join(work, ".muttdebug0"), errors="replace") as f:
+            trace = f.read()
+        self.assertIn("ENABLE QRESYNC", trace)
+        self.assertRegex(trace, r"UID FETCH \S+ \(FLAGS\) \(CHANGEDSINCE \d+ VANISHED\)")
+        self.assertIn("* VANISHED (EARLIER) 4", trace)
 
 
 if __name__ == "__main__":
