@@ -106,7 +106,8 @@ class TestTwoSessions(ServerTestCase):
         return c
 
     def append(self, c, subject, box=None):
-        data = f"From: x@remote.test\r\nSubject: {subject}\r\n\r\nbody\r\n"
+        # Unique content: bodies are stored once, shared by every copy.
+        data = f"From: x@remote.test\r\nSubject: {subject}\r\n\r\nbody {uuid.uuid4()}\r\n"
         c.send(f"a{subject.replace(' ', '')} APPEND {box or self.box} {{{len(data)}+}}")
         c.sock.sendall(data.encode() + b"\r\n")
         while True:
@@ -184,6 +185,26 @@ class TestTwoSessions(ServerTestCase):
         self.b.ok("EXPUNGE")
         self.assertEqual(expunges(self.a.ok("FETCH 1 (UID)")), [])
         self.assertEqual(expunges(self.a.ok("UID SEARCH ALL")), [1])
+
+    def test_fetch_of_a_message_expunged_elsewhere_serves_the_others(self):
+        self.b.ok("STORE 3 +FLAGS.SILENT (\\Deleted)")
+        self.b.ok("EXPUNGE")
+        # A still numbers the removed message 3 (the expunge is held back);
+        # the others' data still comes, the removed one gets its UID only
+        # (RFC 2180 §4.1.2). Before the fix the whole FETCH failed with
+        # NO [SERVERBUG] once an item needed the message's structure.
+        for items in ("(ENVELOPE)", "(BODYSTRUCTURE FLAGS)", "(BODY.PEEK[HEADER])",
+                      "(UID RFC822.SIZE BODY.PEEK[TEXT])"):
+            lines, done = self.a.cmd(f"FETCH 1:5 {items}")
+            self.assertTrue(done.startswith("OK"), (items, done))
+            self.assertEqual(expunges(lines), [], items)
+            numbers = [int(re.match(r"\* (\d+) FETCH", x).group(1)) for x in lines
+                       if " FETCH " in x]
+            self.assertEqual(numbers, [1, 2, 3, 4, 5], (items, lines))
+            self.assertEqual(lines[2], "* 3 FETCH (UID 3)", items)
+            for line in lines[:2] + lines[3:]:
+                self.assertRegex(line, r"ENVELOPE|BODYSTRUCTURE|BODY\[", items)
+        self.assertEqual(expunges(self.a.ok("NOOP")), [3])
 
     def test_idle_hears_expunge_flags_and_new_mail_within_a_second(self):
         self.a.n += 1
