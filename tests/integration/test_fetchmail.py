@@ -1,8 +1,9 @@
-"""fetchmail, a client nobody here wrote, collecting mail over IMAP with TLS
-(port 993, and STARTTLS on port 143) and handing each message to an MDA:
-content arrives intact; with --keep the messages stay on the server, without
-it they are deleted and expunged; in IDLE mode fetchmail collects new mail
-as soon as the server reports it.
+"""fetchmail, a client nobody here wrote, collecting mail over IMAP and POP3
+with TLS (ports 993 and 995, and STARTTLS/STLS on 143 and 110) and handing
+each message to an MDA: content arrives intact; with keep the messages stay
+on the server (POP3: each fetched once, by UIDL), without it they are
+deleted; in IMAP IDLE mode fetchmail collects new mail as soon as the server
+reports it.
 
 fetchmail verifies the test server's self-signed certificate (sslcertck with
 the certificate itself as the trust anchor and the host name it names)."""
@@ -23,6 +24,8 @@ FETCHMAIL = shutil.which("fetchmail")
 ALICE = "alice@" + DOMAIN
 BOB = "bob@" + DOMAIN
 CAROL = "carol@" + DOMAIN
+DAVE = "dave@" + DOMAIN
+ERIN = "erin@" + DOMAIN
 
 
 def messages(tok):
@@ -45,8 +48,8 @@ def messages(tok):
 
 
 @unittest.skipUnless(FETCHMAIL, "fetchmail is not installed; scripts/install-deps.sh")
-class TestFetchmailImap(ServerTestCase):
-    USERS = (ALICE, BOB, CAROL)
+class TestFetchmail(ServerTestCase):
+    USERS = (ALICE, BOB, CAROL, DAVE, ERIN)
 
     def setUp(self):
         self.work = os.path.join(self.server.dir, "fetchmail-" + uuid.uuid4().hex[:8])
@@ -67,32 +70,41 @@ class TestFetchmailImap(ServerTestCase):
                 s.sendmail("carol@remote.test", [user], data)
         return sent, self.stored(user, tok)
 
-    def write_rc(self, user, port, implicit_tls, keep, idle=False):
+    def write_rc(self, user, port, implicit_tls, keep, idle=False, protocol="IMAP"):
         """The fetchmailrc for one account; returns its path."""
         rc = os.path.join(self.work, "fetchmailrc")
         security = "ssl" if implicit_tls else "sslproto 'tls1.2+'"
+        server = ""
+        if protocol == "IMAP":
+            what = f'folder INBOX\n  fetchall {"keep" if keep else "nokeep"}'
+        else:
+            # POP3 has no \Seen: with keep, fetchmail remembers UIDLs (in
+            # FETCHMAILHOME/.fetchids) to fetch each message once.
+            what = "keep" if keep else "fetchall nokeep"
+            server = "uidl" if keep else ""
         with open(rc, "w") as f:
             f.write(f"""set no bouncemail
 set no syslog
-poll 127.0.0.1 service {port} protocol IMAP auth password
+poll 127.0.0.1 service {port} protocol {protocol} {server} auth password
   user "{user}" there with password "{self.server.passwords[user]}" is "local" here
-  folder INBOX
+  {what}
   {security}
   sslcertck sslcertfile "{os.path.join(self.server.dir, 'tls', 'cert.pem')}"
   sslcommonname "{HOST}"
   mda "{self.mda} {self.out}"
-  fetchall {"keep" if keep else "nokeep"} {"idle" if idle else ""}
+  {"idle" if idle else ""}
 """)
         os.chmod(rc, stat.S_IRUSR | stat.S_IWUSR)  # fetchmail refuses a readable rcfile
         return rc
 
-    def fetchmail(self, user, port, implicit_tls, keep):
-        rc = self.write_rc(user, port, implicit_tls, keep)
+    def fetchmail(self, user, port, implicit_tls, keep, protocol="IMAP", code=0):
+        """Runs fetchmail once; `code` is the exit code wanted (0: mail
+        fetched, 1: no mail; 2 and up are errors)."""
+        rc = self.write_rc(user, port, implicit_tls, keep, protocol=protocol)
         r = subprocess.run([FETCHMAIL, "-f", rc, "-v", "--nodetach"], capture_output=True,
                            text=True, timeout=120, env=self.env)
         log = r.stdout + r.stderr
-        # 0: mail fetched; anything else (1: no mail, 2+: errors) is a failure here.
-        self.assertEqual(r.returncode, 0, log)
+        self.assertEqual(r.returncode, code, log)
         return log
 
     def delivered(self):
@@ -145,12 +157,38 @@ poll 127.0.0.1 service {port} protocol IMAP auth password
         # The log is written in the background: wait for the line.
         login = f"imap: login <{BOB}> from [127.0.0.1] (TLS)"
         self.assertTrue(wait_until(lambda: login in self.server.read_log(), 10), login)
-        # A second run finds nothing (exit code 1: no mail).
-        r = subprocess.run([FETCHMAIL, "-f", os.path.join(self.work, "fetchmailrc"),
-                            "--nodetach"], capture_output=True, text=True, timeout=120,
-                           env=self.env)
-        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        # A second run finds nothing.
+        self.fetchmail(BOB, self.server.imap_port, implicit_tls=False, keep=False, code=1)
         self.assertEqual(len(self.delivered()), len(sent))
+
+    def test_pop3s_with_keep_fetches_each_message_once(self):
+        tok = uuid.uuid4().hex[:10]
+        sent, stored = self.deliver(DAVE, tok)
+        log = self.fetchmail(DAVE, self.server.pop3s_port, implicit_tls=True, keep=True,
+                             protocol="POP3")
+        self.assertIn("UIDL", log)
+        self.assert_intact(self.delivered(), stored, sent)
+        self.assertEqual(self.server.inbox_count(DAVE), len(sent), "keep deleted messages")
+        # The UIDLs it kept: the next run fetches nothing, then only what is new.
+        self.fetchmail(DAVE, self.server.pop3s_port, True, True, protocol="POP3", code=1)
+        self.assertEqual(len(self.delivered()), len(sent))
+        with smtplib.SMTP("127.0.0.1", self.server.port, timeout=30) as s:
+            s.sendmail("carol@remote.test", [DAVE], f"Subject: later {tok}\r\n\r\nlater\r\n")
+        self.server.wait_for_message(DAVE, f"later {tok}")
+        self.fetchmail(DAVE, self.server.pop3s_port, True, True, protocol="POP3")
+        got = self.delivered()
+        self.assertEqual(len(got), len(sent) + 1)
+        self.assertIn(f"Subject: later {tok}".encode(), got[-1])
+
+    def test_pop3_stls_without_keep_deletes(self):
+        tok = uuid.uuid4().hex[:10]
+        sent, stored = self.deliver(ERIN, tok)
+        log = self.fetchmail(ERIN, self.server.pop3_port, implicit_tls=False, keep=False,
+                             protocol="POP3")
+        self.assertIn("STLS", log)
+        self.assert_intact(self.delivered(), stored, sent)
+        self.assertEqual(self.server.inbox_count(ERIN), 0, "fetched messages stay on the server")
+        self.fetchmail(ERIN, self.server.pop3_port, False, False, protocol="POP3", code=1)
 
     def test_idle_fetches_new_mail_at_once(self):
         """fetchmail in IDLE (RFC 2177) hears of new mail and collects it."""
