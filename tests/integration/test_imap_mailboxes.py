@@ -3,7 +3,7 @@ line by line: LIST-EXTENDED (RFC 5258: several patterns, SUBSCRIBED and
 RECURSIVEMATCH selection, CHILDINFO, \\NonExistent, RETURN options),
 LIST-STATUS (RFC 5819), SPECIAL-USE and CREATE-SPECIAL-USE (RFC 6154),
 STATUS=SIZE (RFC 8438), APPENDLIMIT (RFC 7889), QUOTA (RFC 9208) and
-SAVEDATE (RFC 8514)."""
+SAVEDATE (RFC 8514), ESEARCH (RFC 4731) and WITHIN (RFC 5032)."""
 import re
 import unittest
 
@@ -29,7 +29,8 @@ class TestMailboxExtensions(ImapTestCase):
     def test_capabilities(self):
         lines, _ = self.raw("CAPABILITY")
         for cap in ("LIST-EXTENDED", "LIST-STATUS", "SPECIAL-USE", "CREATE-SPECIAL-USE",
-                    "STATUS=SIZE", "APPENDLIMIT=52428800", "SAVEDATE"):
+                    "STATUS=SIZE", "APPENDLIMIT=52428800", "SAVEDATE", "ESEARCH",
+                    "WITHIN"):
             self.assertIn(" " + cap, lines[0])
 
     def test_several_patterns_list_each_name_once(self):
@@ -130,6 +131,31 @@ class TestMailboxExtensions(ImapTestCase):
         self.assertEqual(self.raw("SEARCH SAVEDSINCE 2-Jan-2001")[0], ["* SEARCH 1"])
         self.assertEqual(self.raw("SEARCH SAVEDATESUPPORTED")[0], ["* SEARCH 1"])
         self.assertEqual(self.raw("SEARCH ON 1-Jan-2001")[0], ["* SEARCH 1"])
+
+    def test_esearch_and_within(self):
+        self.create("es")
+        name = f"{self.top}/es"
+        self.m.append(name, None, '"01-Jan-2001 10:00:00 +0000"', b"Subject: old\r\n\r\nx\r\n")
+        self.m.append(name, None, None, b"Subject: new\r\n\r\ny\r\n")
+        self.raw(f'SELECT "{name}"')
+        uids, _ = self.raw("UID SEARCH ALL")
+        first, last = uids[0].split()[2:4]
+        # RFC 5032: OLDER/YOUNGER count seconds back from now.
+        self.assertEqual(self.raw("SEARCH OLDER 3600")[0], ["* SEARCH 1"])
+        self.assertEqual(self.raw("SEARCH YOUNGER 3600")[0], ["* SEARCH 2"])
+        # RFC 4731: the tag, the options asked for, nothing for an empty MIN/MAX.
+        lines, done = self.raw("SEARCH RETURN (MIN MAX COUNT) ALL")
+        tag = done.split()[0]
+        self.assertEqual(lines, [f'* ESEARCH (TAG "{tag}") MIN 1 MAX 2 COUNT 2'])
+        lines, done = self.raw("UID SEARCH RETURN () ALL")
+        tag = done.split()[0]
+        self.assertEqual(lines, [f'* ESEARCH (TAG "{tag}") UID ALL {first}:{last}'])
+        lines, done = self.raw("SEARCH RETURN (MIN COUNT) SUBJECT nothing-like-this")
+        tag = done.split()[0]
+        self.assertEqual(lines, [f'* ESEARCH (TAG "{tag}") COUNT 0'])
+        lines, done = self.raw("SEARCH RETURN (ALL) YOUNGER 3600")
+        tag = done.split()[0]
+        self.assertEqual(lines, [f'* ESEARCH (TAG "{tag}") ALL 2'])
 
     def test_append_beyond_the_limit_is_refused_before_the_data(self):
         tag = self.m._new_tag().decode()
