@@ -72,6 +72,12 @@ bool SequenceSet::Contains(uint32_t number, uint32_t largest) const {
   return false;
 }
 
+bool RangesContain(const std::vector<SequenceRange>& resolved, uint32_t number) {
+  auto it = std::upper_bound(resolved.begin(), resolved.end(), number,
+                             [](uint32_t n, const SequenceRange& r) { return n < r.first; });
+  return it != resolved.begin() && number <= std::prev(it)->last;
+}
+
 std::string SequenceSet::ToString() const {
   if (saved) return "$";
   std::string out;

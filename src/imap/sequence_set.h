@@ -43,12 +43,17 @@ struct SequenceSet {
   // the session substitutes its saved result itself.
   std::vector<SequenceRange> Resolve(uint32_t largest) const;
 
-  // True if `number` is in Resolve(largest).
+  // True if `number` is in Resolve(largest). Linear in the ranges: to test
+  // many numbers, resolve once and use RangesContain.
   bool Contains(uint32_t number, uint32_t largest) const;
 
   // The set in wire form as written: "1:*,5", "$".
   std::string ToString() const;
 };
+
+// True if `number` is in `resolved` (ascending, disjoint ranges as Resolve() returns them), in
+// O(log ranges).
+bool RangesContain(const std::vector<SequenceRange>& resolved, uint32_t number);
 
 // Parses a whole sequence-set token ("2,4:7,9,12:*", "$"). Numbers are nz-number: 1 to
 // 4294967295 without leading zeros. Fails (InvalidArgument with a printable message) on any other

@@ -29,6 +29,15 @@ TEST(SequenceSetTest, Parses) {
   EXPECT_TRUE(saved.ranges.empty());
 }
 
+TEST(SequenceSetTest, RangesContainAgreesWithContains) {
+  SequenceSet set = *ParseSequenceSet("9,2:4,20:*,7");
+  const std::vector<SequenceRange> resolved = set.Resolve(25);
+  for (uint32_t n = 0; n <= 30; ++n) {
+    EXPECT_EQ(RangesContain(resolved, n), set.Contains(n, 25)) << n;
+  }
+  EXPECT_FALSE(RangesContain({}, 1));
+}
+
 TEST(SequenceSetTest, Rejects) {
   for (std::string_view bad :
        {"",    "0",   "0:5",  "5:0", "01", "4294967296", "99999999999999999999",

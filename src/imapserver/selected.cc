@@ -175,11 +175,12 @@ std::vector<std::string> SelectedMailbox::RemoveUids(const std::vector<uint32_t>
 std::vector<std::string> SelectedMailbox::ChangedSince(
     uint64_t modseq, const std::optional<imap::SequenceSet>& known_uids) const {
   std::vector<std::string> out;
-  const uint32_t largest = LargestUid();
+  std::vector<imap::SequenceRange> known;
+  if (known_uids) known = known_uids->Resolve(LargestUid());
   for (uint32_t seq = 1; seq <= exists(); ++seq) {
     const MessageView& v = at(seq);
     if (v.modseq <= modseq) continue;
-    if (known_uids && !known_uids->Contains(v.uid, largest)) continue;
+    if (known_uids && !imap::RangesContain(known, v.uid)) continue;
     out.push_back(FetchFlagsLine(seq, v, true));
   }
   return out;

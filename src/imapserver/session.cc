@@ -658,10 +658,12 @@ asio::awaitable<Session::Done> Session::Select(const imap::Command& command) {
   if (args.qresync && args.qresync->uidvalidity == mailbox->uidvalidity) {
     const imap::Qresync& q = *args.qresync;
     // No UID list: "1:<UIDNEXT-1>", i.e. everything (RFC 7162 §3.2.5.1).
-    std::optional<imap::SequenceSet> known = q.known_uids;
+    const std::optional<imap::SequenceSet>& known = q.known_uids;
+    std::vector<imap::SequenceRange> ranges;
+    if (known) ranges = known->Resolve(UINT32_MAX);
     const uint32_t lowest = LowestUnknownExpunge(s, q);
     std::erase_if(vanished, [&](uint32_t uid) {
-      return uid < lowest || s.SeqOf(uid) != 0 || (known && !known->Contains(uid, UINT32_MAX));
+      return uid < lowest || s.SeqOf(uid) != 0 || (known && !imap::RangesContain(ranges, uid));
     });
     if (!vanished.empty()) {
       Send("* VANISHED (EARLIER) " + imap::FormatSequenceSet(vanished) + "\r\n");

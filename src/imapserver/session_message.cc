@@ -392,8 +392,9 @@ asio::awaitable<Session::Done> Session::Fetch(const imap::Command& command) {
     // Messages still in this session's view are announced by VANISHED
     // (without EARLIER) when their expunge is, not here.
     const uint32_t largest = std::max(selected_->LargestUid(), selected_->info().uidnext - 1);
+    const std::vector<imap::SequenceRange> ranges = args.set.Resolve(largest);
     std::erase_if(*gone, [&](uint32_t uid) {
-      return selected_->SeqOf(uid) != 0 || !args.set.Contains(uid, largest);
+      return selected_->SeqOf(uid) != 0 || !imap::RangesContain(ranges, uid);
     });
     if (!gone->empty()) Send("* VANISHED (EARLIER) " + imap::FormatSequenceSet(*gone) + "\r\n");
   }
