@@ -9,6 +9,7 @@
 #include "imap/literal.h"
 #include "imap/writer.h"
 #include "net/async.h"
+#include "sasl/exchange.h"
 #include "sasl/mechanism.h"
 
 namespace postern::imapserver {
@@ -457,28 +458,11 @@ asio::awaitable<Session::Done> Session::Authenticate(const imap::Command& comman
     client_data = DecodeBase64Strict(*auth.initial_response);
     if (!client_data) co_return Bad("Initial response is not base64");  // RFC 9051 §6.2.2
   }
-  for (;;) {
-    // A step may check credentials (store reads, argon2id): the blocking pool.
-    sasl::Mechanism* m = mechanism.get();
-    auto step = [m, data = std::move(client_data)] {
-      return data ? m->Step(std::string_view(*data)) : m->Step(std::nullopt);
-    };
-    sasl::StepResult result = co_await Offload(context_.blocking, std::move(step));
-    if (result.status == sasl::StepStatus::kContinue) {
-      Result<std::string> reply = co_await SaslStep(std::move(result.data));
-      if (!reply.ok()) co_return Bad(reply.status().message());
-      client_data = std::move(*reply);
-      continue;
-    }
-    if (result.status == sasl::StepStatus::kSuccess && !result.data.empty()) {
-      // IMAP's OK carries no SASL data (SCRAM's server-final message): it is
-      // a last challenge whose response must be empty (RFC 4422 §3.6).
-      Result<std::string> reply = co_await SaslStep(result.data);
-      if (!reply.ok()) co_return Bad(reply.status().message());
-      if (!reply->empty()) co_return Bad("Expected an empty response");
-    }
-    co_return co_await FinishLogin(std::move(result), mechanism->name(), mechanism->user());
-  }
+  auto ask = [this](std::string challenge) { return SaslStep(std::move(challenge)); };
+  Result<sasl::StepResult> result = co_await sasl::RunExchange(
+      context_.blocking, *mechanism, std::move(client_data), std::move(ask));
+  if (!result.ok()) co_return Bad(result.status().message());
+  co_return co_await FinishLogin(std::move(*result), mechanism->name(), mechanism->user());
 }
 
 asio::awaitable<Result<std::string>> Session::SaslStep(std::string challenge) {

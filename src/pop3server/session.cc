@@ -8,6 +8,7 @@
 #include "base/strings.h"
 #include "net/async.h"
 #include "pop3/response.h"
+#include "sasl/exchange.h"
 
 namespace postern::pop3server {
 namespace {
@@ -206,28 +207,11 @@ asio::awaitable<Session::Reply> Session::Auth(const pop3::Command& command) {
     client_data = pop3::DecodeSaslResponse(*command.initial_response);
     if (!client_data) co_return Err("Invalid base64 data in the authentication response");
   }
-  for (;;) {
-    // A step may check credentials (store reads, argon2id): the blocking pool.
-    sasl::Mechanism* m = mechanism.get();
-    auto step = [m, data = std::move(client_data)] {
-      return data ? m->Step(std::string_view(*data)) : m->Step(std::nullopt);
-    };
-    sasl::StepResult result = co_await Offload(context_.blocking, std::move(step));
-    if (result.status == sasl::StepStatus::kContinue) {
-      Result<std::string> reply = co_await SaslStep(std::move(result.data));
-      if (!reply.ok()) co_return Err(reply.status().message());
-      client_data = std::move(*reply);
-      continue;
-    }
-    if (result.status == sasl::StepStatus::kSuccess && !result.data.empty()) {
-      // +OK carries no SASL data (SCRAM's server-final message): it is a last
-      // challenge whose response must be empty (RFC 4422 §3.6).
-      Result<std::string> reply = co_await SaslStep(result.data);
-      if (!reply.ok()) co_return Err(reply.status().message());
-      if (!reply->empty()) co_return Err("Expected an empty response");
-    }
-    co_return co_await Login(std::move(result), mechanism->name(), mechanism->user());
-  }
+  auto ask = [this](std::string challenge) { return SaslStep(std::move(challenge)); };
+  Result<sasl::StepResult> result = co_await sasl::RunExchange(
+      context_.blocking, *mechanism, std::move(client_data), std::move(ask));
+  if (!result.ok()) co_return Err(result.status().message());
+  co_return co_await Login(std::move(*result), mechanism->name(), mechanism->user());
 }
 
 asio::awaitable<Result<std::string>> Session::SaslStep(std::string challenge) {
