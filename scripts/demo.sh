@@ -21,6 +21,8 @@ Then read it:
 or with any IMAP client: 127.0.0.1 port $((base + 143)) (STARTTLS) or $((base + 993)) (TLS),
 or any POP3 client: port $((base + 110)) (STLS) or $((base + 995)) (TLS),
 user demo@example.test (self-signed certificate: accept it once).
+Send as demo@example.test from a mail client: port $((base + 465)) (TLS) or
+$((base + 587)) (STARTTLS), same user and password.
 
 TXT
 exec "$bin" --config "$config" serve

@@ -59,7 +59,12 @@ std::string ConfigText(const InitOptions& o, const std::string& hostname) {
   t += "[pop3]\n";
   t += "# POP3: STLS on the first, TLS from the start on the second.\n";
   t += "listen = [" + listen(110) + "]\n";
-  t += "listen_tls = [" + listen(995) + "]\n";
+  t += "listen_tls = [" + listen(995) + "]\n\n";
+  t += "[submission]\n";
+  t += "# Sending mail from clients (users authenticate): STARTTLS on the first, TLS from the\n";
+  t += "# start on the second (RFC 8314).\n";
+  t += "listen = [" + listen(587) + "]\n";
+  t += "listen_tls = [" + listen(465) + "]\n";
   return t;
 }
 

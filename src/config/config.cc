@@ -184,6 +184,42 @@ const std::vector<Key>& Keys() {
        nullptr,
        [](Config& c, const Value& v) { c.pop3.failed_login_delay = As<int64_t>(v) * 1000; }},
 
+      {"submission", "listen", Type::kStringList, R"(["0.0.0.0:587"])",
+       "Addresses of the message submission listener (STARTTLS offered; RFC 6409), where "
+       "users' mail clients send mail. Empty turns it off.",
+       nullptr,
+       [](Config& c, const Value& v) { c.submission.listen = As<std::vector<std::string>>(v); }},
+      {"submission", "listen_tls", Type::kStringList, R"(["0.0.0.0:465"])",
+       "Addresses of the submission listener with implicit TLS (RFC 8314, preferred). Empty "
+       "turns it off.",
+       nullptr,
+       [](Config& c, const Value& v) {
+         c.submission.listen_tls = As<std::vector<std::string>>(v);
+       }},
+      {"submission", "allow_plaintext_auth", Type::kBool, "false",
+       "Offer AUTH before TLS. Off: AUTH appears only after STARTTLS (or on port 465), so "
+       "passwords never cross the network in clear.",
+       nullptr, [](Config& c, const Value& v) { c.submission.allow_plaintext_auth = As<bool>(v); }},
+      {"submission", "max_connections", Type::kInt, "1000",
+       "Concurrent submission connections overall.", nullptr,
+       [](Config& c, const Value& v) { c.submission.max_connections = As<int64_t>(v); }},
+      {"submission", "max_connections_per_ip", Type::kInt, "20",
+       "Concurrent submission connections from one IP address (IPv6: one /64).", nullptr,
+       [](Config& c, const Value& v) { c.submission.max_connections_per_ip = As<int64_t>(v); }},
+      {"submission", "idle_timeout", Type::kDuration, R"("5m")",
+       "A session waiting this long for a command is closed (RFC 5321 §4.5.3.2.7).", nullptr,
+       [](Config& c, const Value& v) { c.submission.idle_timeout = As<int64_t>(v); }},
+      {"submission", "failed_login_delay", Type::kDuration, R"("2s")",
+       "Pause after a failed AUTH, times the failures so far in the session; after three the "
+       "session is closed.",
+       nullptr,
+       [](Config& c, const Value& v) { c.submission.failed_login_delay = As<int64_t>(v) * 1000; }},
+      {"submission", "reveal_client_ip", Type::kBool, "false",
+       "Name the sending client's IP address in the Received: field of submitted mail. Off: "
+       "the field says only that the message was submitted with authentication, so a user's "
+       "home or office address does not travel with every message.",
+       nullptr, [](Config& c, const Value& v) { c.submission.reveal_client_ip = As<bool>(v); }},
+
       {"queue", "retry_min", Type::kDuration, R"("1m")",
        "First delay before a temporarily failed delivery is retried; it doubles each time.",
        nullptr, [](Config& c, const Value& v) { c.queue.retry_min = As<int64_t>(v); }},
@@ -361,6 +397,12 @@ Status Validate(Config& c) {
   }
   if (c.pop3.max_connections < 1 || c.pop3.max_connections_per_ip < 1) {
     return InvalidArgument("pop3 connection limits must be at least 1");
+  }
+  if (c.submission.idle_timeout < 60) {
+    return InvalidArgument("submission.idle_timeout must be at least 1m");
+  }
+  if (c.submission.max_connections < 1 || c.submission.max_connections_per_ip < 1) {
+    return InvalidArgument("submission connection limits must be at least 1");
   }
   if (c.queue.retry_min < 1 || c.queue.retry_max < c.queue.retry_min) {
     return InvalidArgument("queue.retry_max must be at least queue.retry_min (and both >= 1s)");

@@ -64,6 +64,13 @@ struct ImapConfig : AccessConfig {
 
 using Pop3Config = AccessConfig;
 
+// Message submission (RFC 6409) on 587 (STARTTLS) and 465 (implicit TLS,
+// RFC 8314): authenticated users send mail through us. `idle_timeout` is the
+// command timeout.
+struct SubmissionConfig : AccessConfig {
+  bool reveal_client_ip;  // put the client's address in our Received: field
+};
+
 struct QueueConfig {
   int64_t retry_min;       // seconds: first retry delay
   int64_t retry_max;       // seconds: backoff cap
@@ -88,6 +95,7 @@ struct Config {
   SmtpConfig smtp;
   ImapConfig imap;
   Pop3Config pop3;
+  SubmissionConfig submission;
   QueueConfig queue;
   StoreConfig store;
   AuthConfig auth;

@@ -83,6 +83,23 @@ TEST(ConfigTest, Pop3SectionAndItsLimits) {
   EXPECT_FALSE(Parse("[pop3]\nmax_connections = 0\n", "/").ok());
 }
 
+TEST(ConfigTest, SubmissionSection) {
+  auto d = Parse("", "/");
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->submission.listen, std::vector<std::string>{"0.0.0.0:587"});
+  EXPECT_EQ(d->submission.listen_tls, std::vector<std::string>{"0.0.0.0:465"});
+  EXPECT_FALSE(d->submission.allow_plaintext_auth);
+  EXPECT_FALSE(d->submission.reveal_client_ip);
+  EXPECT_EQ(d->submission.idle_timeout, 300);
+  EXPECT_EQ(d->submission.failed_login_delay, 2000);
+  auto c = Parse("[submission]\nlisten_tls = []\nreveal_client_ip = true\n", "/");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_TRUE(c->submission.listen_tls.empty());
+  EXPECT_TRUE(c->submission.reveal_client_ip);
+  EXPECT_FALSE(Parse("[submission]\nidle_timeout = \"10s\"\n", "/").ok());
+  EXPECT_FALSE(Parse("[submission]\nmax_connections_per_ip = 0\n", "/").ok());
+}
+
 TEST(ConfigTest, SizesAndDurations) {
   EXPECT_EQ(*ParseByteSize("1024"), 1024);
   EXPECT_EQ(*ParseByteSize("4 KiB"), 4096);

@@ -164,4 +164,28 @@ Result<Resolution> Resolve(DirectoryLookup& lookup, const std::string& address,
   return r;
 }
 
+Result<bool> MaySendAs(DirectoryLookup& lookup, const std::string& account,
+                       const std::string& sender, const ResolverOptions& options) {
+  if (sender == account) return true;
+  std::vector<std::string> candidates = {sender};
+  const size_t at = sender.rfind('@');
+  if (at != std::string::npos && !options.recipient_delimiter.empty()) {
+    const size_t tag = sender.find(options.recipient_delimiter[0]);
+    if (tag != std::string::npos && tag < at) {
+      std::string base = sender.substr(0, tag) + sender.substr(at);
+      if (base == account) return true;
+      candidates.push_back(std::move(base));
+    }
+  }
+  for (const std::string& candidate : candidates) {
+    PT_ASSIGN_OR_RETURN(std::vector<std::string> targets, lookup.FindAliasTargets(candidate));
+    if (targets.empty()) continue;
+    PT_ASSIGN_OR_RETURN(Resolution resolution, Resolve(lookup, candidate, options));
+    for (const Destination& d : resolution.destinations) {
+      if (d.local && d.address == account) return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace postern::directory

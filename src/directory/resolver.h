@@ -53,4 +53,12 @@ inline constexpr int kMaxAliasDepth = 10;
 Result<Resolution> Resolve(DirectoryLookup& lookup, const std::string& address,
                            const ResolverOptions& options);
 
+// Whether the user of `account` may send as `sender` (both normalized) in
+// MAIL FROM and From: on submission (RFC 6409 §6.1): its own address, the same
+// with a "+tag", or an alias of exactly that address (or of it without the
+// tag) whose expansion reaches the account. The domain's catch-all grants
+// nothing: it would let its owner send as every unassigned address.
+Result<bool> MaySendAs(DirectoryLookup& lookup, const std::string& account,
+                       const std::string& sender, const ResolverOptions& options);
+
 }  // namespace postern::directory

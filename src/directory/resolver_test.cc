@@ -186,5 +186,32 @@ TEST(NormalizeTest, Addresses) {
             "j\xc3\xb6rg@xn--bcher-kva.example");
 }
 
+TEST_F(ResolverTest, MaySendAsOwnAddressesAndGrantedAliases) {
+  auto may = [this](const std::string& account, const std::string& sender) {
+    Result<bool> r = MaySendAs(lookup_, account, sender, options_);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() && *r;
+  };
+  lookup_.aliases["sales@example.test"] = {"alice@example.test", "carol@other.test"};
+  lookup_.aliases["team@example.test"] = {"sales@example.test"};
+  lookup_.aliases["@example.test"] = {"bob@example.test"};  // catch-all
+  EXPECT_TRUE(may("alice@example.test", "alice@example.test"));
+  EXPECT_TRUE(may("alice@example.test", "alice+news@example.test"));
+  EXPECT_TRUE(may("alice@example.test", "sales@example.test"));
+  EXPECT_TRUE(may("alice@example.test", "sales+q3@example.test"));
+  EXPECT_TRUE(may("alice@example.test", "team@example.test"));  // through two levels
+  EXPECT_TRUE(may("carol@other.test", "sales@example.test"));
+  EXPECT_FALSE(may("bob@example.test", "sales@example.test"));
+  EXPECT_FALSE(may("alice@example.test", "bob@example.test"));
+  EXPECT_FALSE(may("alice@example.test", "alice@other.test"));
+  EXPECT_FALSE(may("alice@example.test", "someone@remote.test"));
+  // The catch-all's owner gets no right to unassigned addresses.
+  EXPECT_FALSE(may("bob@example.test", "nobody@example.test"));
+  options_.recipient_delimiter = "";
+  EXPECT_FALSE(may("alice@example.test", "alice+news@example.test"));
+  lookup_.fail = true;
+  EXPECT_FALSE(MaySendAs(lookup_, "alice@example.test", "sales@example.test", options_).ok());
+}
+
 }  // namespace
 }  // namespace postern::directory

@@ -98,6 +98,22 @@ smtpserver::SmtpServerOptions SmtpOptions(const config::Config& c,
   return o;
 }
 
+// Submission shares the SMTP limits on messages; its own ports, connection
+// limits, timeout and authentication settings.
+smtpserver::SmtpServerOptions SubmissionOptions(const config::Config& c,
+                                                std::shared_ptr<asio::ssl::context> tls) {
+  smtpserver::SmtpServerOptions o = SmtpOptions(c, std::move(tls));
+  auto& s = o.session;
+  s.submission = true;
+  s.allow_plaintext_auth = c.submission.allow_plaintext_auth;
+  s.reveal_client_ip = c.submission.reveal_client_ip;
+  s.failed_login_delay = std::chrono::milliseconds(c.submission.failed_login_delay);
+  s.command_timeout = std::chrono::seconds(c.submission.idle_timeout);
+  o.max_connections = static_cast<size_t>(c.submission.max_connections);
+  o.max_connections_per_ip = static_cast<size_t>(c.submission.max_connections_per_ip);
+  return o;
+}
+
 // Removes blob files nothing refers to: left over when the process died
 // between writing a message and committing it.
 asio::awaitable<void> CollectGarbage(store::Store& store, asio::thread_pool& blocking) {
@@ -199,10 +215,19 @@ int Serve(const config::Config& config, const ServeOptions& options) {
   backend_options.recipient_delimiter = config.smtp.recipient_delimiter;
   backend_options.first_retry = config.queue.retry_min;
   smtpserver::StoreBackend backend(*store, blocking, runner, backend_options);
-  smtpserver::SmtpServer smtp(pool, backend, SmtpOptions(config, tls));
-  backend.CountSessionsWith([&smtp] { return smtp.active_sessions(); });
-  if (Status s = smtp.Bind(config.smtp.listen); !s.ok()) return fail(s);
   sasl::StoreCredentials credentials(*store, static_cast<uint32_t>(config.auth.scram_iterations));
+  backend.UseCredentials(credentials);
+  smtpserver::SmtpServer smtp(pool, backend, SmtpOptions(config, tls));
+  if (Status s = smtp.Bind(config.smtp.listen); !s.ok()) return fail(s);
+  smtpserver::SubmissionServer submission(pool, backend, SubmissionOptions(config, tls));
+  if (Status s = submission.Bind(config.submission.listen,
+                                 tls ? config.submission.listen_tls : std::vector<std::string>(),
+                                 tls != nullptr);
+      !s.ok()) {
+    return fail(s);
+  }
+  backend.CountSessionsWith(
+      [&smtp, &submission] { return smtp.active_sessions() + submission.active_sessions(); });
   auto imap_options = AccessOptions<imapserver::ImapServerOptions>(config, config.imap, tls);
   imap_options.session.max_literal = static_cast<uint64_t>(config.imap.append_limit);
   imapserver::ImapServer imap(pool,
@@ -227,9 +252,10 @@ int Serve(const config::Config& config, const ServeOptions& options) {
     runner.Kick();
     return std::string("ok");
   });
-  control.On("status", [&runner, &smtp, &imap, &pop3] {
+  control.On("status", [&runner, &smtp, &submission, &imap, &pop3] {
     auto st = runner.stats();
     return "ok sessions=" + std::to_string(smtp.active_sessions()) +
+           " submission_sessions=" + std::to_string(submission.active_sessions()) +
            " imap_sessions=" + std::to_string(imap.active_sessions()) +
            " pop3_sessions=" + std::to_string(pop3.active_sessions()) +
            " delivered=" + std::to_string(st.delivered) +
@@ -259,13 +285,15 @@ int Serve(const config::Config& config, const ServeOptions& options) {
   pool.Start();
   runner.Start(pool.First());
   smtp.Start();
+  submission.Start();
   imap.Start();
   pop3.Start();
   asio::co_spawn(pool.First(), CollectGarbage(*store, blocking), asio::detached);
   LOG_INFO(
-      "postern started as {}: smtp on {}, imap on {}, imaps on {}, pop3 on {}, pop3s on {}, "
-      "data in {}",
+      "postern started as {}: smtp on {}, submission on {}, submissions on {}, imap on {}, "
+      "imaps on {}, pop3 on {}, pop3s on {}, data in {}",
       config.server.hostname, fmt::join(config.smtp.listen, ", "),
+      fmt::join(config.submission.listen, ", "), fmt::join(config.submission.listen_tls, ", "),
       fmt::join(config.imap.listen, ", "), fmt::join(config.imap.listen_tls, ", "),
       fmt::join(config.pop3.listen, ", "), fmt::join(config.pop3.listen_tls, ", "),
       config.server.data_dir);
@@ -273,15 +301,24 @@ int Serve(const config::Config& config, const ServeOptions& options) {
   int sig = stop_signal.get_future().get();
   LOG_INFO("signal {}: draining (up to {}s)", sig, config.server.shutdown_timeout);
   smtp.StopAccepting();
+  submission.StopAccepting();
   imap.StopAccepting();
   pop3.StopAccepting();
   smtp.Drain();
+  submission.Drain();
   imap.Drain();
   pop3.Drain();
   if (!smtp.WaitForSessions(std::chrono::seconds(config.server.shutdown_timeout))) {
     LOG_WARN("closing {} sessions that did not finish in time", smtp.active_sessions());
     smtp.CloseAll();
     smtp.WaitForSessions(std::chrono::seconds(5));
+  }
+  // Submission sessions may be in the middle of a message too.
+  if (!submission.WaitForSessions(std::chrono::seconds(config.server.shutdown_timeout))) {
+    LOG_WARN("closing {} submission sessions that did not finish in time",
+             submission.active_sessions());
+    submission.CloseAll();
+    submission.WaitForSessions(std::chrono::seconds(5));
   }
   for (net::DualService* access :
        {static_cast<net::DualService*>(&imap), static_cast<net::DualService*>(&pop3)}) {

@@ -4,12 +4,14 @@
 // coroutines resume on the calling session's executor.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "base/status.h"
 #include "directory/resolver.h"
 #include "net/asio.h"
+#include "sasl/exchange.h"
 #include "smtp/command.h"
 #include "smtp/reply.h"
 
@@ -26,12 +28,22 @@ struct AcceptedRecipient {
   std::vector<directory::Destination> destinations;
 };
 
+// The end of an AUTH exchange (submission).
+struct AuthOutcome {
+  bool supported = true;  // false: no such mechanism (nothing was exchanged)
+  // The final step, or why the exchange ended early (the client cancelled,
+  // sent bad base64, the connection dropped): the error of sasl::Ask.
+  Result<sasl::StepResult> step = sasl::StepResult{};
+  std::string user;  // the identity the client gave, for logs
+};
+
 struct Envelope {
   std::string queue_id;
   std::string mail_from;  // normalized reverse-path, "" for <>
   smtp::MailParams params;
   std::vector<AcceptedRecipient> recipients;
-  std::string client;  // "helo [ip]", for the queue and bounces
+  std::string client;         // "helo [ip]", for the queue and bounces
+  std::string authenticated;  // submission: the account that sent it, else """
   int64_t arrival = 0;
 };
 
@@ -47,6 +59,29 @@ class Backend {
   // Stores the message and its queue entry durably. OK means "250" may be
   // sent; an error is temporary (the session answers 4xx).
   virtual asio::awaitable<Status> Accept(Envelope envelope, std::string content) = 0;
+
+  // Submission (RFC 6409). The defaults refuse, for backends without it.
+  //
+  // Runs the SASL exchange of `mechanism` (any case) from the client's
+  // initial response (nullopt if none), asking through `ask`.
+  virtual asio::awaitable<AuthOutcome> Authenticate(std::string mechanism,
+                                                    std::optional<std::string> initial_response,
+                                                    sasl::Ask ask) {
+    (void)mechanism, (void)initial_response, (void)ask;
+    co_return AuthOutcome{false};
+  }
+  // Whether `account` may send as `sender` (normalized); an error is
+  // temporary.
+  virtual asio::awaitable<Result<bool>> MaySendAs(std::string account, std::string sender) {
+    (void)account, (void)sender;
+    co_return false;
+  }
+  // A recipient of an authenticated user: like CheckRecipient, but an
+  // address in a domain that is not ours is accepted for delivery there.
+  virtual asio::awaitable<RecipientCheck> CheckRelayRecipient(std::string address,
+                                                              uint64_t declared_size) {
+    co_return co_await CheckRecipient(std::move(address), false, declared_size);
+  }
 };
 
 }  // namespace postern::smtpserver

@@ -21,20 +21,29 @@ std::string CommentSafe(const std::string& s, size_t max_len, bool trusted) {
 
 }  // namespace
 
-std::string ProtocolName(bool extended, bool tls, bool smtputf8) {
-  if (smtputf8) return tls ? "UTF8SMTPS" : "UTF8SMTP";
-  if (!extended) return "SMTP";
-  return tls ? "ESMTPS" : "ESMTP";
+std::string ProtocolName(bool extended, bool tls, bool smtputf8, bool authenticated) {
+  std::string name;
+  if (smtputf8) {
+    name = tls ? "UTF8SMTPS" : "UTF8SMTP";
+  } else if (!extended) {
+    return "SMTP";  // AUTH needs EHLO
+  } else {
+    name = tls ? "ESMTPS" : "ESMTP";
+  }
+  return authenticated ? name + "A" : name;
 }
 
 std::string BuildReceivedHeader(const ReceivedInfo& info) {
-  std::string h =
-      "Received: from " + CommentSafe(info.helo, 255, false) + " (" +
-      (info.client_name.empty() ? "unknown" : CommentSafe(info.client_name, 255, false)) + " [" +
-      info.client_ip + "])\r\n";
-  if (!info.tls.empty()) h += "\t(using " + CommentSafe(info.tls, 200, true) + ")\r\n";
-  h += "\tby " + info.hostname + " (Postern) with " +
-       ProtocolName(info.extended, !info.tls.empty(), info.smtputf8) + " id " + info.queue_id;
+  std::string h = "Received: ";
+  if (!info.hide_client) {
+    h += "from " + CommentSafe(info.helo, 255, false) + " (" +
+         (info.client_name.empty() ? "unknown" : CommentSafe(info.client_name, 255, false)) + " [" +
+         info.client_ip + "])\r\n\t";
+  }
+  if (!info.tls.empty()) h += "(using " + CommentSafe(info.tls, 200, true) + ")\r\n\t";
+  h += "by " + info.hostname + " (Postern) with " +
+       ProtocolName(info.extended, !info.tls.empty(), info.smtputf8, info.authenticated) + " id " +
+       info.queue_id;
   if (!info.single_recipient.empty() && info.single_recipient.size() < 300) {
     h += "\r\n\tfor <" + info.single_recipient + ">";
   }

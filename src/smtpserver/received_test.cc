@@ -42,6 +42,30 @@ TEST(ReceivedTest, ProtocolNames) {
   EXPECT_EQ(ProtocolName(true, true, false), "ESMTPS");
   EXPECT_EQ(ProtocolName(true, false, true), "UTF8SMTP");
   EXPECT_EQ(ProtocolName(true, true, true), "UTF8SMTPS");
+  EXPECT_EQ(ProtocolName(true, false, false, true), "ESMTPA");
+  EXPECT_EQ(ProtocolName(true, true, false, true), "ESMTPSA");
+  EXPECT_EQ(ProtocolName(true, true, true, true), "UTF8SMTPSA");
+}
+
+TEST(ReceivedTest, SubmissionHidesTheClient) {
+  setenv("TZ", "UTC", 1);
+  tzset();
+  ReceivedInfo i;
+  i.helo = "laptop.home";
+  i.client_ip = "198.51.100.9";
+  i.tls = "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)";
+  i.hostname = "mx.example.test";
+  i.queue_id = "0ABC";
+  i.authenticated = true;
+  i.hide_client = true;
+  const std::string h = BuildReceivedHeader(i);
+  EXPECT_EQ(h,
+            "Received: (using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits))\r\n"
+            "\tby mx.example.test (Postern) with ESMTPSA id 0ABC; Thu, 1 Jan 1970 00:00:00 "
+            "+0000\r\n");
+  i.hide_client = false;
+  EXPECT_NE(BuildReceivedHeader(i).find("from laptop.home (unknown [198.51.100.9])"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include "base/log.h"
 #include "base/strings.h"
+#include "sasl/mechanism.h"
 
 namespace postern::smtpserver {
 
@@ -26,6 +27,16 @@ asio::awaitable<void> Session::Flush() {
 }
 
 asio::awaitable<void> Session::Run() {
+  if (options_.implicit_tls) {
+    // RFC 8314 §3.3: TLS from the first byte (port 465).
+    bool secured = false;
+    if (options_.tls) secured = co_await conn_->StartTls(*options_.tls, options_.command_timeout);
+    if (!secured) {
+      LOG_INFO("smtp: TLS handshake with [{}] failed", conn_->remote_ip());
+      conn_->Close();
+      co_return;
+    }
+  }
   Send(Reply(220, "", options_.hostname + " ESMTP Postern"));
   co_await Flush();
   while (!closing_) {
@@ -98,7 +109,7 @@ asio::awaitable<void> Session::Handle(const smtp::ParsedCommand& parsed) {
       DoHelo(cmd);
       break;
     case Verb::kMail:
-      DoMail(cmd);
+      co_await DoMail(cmd);
       break;
     case Verb::kRcpt:
       co_await DoRcpt(cmd);
@@ -133,8 +144,7 @@ asio::awaitable<void> Session::Handle(const smtp::ParsedCommand& parsed) {
       co_await DoStartTls();
       break;
     case Verb::kAuth:
-      Send(Reply(503, "5.5.1", "Error: authentication is not enabled on this port"));
-      CountError();
+      co_await DoAuth(cmd);
       break;
     case Verb::kNotImplemented:
       Send(Reply(502, "5.5.1", "Error: command not implemented"));
@@ -162,6 +172,11 @@ void Session::DoHelo(const smtp::Command& cmd) {
   r.lines = {options_.hostname, "PIPELINING", "SIZE " + std::to_string(options_.max_message_size),
              "8BITMIME",        "SMTPUTF8",   "ENHANCEDSTATUSCODES"};
   if (options_.tls && !conn_->tls()) r.lines.push_back("STARTTLS");
+  if (options_.submission && CanAuthenticate()) {
+    std::string auth = "AUTH";
+    for (std::string_view name : sasl::MechanismNames()) auth += " " + std::string(name);
+    r.lines.push_back(auth);
+  }
   r.lines.push_back("CHUNKING");
   r.lines.push_back("DSN");
   Send(r);
@@ -172,7 +187,10 @@ void Session::DoHelp() {
   r.code = 214;
   r.enhanced = "2.0.0";
   r.lines = {"Postern SMTP server. Commands:",
-             "HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT HELP VRFY STARTTLS", "End of HELP info"};
+             options_.submission
+                 ? "HELO EHLO AUTH MAIL RCPT DATA BDAT RSET NOOP QUIT HELP VRFY STARTTLS"
+                 : "HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT HELP VRFY STARTTLS",
+             "End of HELP info"};
   Send(r);
 }
 
@@ -229,6 +247,7 @@ asio::awaitable<void> Session::DoStartTls() {
   }
   // RFC 3207 §4.2: forget everything learned before the handshake.
   helo_.clear();
+  authenticated_.clear();
   extended_ = false;
   Reset();
 }

@@ -34,6 +34,17 @@ struct SessionOptions {
   bool vrfy = false;
   std::shared_ptr<boost::asio::ssl::context> tls;  // null: no STARTTLS
   std::shared_ptr<MemoryBudget> memory;            // null: no server-wide cap
+
+  // Message submission (RFC 6409, session_submit.cc): AUTH is offered (after
+  // TLS unless allow_plaintext_auth) and required before MAIL; the user may
+  // send to any address, only as its own addresses (MAIL FROM and From:), and
+  // a missing Message-ID or Date is added.
+  bool submission = false;
+  bool implicit_tls = false;  // the client came to a TLS port: handshake first
+  bool allow_plaintext_auth = false;
+  bool reveal_client_ip = false;  // submission: name the client in Received:
+  net::Duration failed_login_delay = std::chrono::seconds(2);
+  int max_failed_logins = 3;
 };
 
 class Session {
@@ -57,6 +68,7 @@ class Session {
     uint64_t chunk_bytes = 0;                 // BDAT bytes announced so far
     MemoryReservation memory;                 // what `content` holds of the budget
     bool over_budget = false;                 // content was dropped: answer 452
+    size_t message_begin = 0;                 // where the client's bytes start in `content`
   };
 
   void Send(const smtp::Reply& reply);
@@ -70,7 +82,18 @@ class Session {
   void DoHelp();
   asio::awaitable<void> DoVrfy(const smtp::Command& cmd);
   asio::awaitable<void> DoStartTls();
-  void DoMail(const smtp::Command& cmd);
+  asio::awaitable<void> DoMail(const smtp::Command& cmd);
+  // Submission (session_submit.cc).
+  bool CanAuthenticate() const { return conn_->tls() || options_.allow_plaintext_auth; }
+  asio::awaitable<void> DoAuth(const smtp::Command& cmd);
+  asio::awaitable<Result<std::string>> AuthChallenge(std::string challenge);
+  asio::awaitable<void> AuthFailed(const std::string& mechanism, const std::string& user,
+                                   const std::string& reason);
+  // MAIL FROM on submission: nullopt if the user may use `from`.
+  asio::awaitable<std::optional<smtp::Reply>> CheckSender(const std::string& from);
+  // The header of a submitted message: From:/Sender: must be the user's, and
+  // a missing Date: or Message-ID: is added (RFC 6409 §8.2, §8.3).
+  asio::awaitable<std::optional<smtp::Reply>> CheckSubmittedHeader();
   asio::awaitable<void> DoRcpt(const smtp::Command& cmd);
   asio::awaitable<void> DoData();
   asio::awaitable<void> DoBdat(const smtp::Command& cmd);
@@ -98,6 +121,9 @@ class Session {
   int errors_ = 0;
   int messages_ = 0;
   Transaction txn_;
+  std::string authenticated_;  // submission: the account's address once AUTH succeeded
+  int failed_logins_ = 0;
+  std::optional<smtp::Reply> auth_error_;  // why the last AuthChallenge failed
 };
 
 }  // namespace postern::smtpserver

@@ -27,7 +27,10 @@ void Session::BeginContent() {
   info.queue_id = txn_.queue_id;
   if (txn_.recipients.size() == 1) info.single_recipient = txn_.recipients[0].address;
   info.time = Clock::Real().NowUnix();
+  info.authenticated = !authenticated_.empty();
+  info.hide_client = options_.submission && !options_.reveal_client_ip;
   txn_.content = BuildReceivedHeader(info);
+  txn_.message_begin = txn_.content.size();
   txn_.memory = MemoryReservation(options_.memory);
   ChargeContent(0);
 }
@@ -176,6 +179,7 @@ asio::awaitable<void> Session::FinishMessage(const smtp::DataDecoder& decoder) {
                     "Too many hops (" + std::to_string(decoder.received_headers()) +
                         " Received: fields); mail loop?");
   }
+  if (!refusal && options_.submission) refusal = co_await CheckSubmittedHeader();
   if (refusal) {
     LOG_INFO("smtp: {} from [{}] refused: {}", txn_.queue_id, conn_->remote_ip(),
              refusal->Summary());
@@ -195,6 +199,7 @@ asio::awaitable<void> Session::FinishMessage(const smtp::DataDecoder& decoder) {
   env.params = txn_.params;
   env.recipients = std::move(txn_.recipients);
   env.client = helo_ + " [" + conn_->remote_ip() + "]";
+  env.authenticated = authenticated_;
   env.arrival = Clock::Real().NowUnix();
   const size_t nrcpt = env.recipients.size();
   const size_t size = txn_.content.size();
@@ -215,8 +220,9 @@ asio::awaitable<void> Session::FinishMessage(const smtp::DataDecoder& decoder) {
     co_return;
   }
   ++messages_;
-  LOG_INFO("smtp: {} accepted from=<{}> size={} nrcpt={} client=[{}]{}", queue_id, from, size,
-           nrcpt, conn_->remote_ip(), conn_->tls() ? " tls" : "");
+  LOG_INFO("smtp: {} accepted from=<{}> size={} nrcpt={} client=[{}]{}{}", queue_id, from, size,
+           nrcpt, conn_->remote_ip(), conn_->tls() ? " tls" : "",
+           authenticated_.empty() ? "" : " user=<" + authenticated_ + ">");
   Send(Reply(250, "2.0.0", "Ok: queued as " + queue_id));
 }
 

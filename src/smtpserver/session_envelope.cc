@@ -12,21 +12,27 @@ namespace {
 constexpr size_t kMaxDestinations = 10000;
 }  // namespace
 
-void Session::DoMail(const smtp::Command& cmd) {
+asio::awaitable<void> Session::DoMail(const smtp::Command& cmd) {
   if (helo_.empty()) {
     Send(Reply(503, "5.5.1", "Error: send HELO/EHLO first"));
     CountError();
-    return;
+    co_return;
   }
   if (txn_.active) {
     Send(Reply(503, "5.5.1", "Error: nested MAIL command"));
     CountError();
-    return;
+    co_return;
+  }
+  if (options_.submission && authenticated_.empty()) {
+    // RFC 4954 §6.
+    Send(Reply(530, "5.7.0", "Authentication required"));
+    CountError();
+    co_return;
   }
   // RFC 1870 §6.1: a declared size over the fixed limit is refused at once.
   if (cmd.mail.size && *cmd.mail.size > options_.max_message_size) {
     Send(smtp::TooBigReply(options_.max_message_size));
-    return;
+    co_return;
   }
   std::string from;
   if (!cmd.path.null) {
@@ -34,11 +40,19 @@ void Session::DoMail(const smtp::Command& cmd) {
     if (!domain.ok()) {
       Send(Reply(501, "5.1.7", "Bad sender address syntax"));
       CountError();
-      return;
+      co_return;
     }
     smtp::Mailbox normalized = cmd.path.mailbox;
     if (!normalized.address_literal) normalized.domain = *domain;
     from = normalized.ToString();
+  }
+  if (options_.submission) {
+    std::optional<Reply> refusal = co_await CheckSender(from);
+    if (refusal) {
+      Send(*refusal);
+      if (refusal->IsPermanent()) CountError();
+      co_return;
+    }
   }
   Reset();
   txn_.active = true;
@@ -90,8 +104,13 @@ asio::awaitable<void> Session::DoRcpt(const smtp::Command& cmd) {
       }
     }
   }
-  RecipientCheck check =
-      co_await backend_.CheckRecipient(address, cmd.path.postmaster, txn_.params.size.value_or(0));
+  const uint64_t declared_size = txn_.params.size.value_or(0);
+  RecipientCheck check;
+  if (options_.submission && !cmd.path.postmaster) {
+    check = co_await backend_.CheckRelayRecipient(address, declared_size);
+  } else {
+    check = co_await backend_.CheckRecipient(address, cmd.path.postmaster, declared_size);
+  }
   if (!check.reply.IsPositive()) {
     ++txn_.rejected;
     if (check.reply.IsPermanent()) CountError();

@@ -10,7 +10,9 @@
 #include <mutex>
 #include <thread>
 
+#include "base/base64.h"
 #include "net/tls.h"
+#include "sasl/fake_credentials.h"
 #include "smtpserver/smtp_server.h"
 
 namespace postern::smtpserver {
@@ -590,6 +592,160 @@ TEST_F(SessionTest, StartTls) {
   EXPECT_NE(backend_.contents[0].find("(using TLSv1.3 with cipher"), std::string::npos);
   EXPECT_NE(backend_.contents[0].find("with ESMTPS id"), std::string::npos);
   std::filesystem::remove_all(dir);
+}
+
+// ---- Submission (RFC 6409): AUTH, then sending as one's own addresses.
+
+class SubmissionBackend : public FakeBackend {
+ public:
+  SubmissionBackend() { credentials.Add("alice@example.test", "secret"); }
+  asio::awaitable<AuthOutcome> Authenticate(std::string name, std::optional<std::string> initial,
+                                            sasl::Ask ask) override {
+    AuthOutcome out;
+    std::unique_ptr<sasl::Mechanism> m = sasl::NewMechanism(name, credentials);
+    if (!m) {
+      out.supported = false;
+      co_return out;
+    }
+    out.step = co_await sasl::RunExchange(blocking, *m, std::move(initial), std::move(ask));
+    out.user = m->user();
+    co_return out;
+  }
+  asio::awaitable<Result<bool>> MaySendAs(std::string account, std::string sender) override {
+    co_return sender == account ||
+        (account == "alice@example.test" && sender == "sales@example.test");
+  }
+  asio::awaitable<RecipientCheck> CheckRelayRecipient(std::string address, uint64_t size) override {
+    if (address.find("@example.test") != std::string::npos) {
+      co_return co_await CheckRecipient(std::move(address), false, size);
+    }
+    RecipientCheck c;
+    c.reply = smtp::Reply(250, "2.1.5", "Ok");
+    c.destinations.push_back({address, false, {}});
+    co_return c;
+  }
+  sasl::FakeCredentials credentials;
+  asio::thread_pool blocking{1};
+};
+
+class SubmissionTest : public SessionTest {
+ protected:
+  void StartSubmission(bool allow_plaintext_auth = true) {
+    SmtpServerOptions o;
+    o.session.hostname = "mx.example.test";
+    o.session.allow_plaintext_auth = allow_plaintext_auth;
+    o.session.failed_login_delay = 0ms;
+    submission_ = std::make_unique<SubmissionServer>(pool_, submission_backend_, o);
+    ASSERT_TRUE(submission_->Bind({"127.0.0.1:0"}, {}, false).ok());
+    submission_->Start();
+    pool_.Start();
+    port_ = submission_->plain_ports()[0];
+  }
+  void TearDown() override {
+    if (submission_) {
+      submission_->StopAccepting();
+      submission_->CloseAll();
+      EXPECT_TRUE(submission_->WaitForSessions(5s));
+    }
+    SessionTest::TearDown();
+  }
+  static std::string Plain(std::string_view user, std::string_view password) {
+    return EncodeBase64Strict(std::string(1, '\0') + std::string(user) + '\0' +
+                              std::string(password));
+  }
+  std::unique_ptr<Client> LoggedIn() {
+    auto c = ConnectAndGreet();
+    EXPECT_EQ(Code(c->Cmd("AUTH PLAIN " + Plain("alice@example.test", "secret"))), "235 2.7.0");
+    return c;
+  }
+
+  SubmissionBackend submission_backend_;
+  std::unique_ptr<SubmissionServer> submission_;
+};
+
+TEST_F(SubmissionTest, AuthIsOfferedOnlyWhereAllowedAndRequiredBeforeMail) {
+  StartSubmission(/*allow_plaintext_auth=*/false);
+  auto c = Connect();
+  EXPECT_EQ(c->Reply().substr(0, 4), "220 ");
+  std::string ehlo = c->Cmd("EHLO client.test");
+  EXPECT_EQ(ehlo.find("AUTH"), std::string::npos) << ehlo;
+  // RFC 4954 §6: encryption required.
+  EXPECT_EQ(c->Cmd("AUTH PLAIN " + Plain("alice@example.test", "secret")).substr(0, 10),
+            "538 5.7.11");
+  EXPECT_EQ(Code(c->Cmd("MAIL FROM:<alice@example.test>")), "530 5.7.0");
+}
+
+TEST_F(SubmissionTest, AuthPlainThenSendAsOwnAddressOnly) {
+  StartSubmission();
+  auto c = Connect();
+  EXPECT_EQ(c->Reply().substr(0, 4), "220 ");
+  EXPECT_EQ(Code(c->Cmd("AUTH PLAIN x")), "503 5.5.1");  // before EHLO
+  std::string ehlo = c->Cmd("EHLO client.test");
+  EXPECT_NE(ehlo.find("250-AUTH SCRAM-SHA-256 PLAIN LOGIN\r\n"), std::string::npos) << ehlo;
+  EXPECT_EQ(Code(c->Cmd("MAIL FROM:<alice@example.test>")), "530 5.7.0");
+  EXPECT_EQ(Code(c->Cmd("AUTH PLAIN " + Plain("alice@example.test", "wrong"))), "535 5.7.8");
+  EXPECT_EQ(Code(c->Cmd("AUTH PLAIN " + Plain("alice@example.test", "secret"))), "235 2.7.0");
+  EXPECT_EQ(Code(c->Cmd("AUTH PLAIN " + Plain("alice@example.test", "secret"))), "503 5.5.1");
+  EXPECT_EQ(Code(c->Cmd("MAIL FROM:<bob@example.test>")), "553 5.7.1");
+  EXPECT_EQ(Code(c->Cmd("MAIL FROM:<>")), "553 5.7.1");
+  EXPECT_EQ(Code(c->Cmd("MAIL FROM:<Alice@EXAMPLE.test>")), "250 2.1.0");
+  EXPECT_EQ(Code(c->Cmd("RCPT TO:<friend@remote.test>")), "250 2.1.5");
+  EXPECT_EQ(Code(c->Cmd("RCPT TO:<unknown@example.test>")), "550 5.1.1");
+  EXPECT_EQ(c->Cmd("DATA").substr(0, 3), "354");
+  // Someone else's From: is refused after the content.
+  EXPECT_EQ(Code(c->Cmd("From: Bob <bob@example.test>\r\nSubject: hi\r\n\r\nbody\r\n.")),
+            "553 5.7.1");
+  EXPECT_EQ(Code(c->Cmd("MAIL FROM:<alice@example.test>")), "250 2.1.0");
+  EXPECT_EQ(Code(c->Cmd("RCPT TO:<friend@remote.test>")), "250 2.1.5");
+  EXPECT_EQ(c->Cmd("DATA").substr(0, 3), "354");
+  EXPECT_EQ(Code(c->Cmd("Subject: no author\r\n\r\nbody\r\n.")), "550 5.6.0");
+  // A granted alias in From:, no Date: and no Message-ID: they are added.
+  EXPECT_EQ(Code(c->Cmd("MAIL FROM:<alice@example.test>")), "250 2.1.0");
+  EXPECT_EQ(Code(c->Cmd("RCPT TO:<friend@remote.test>")), "250 2.1.5");
+  EXPECT_EQ(c->Cmd("DATA").substr(0, 3), "354");
+  EXPECT_EQ(Code(c->Cmd("From: Sales <sales@example.test>\r\nSubject: offer\r\n\r\nbody\r\n.")),
+            "250 2.0.0");
+  std::lock_guard lock(submission_backend_.mu);
+  ASSERT_EQ(submission_backend_.contents.size(), 1u);
+  const std::string& content = submission_backend_.contents[0];
+  const Envelope& env = submission_backend_.envelopes[0];
+  EXPECT_EQ(env.authenticated, "alice@example.test");
+  ASSERT_EQ(env.recipients.size(), 1u);
+  EXPECT_FALSE(env.recipients[0].destinations[0].local);
+  EXPECT_TRUE(content.starts_with("Received: by mx.example.test (Postern) with ESMTPA id "))
+      << content;
+  EXPECT_EQ(content.find("127.0.0.1"), std::string::npos) << "client address leaked:\n" << content;
+  const size_t date = content.find("\r\nDate: ");
+  const size_t id = content.find("\r\nMessage-ID: <" + env.queue_id + "@mx.example.test>\r\n");
+  const size_t from = content.find("\r\nFrom: Sales");
+  EXPECT_NE(date, std::string::npos) << content;
+  EXPECT_NE(id, std::string::npos) << content;
+  EXPECT_LT(date, from);
+  EXPECT_LT(id, from);
+}
+
+TEST_F(SubmissionTest, ExchangeErrorsAndLoginPrompts) {
+  StartSubmission();
+  auto c = ConnectAndGreet();
+  EXPECT_EQ(Code(c->Cmd("AUTH CRAM-MD5")), "504 5.5.4");
+  EXPECT_EQ(Code(c->Cmd("AUTH PLAIN !!!")), "501 5.5.2");
+  EXPECT_EQ(c->Cmd("AUTH LOGIN"), "334 VXNlcm5hbWU6\r\n");  // "Username:"
+  EXPECT_EQ(Code(c->Cmd("*")), "501 5.0.0");                // cancelled
+  EXPECT_EQ(c->Cmd("AUTH LOGIN"), "334 VXNlcm5hbWU6\r\n");
+  EXPECT_EQ(Code(c->Cmd("not base64!")), "501 5.5.2");
+  EXPECT_EQ(c->Cmd("AUTH PLAIN"), "334 \r\n");  // no initial response: an empty challenge
+  EXPECT_EQ(Code(c->Cmd(Plain("alice@example.test", "secret"))), "235 2.7.0");
+  // MAIL's AUTH= parameter is accepted (RFC 4954 §5).
+  EXPECT_EQ(Code(c->Cmd("MAIL FROM:<alice@example.test> AUTH=<>")), "250 2.1.0");
+}
+
+TEST_F(SubmissionTest, RepeatedFailuresCloseTheSession) {
+  StartSubmission();
+  auto c = ConnectAndGreet();
+  EXPECT_EQ(Code(c->Cmd("AUTH PLAIN " + Plain("alice@example.test", "a"))), "535 5.7.8");
+  EXPECT_EQ(Code(c->Cmd("AUTH PLAIN " + Plain("alice@example.test", "b"))), "535 5.7.8");
+  EXPECT_EQ(Code(c->Cmd("AUTH PLAIN " + Plain("alice@example.test", "c"))), "421 4.7.0");
+  EXPECT_TRUE(c->Closed());
 }
 
 }  // namespace

@@ -53,4 +53,35 @@ asio::awaitable<void> SmtpServer::Serve(std::shared_ptr<net::Connection> conn) {
   co_await session.Run();
 }
 
+SubmissionServer::SubmissionServer(net::IoContextPool& pool, Backend& backend,
+                                   SmtpServerOptions options)
+    : net::DualService(pool, "submission",
+                       {"", options.max_connections, options.max_connections_per_ip}),
+      backend_(backend),
+      options_(std::move(options)) {
+  options_.session.submission = true;
+}
+
+SubmissionServer::~SubmissionServer() = default;
+
+std::string SubmissionServer::Refusal(bool per_client) const {
+  return smtp::Reply(421, "4.7.0",
+                     options_.session.hostname + " Error: too many connections" +
+                         (per_client ? " from your address" : "") + ", try again later",
+                     true)
+      .Serialize();
+}
+
+std::string SubmissionServer::ShuttingDown() const {
+  return smtp::ShuttingDownReply(options_.session.hostname).Serialize();
+}
+
+asio::awaitable<void> SubmissionServer::Serve(std::shared_ptr<net::Connection> conn,
+                                              bool implicit_tls) {
+  SessionOptions options = options_.session;
+  options.implicit_tls = implicit_tls;
+  Session session(std::move(conn), backend_, options);
+  co_await session.Run();
+}
+
 }  // namespace postern::smtpserver

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "net/connection.h"
+#include "net/dual_service.h"
 #include "net/io_pool.h"
 #include "net/service.h"
 #include "smtpserver/backend.h"
@@ -50,6 +51,24 @@ class SmtpServer {
   Backend& backend_;
   SmtpServerOptions options_;
   net::Service service_;
+};
+
+// Message submission (RFC 6409): the same sessions with `submission` set, on
+// ports where the client may use STARTTLS (587) and where TLS starts at once
+// (465, RFC 8314). Thread-safe.
+class SubmissionServer final : public net::DualService {
+ public:
+  SubmissionServer(net::IoContextPool& pool, Backend& backend, SmtpServerOptions options);
+  ~SubmissionServer() override;
+
+ protected:
+  asio::awaitable<void> Serve(std::shared_ptr<net::Connection> conn, bool implicit_tls) override;
+  std::string Refusal(bool per_client) const override;
+  std::string ShuttingDown() const override;
+
+ private:
+  Backend& backend_;
+  SmtpServerOptions options_;
 };
 
 }  // namespace postern::smtpserver

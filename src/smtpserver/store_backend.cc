@@ -27,7 +27,7 @@ StoreBackend::StoreBackend(store::Store& store, asio::thread_pool& blocking,
 
 RecipientCheck StoreBackend::Judge(const std::string& address,
                                    const Result<directory::Resolution>& resolution,
-                                   uint64_t declared_size) {
+                                   uint64_t declared_size, bool relay) {
   RecipientCheck out;
   const std::string who = "<" + address + ">: ";
   if (!resolution.ok()) {
@@ -43,6 +43,11 @@ RecipientCheck StoreBackend::Judge(const std::string& address,
   }
   switch (resolution->kind) {
     case directory::Resolution::kNotLocal:
+      if (relay) {
+        out.reply = Reply(250, "2.1.5", "Ok");
+        out.destinations.push_back(directory::Destination{address, false, {}});
+        return out;
+      }
       out.reply = Reply(554, "5.7.1", who + "Relay access denied");
       return out;
     case directory::Resolution::kUnknownUser:
@@ -79,8 +84,15 @@ RecipientCheck StoreBackend::Judge(const std::string& address,
   return out;
 }
 
+directory::ResolverOptions StoreBackend::ResolverOptionsHere() const {
+  directory::ResolverOptions opts;
+  opts.recipient_delimiter = options_.recipient_delimiter;
+  if (store::ScopedNoWait::active()) opts.max_lookups = kInPlaceLookups;
+  return opts;
+}
+
 RecipientCheck StoreBackend::CheckBlocking(const std::string& address, bool postmaster,
-                                           uint64_t declared_size) {
+                                           uint64_t declared_size, bool relay) {
   std::string target = address;
   if (postmaster) {
     // RFC 5321 §4.5.1: <Postmaster> without a domain means ours. Use the
@@ -99,27 +111,59 @@ RecipientCheck StoreBackend::CheckBlocking(const std::string& address, bool post
     if (domain.empty() && !domains->empty()) domain = domains->front().name;
     target = "postmaster@" + domain;
   }
-  directory::ResolverOptions opts;
-  opts.recipient_delimiter = options_.recipient_delimiter;
-  if (store::ScopedNoWait::active()) opts.max_lookups = kInPlaceLookups;
   auto view = store_.DirectoryView();
   if (!view.ok()) return Judge(target, view.status(), declared_size);
-  return Judge(target, directory::Resolve(**view, target, opts), declared_size);
+  return Judge(target, directory::Resolve(**view, target, ResolverOptionsHere()), declared_size,
+               relay);
 }
 
 asio::awaitable<RecipientCheck> StoreBackend::CheckRecipient(std::string address, bool postmaster,
                                                              uint64_t declared_size) {
+  co_return co_await Check(std::move(address), postmaster, declared_size, false);
+}
+
+asio::awaitable<RecipientCheck> StoreBackend::CheckRelayRecipient(std::string address,
+                                                                  uint64_t declared_size) {
+  co_return co_await Check(std::move(address), false, declared_size, true);
+}
+
+asio::awaitable<RecipientCheck> StoreBackend::Check(std::string address, bool postmaster,
+                                                    uint64_t declared_size, bool relay) {
   // Directory lookups are point reads of small, hot tables, and in WAL mode
   // a reader does not wait for the writer: try them right here, without a
   // trip to the blocking pool (two thread wake-ups, the costliest part of a
   // lookup). If SQLite would have to wait, ask again on the pool.
   {
     store::ScopedNoWait no_wait;
-    RecipientCheck quick = CheckBlocking(address, postmaster, declared_size);
+    RecipientCheck quick = CheckBlocking(address, postmaster, declared_size, relay);
     if (quick.reply.code != 451) co_return quick;
   }
-  auto check = [this, address = std::move(address), postmaster, declared_size] {
-    return CheckBlocking(address, postmaster, declared_size);
+  auto check = [this, address = std::move(address), postmaster, declared_size, relay] {
+    return CheckBlocking(address, postmaster, declared_size, relay);
+  };
+  co_return co_await Offload(blocking_, std::move(check));
+}
+
+asio::awaitable<AuthOutcome> StoreBackend::Authenticate(std::string mechanism_name,
+                                                        std::optional<std::string> initial_response,
+                                                        sasl::Ask ask) {
+  AuthOutcome out;
+  std::unique_ptr<sasl::Mechanism> mechanism =
+      credentials_ ? sasl::NewMechanism(mechanism_name, *credentials_) : nullptr;
+  if (!mechanism) {
+    out.supported = false;
+    co_return out;
+  }
+  out.step = co_await sasl::RunExchange(blocking_, *mechanism, std::move(initial_response),
+                                        std::move(ask));
+  out.user = mechanism->user();
+  co_return out;
+}
+
+asio::awaitable<Result<bool>> StoreBackend::MaySendAs(std::string account, std::string sender) {
+  auto check = [this, account = std::move(account), sender = std::move(sender)]() -> Result<bool> {
+    PT_ASSIGN_OR_RETURN(auto view, store_.DirectoryView());
+    return directory::MaySendAs(*view, account, sender, ResolverOptionsHere());
   };
   co_return co_await Offload(blocking_, std::move(check));
 }

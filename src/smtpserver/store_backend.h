@@ -10,6 +10,7 @@
 
 #include "delivery/queue_runner.h"
 #include "directory/resolver.h"
+#include "sasl/credentials.h"
 #include "smtpserver/backend.h"
 #include "store/store.h"
 
@@ -31,6 +32,15 @@ class StoreBackend final : public Backend {
   asio::awaitable<RecipientCheck> CheckRecipient(std::string address, bool postmaster,
                                                  uint64_t declared_size) override;
   asio::awaitable<Status> Accept(Envelope envelope, std::string content) override;
+  asio::awaitable<AuthOutcome> Authenticate(std::string mechanism,
+                                            std::optional<std::string> initial_response,
+                                            sasl::Ask ask) override;
+  asio::awaitable<Result<bool>> MaySendAs(std::string account, std::string sender) override;
+  asio::awaitable<RecipientCheck> CheckRelayRecipient(std::string address,
+                                                      uint64_t declared_size) override;
+
+  // Submission: the credentials AUTH checks (none: AUTH is refused).
+  void UseCredentials(sasl::Credentials& credentials) { credentials_ = &credentials; }
 
   // How many SMTP sessions are open. A session alone may commit its message
   // on its own I/O thread when the store's writer is idle (it blocks nobody
@@ -40,17 +50,24 @@ class StoreBackend final : public Backend {
   }
 
   // The verdict for one resolved address (pure; exposed for tests).
+  // `relay`: an authenticated user's recipient, so a domain not ours is a
+  // remote destination rather than a refusal.
   static RecipientCheck Judge(const std::string& address,
                               const Result<directory::Resolution>& resolution,
-                              uint64_t declared_size);
+                              uint64_t declared_size, bool relay = false);
 
  private:
-  RecipientCheck CheckBlocking(const std::string& address, bool postmaster, uint64_t declared_size);
+  RecipientCheck CheckBlocking(const std::string& address, bool postmaster, uint64_t declared_size,
+                               bool relay);
+  directory::ResolverOptions ResolverOptionsHere() const;
+  asio::awaitable<RecipientCheck> Check(std::string address, bool postmaster,
+                                        uint64_t declared_size, bool relay);
   store::Store& store_;
   asio::thread_pool& blocking_;
   delivery::QueueRunner& runner_;
   StoreBackendOptions options_;
   std::function<size_t()> active_sessions_;
+  sasl::Credentials* credentials_ = nullptr;
 };
 
 }  // namespace postern::smtpserver

@@ -32,9 +32,11 @@ DOMAIN = "example.test"
 HOST = "mx.example.test"
 
 
-# Ports relative to a server's port base: SMTP, IMAP (STARTTLS), IMAPS, POP3 (STLS), POP3S.
+# Ports relative to a server's port base: SMTP, IMAP (STARTTLS), IMAPS, POP3 (STLS), POP3S,
+# submission (STARTTLS) and submissions (implicit TLS).
 SMTP_OFFSET, IMAP_OFFSET, IMAPS_OFFSET = 25, 143, 993
 POP3_OFFSET, POP3S_OFFSET = 110, 995
+SUBMISSION_OFFSET, SUBMISSIONS_OFFSET = 587, 465
 
 
 def free_port_base():
@@ -42,7 +44,8 @@ def free_port_base():
     for _ in range(200):
         base = random.randrange(20000, 60000, 100)
         try:
-            for offset in (SMTP_OFFSET, IMAP_OFFSET, IMAPS_OFFSET, POP3_OFFSET, POP3S_OFFSET):
+            for offset in (SMTP_OFFSET, IMAP_OFFSET, IMAPS_OFFSET, POP3_OFFSET, POP3S_OFFSET,
+                           SUBMISSION_OFFSET, SUBMISSIONS_OFFSET):
                 with socket.socket() as s:
                     s.bind(("127.0.0.1", base + offset))
             return base
@@ -188,6 +191,8 @@ class Server:
         self.imaps_port = self.base + IMAPS_OFFSET
         self.pop3_port = self.base + POP3_OFFSET
         self.pop3s_port = self.base + POP3S_OFFSET
+        self.submission_port = self.base + SUBMISSION_OFFSET
+        self.submissions_port = self.base + SUBMISSIONS_OFFSET
         self.config = os.path.join(self.dir, "postern.toml")
         self.log = os.path.join(self.dir, "postern.log")
         self.pid_file = os.path.join(self.dir, "postern.pid")
