@@ -10,7 +10,7 @@ namespace postern::imapserver {
 
 MessageView ViewOf(const store::MessageInfo& m) {
   return MessageView{m.id,   m.uid,  m.flags, m.keywords, m.modseq, m.internal_date,
-                     m.size, m.blob, m.saved};
+                     m.size, m.blob, m.saved, m.email_id};
 }
 
 void FlagsFromNames(const std::vector<std::string>& names, uint32_t* flags,

@@ -26,6 +26,7 @@ struct MessageView {
   uint64_t size = 0;
   std::string blob;
   int64_t saved = 0;
+  uint64_t email_id = 0;  // RFC 8474 EMAILID (store::FormatEmailId)
 };
 
 MessageView ViewOf(const store::MessageInfo& m);

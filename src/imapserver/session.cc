@@ -72,6 +72,7 @@ std::string Session::Capabilities() const {
   std::string caps = "IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE";
   caps += " CHILDREN SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS STATUS=SIZE";
   caps += " CONDSTORE QRESYNC QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE SAVEDATE ESEARCH WITHIN";
+  caps += " BINARY MULTIAPPEND OBJECTID PREVIEW";
   // RFC 7889: the largest APPEND accepted, for every mailbox.
   caps += " APPENDLIMIT=" + std::to_string(options_.max_literal);
   if (state_ == State::kNotAuthenticated) {
@@ -636,6 +637,8 @@ asio::awaitable<Session::Done> Session::Select(const imap::Command& command) {
   }
   Send("* OK [UIDVALIDITY " + std::to_string(mailbox->uidvalidity) + "] UIDs valid\r\n");
   Send("* OK [UIDNEXT " + std::to_string(mailbox->uidnext) + "] Predicted next UID\r\n");
+  // RFC 8474 §4.2.
+  Send("* OK [MAILBOXID (" + mailbox->object_id + ")] Mailbox id\r\n");
   if (condstore_) {
     Send("* OK [HIGHESTMODSEQ " + std::to_string(s.ReportableModSeq()) + "] Highest\r\n");
   }

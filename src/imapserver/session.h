@@ -130,11 +130,12 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::awaitable<Done> Expunge(const imap::Command& command);
   asio::awaitable<Done> Copy(const imap::Command& command, bool move);
   asio::awaitable<Done> Search(const imap::Command& command);
-  // The cached ENVELOPE/BODY/BODYSTRUCTURE of these messages (parsed and
-  // saved when the cache has none), read in one trip to the blocking pool;
-  // nullopt for a message whose body is gone or unreadable.
+  // The cached ENVELOPE/BODY/BODYSTRUCTURE and preview of these messages
+  // (parsed and saved when the cache has none, or, with `need_preview`, no
+  // preview), read in one trip to the blocking pool; nullopt for a message
+  // whose body is gone or unreadable.
   asio::awaitable<std::vector<std::optional<store::MessageParse>>> StructuresOf(
-      const std::vector<uint32_t>& seqs);
+      const std::vector<uint32_t>& seqs, bool need_preview = false);
   asio::awaitable<std::optional<std::string>> ContentOf(const MessageView& message);
 
   std::shared_ptr<net::Connection> conn_;

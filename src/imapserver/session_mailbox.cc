@@ -8,6 +8,7 @@
 #include "base/strings.h"
 #include "imapserver/session.h"
 #include "mailbox/structure.h"
+#include "message/binary_parts.h"
 #include "message/mime.h"
 #include "net/async.h"
 
@@ -214,6 +215,7 @@ bool Session::StatusItemSupported(imap::StatusItem item) {
     case imap::StatusItem::kDeleted:
     case imap::StatusItem::kAppendLimit:
     case imap::StatusItem::kDeletedStorage:
+    case imap::StatusItem::kMailboxId:
       return true;
     default:
       return false;
@@ -277,6 +279,9 @@ asio::awaitable<std::optional<std::string>> Session::StatusLine(
       case imap::StatusItem::kDeletedStorage:
         // RFC 9208 §4.2.4 allows the sum of RFC822.SIZE; it is exact here.
         value = std::to_string(deleted_storage);
+        break;
+      case imap::StatusItem::kMailboxId:
+        value = "(" + mailbox.object_id + ")";  // RFC 8474 §4.3
         break;
       default:
         continue;  // refused before (StatusItemSupported)
@@ -348,7 +353,8 @@ asio::awaitable<Session::Done> Session::Create(const imap::Command& command) {
     co_return No("[SERVERBUG] " + created.status().message());
   }
   Announce(created->id, created->highestmodseq);
-  co_return Ok("CREATE completed");
+  // RFC 8474 §4.1.
+  co_return Ok("[MAILBOXID (" + created->object_id + ")] CREATE completed");
 }
 
 asio::awaitable<Session::Done> Session::Delete(const imap::Command& command) {
@@ -408,42 +414,87 @@ asio::awaitable<Session::Done> Session::Subscribe(const imap::Command& command, 
 
 asio::awaitable<Session::Done> Session::Append(const imap::Command& command) {
   const auto& args = command.Get<imap::Append>();
-  std::optional<store::MailboxInfo> mailbox = co_await FindMailbox(args.mailbox);
-  if (!mailbox) co_return No("[TRYCREATE] No such mailbox");
-  std::vector<uint32_t> uids;
-  uint32_t uidvalidity = mailbox->uidvalidity;
+  // One message or several (MULTIAPPEND): each is checked before any is
+  // stored, then all are stored in one transaction, or none (RFC 3502
+  // §6.3.11).
+  struct Pending {
+    std::string_view content;  // in the command buffer, alive until the command ends
+    bool literal8 = false;
+    store::AppendOptions options;
+  };
+  std::vector<Pending> pending;
   for (const imap::AppendMessage& m : args.messages) {
     if (m.content.empty()) co_return No("Empty message");
-    store::AppendOptions options;
-    FlagsFromNames(m.flags, &options.flags, &options.keywords);
-    options.internal_date =
-        m.internal_date ? m.internal_date->ToUnixTime() : Clock::Real().NowUnix();
-    // Stored in the CRLF form IMAP serves, so sizes stay true.
-    std::string content = message::ToCrlf(m.content);
-    const int64_t id = mailbox->id;
-    auto append = [this, id, content = std::move(content),
-                   options = std::move(options)]() mutable -> Result<store::AppendResult> {
-      options.parse = mailbox::StructureOf(content);
-      PT_ASSIGN_OR_RETURN(store::Body body, context_.store.EncodeBody(content));
-      if (body.in_file) PT_RETURN_IF_ERROR(context_.store.WriteBodyFile(body));
-      return context_.store.Append(id, body, options);
-    };
-    Result<store::AppendResult> r = co_await Offload(context_.blocking, std::move(append));
-    if (!r.ok()) {
-      if (r.status().code() == StatusCode::kResourceExhausted) {
-        co_return No("[OVERQUOTA] " + r.status().message());
-      }
-      if (r.status().code() == StatusCode::kNotFound) co_return No("[TRYCREATE] No such mailbox");
-      co_return No("[SERVERBUG] " + r.status().message());
+    // RFC 9051 §9: a literal is CHAR8 (no NUL); only a literal8 may carry
+    // binary data (RFC 3516 §4.4).
+    if (!m.literal8 && m.content.find('\0') != std::string_view::npos) {
+      co_return Bad("NUL in message data: send it as a literal8 (~{N})");
     }
-    uidvalidity = r->uidvalidity;
-    uids.push_back(r->uid);
-    Announce(id, r->modseq, r->uid);
-    if (selected_ && selected_->id() == id) changed_ = true;
+    Pending p{m.content, m.literal8, {}};
+    FlagsFromNames(m.flags, &p.options.flags, &p.options.keywords);
+    p.options.internal_date =
+        m.internal_date ? m.internal_date->ToUnixTime() : Clock::Real().NowUnix();
+    pending.push_back(std::move(p));
   }
-  // RFC 4315 §3: APPENDUID.
-  co_return Ok("[APPENDUID " + std::to_string(uidvalidity) + " " + imap::FormatSequenceSet(uids) +
-               "] APPEND completed");
+  std::optional<store::MailboxInfo> mailbox = co_await FindMailbox(args.mailbox);
+  if (!mailbox) co_return No("[TRYCREATE] No such mailbox");
+  const int64_t id = mailbox->id;
+  auto append = [this, id,
+                 pending = std::move(pending)]() -> Result<std::vector<store::AppendResult>> {
+    store::Store& store = context_.store;
+    std::vector<store::Store::NewMessage> batch;
+    auto unpin = [&store, &batch] {
+      for (const auto& m : batch) {
+        if (m.body.in_file) store.blobs().Unpin(m.body.ref.hash);
+      }
+    };
+    for (size_t i = 0; i < pending.size(); ++i) {
+      const Pending& p = pending[i];
+      // Stored in the CRLF form IMAP serves, so sizes stay true; binary
+      // parts of a literal8 as base64 (RFC 3516 §4.4, §6).
+      Result<std::string> content = p.literal8 ? message::EncodeBinaryParts(p.content)
+                                               : Result<std::string>(message::ToCrlf(p.content));
+      const std::string which =
+          pending.size() > 1 ? "Message " + std::to_string(i + 1) + ": " : std::string();
+      if (!content.ok()) {
+        unpin();
+        return InvalidArgument(which + content.status().message());  // UNKNOWN-CTE
+      }
+      Result<store::Body> body = store.EncodeBody(*content);
+      Status written = !body.ok()      ? body.status()
+                       : body->in_file ? store.WriteBodyFile(*body)
+                                       : Status::Ok();
+      if (!written.ok()) {
+        unpin();
+        return Internal(which + written.message());
+      }
+      store::AppendOptions options = p.options;
+      options.parse = mailbox::StructureOf(*content);
+      batch.push_back({std::move(*body), std::move(options)});
+    }
+    return store.AppendMessages(id, batch);
+  };
+  Result<std::vector<store::AppendResult>> r =
+      co_await Offload(context_.blocking, std::move(append));
+  if (!r.ok()) {
+    switch (r.status().code()) {
+      case StatusCode::kInvalidArgument:  // binary content that cannot be kept
+        co_return No("[UNKNOWN-CTE] " + r.status().message());
+      case StatusCode::kResourceExhausted:
+        co_return No("[OVERQUOTA] " + r.status().message());
+      case StatusCode::kNotFound:
+        co_return No("[TRYCREATE] No such mailbox");
+      default:
+        co_return No("[SERVERBUG] " + r.status().message());
+    }
+  }
+  std::vector<uint32_t> uids;
+  for (const store::AppendResult& a : *r) uids.push_back(a.uid);
+  Announce(id, r->back().modseq, r->back().uid);
+  if (selected_ && selected_->id() == id) changed_ = true;
+  // RFC 4315 §3: APPENDUID with every UID, in order (RFC 3502 §6.3.11).
+  co_return Ok("[APPENDUID " + std::to_string(r->front().uidvalidity) + " " +
+               imap::FormatSequenceSet(uids) + "] APPEND completed");
 }
 
 }  // namespace postern::imapserver

@@ -97,6 +97,29 @@ std::string Partial(std::string data, const std::optional<imap::Partial>& partia
   return data.substr(partial->offset, partial->length);
 }
 
+// The decoded octets of BINARY[section] (RFC 3516 §4.2): the part's content
+// with its Content-Transfer-Encoding undone; text in CRLF form (§6).
+// Sizes (BINARY.SIZE) come from the same function, so they always agree.
+// BINARY[] is the whole message; a multipart or message/rfc822 part, whose
+// encoding can only be an identity, is served as it is. A part that does not
+// exist is empty, as for BODY[]. nullopt: an encoding we cannot undo (the
+// caller answers NO [UNKNOWN-CTE], RFC 3516 §4.3).
+std::optional<std::string> BinarySection(const message::Message& m,
+                                         const std::vector<uint32_t>& path) {
+  if (path.empty()) return std::string(m.raw);
+  const message::Part* part = message::FindPart(m, path);
+  if (part == nullptr) return std::string();
+  if (!part->transfer_encoding.empty() &&
+      !message::IsKnownTransferEncoding(part->transfer_encoding)) {
+    return std::nullopt;
+  }
+  std::string data = message::DecodeTransferEncoding(part->transfer_encoding, m.BodyBytes(*part));
+  // Text in an ASCII-compatible charset has no NUL; UTF-16 and UTF-32 text
+  // does, and its octets are not lines.
+  if (part->type == "text" && data.find('\0') == std::string::npos) data = message::ToCrlf(data);
+  return data;
+}
+
 // ---- SEARCH
 
 // Whether matching `key` reads the message itself (BODY and TEXT do not:
@@ -284,8 +307,9 @@ struct Matcher {
       case K::kYounger:
         return now - m.internal_date <= static_cast<int64_t>(key.number);
       case K::kEmailId:
+        return store::FormatEmailId(m.email_id) == key.value;  // case-sensitive (RFC 8474 §7)
       case K::kThreadId:
-        return false;
+        return false;  // no thread ids: matches nothing (RFC 8474 §5.2)
     }
     return false;
   }
@@ -302,24 +326,30 @@ asio::awaitable<std::optional<std::string>> Session::ContentOf(const MessageView
 }
 
 asio::awaitable<std::vector<std::optional<store::MessageParse>>> Session::StructuresOf(
-    const std::vector<uint32_t>& seqs) {
+    const std::vector<uint32_t>& seqs, bool need_preview) {
   std::vector<std::string> blobs;
   blobs.reserve(seqs.size());
   for (uint32_t seq : seqs) blobs.push_back(selected_->at(seq).blob);
   // One trip to the pool for the whole FETCH, not one per message.
-  auto read = [this, blobs = std::move(blobs)] {
+  auto read = [this, blobs = std::move(blobs), need_preview] {
     std::vector<std::optional<store::MessageParse>> out;
     out.reserve(blobs.size());
     for (const std::string& blob : blobs) {
       Result<std::optional<store::MessageParse>> cached = context_.store.ReadParse(blob);
-      if (cached.ok() && !cached->has_value()) {
-        // Mail stored before the cache existed: parse once and keep it.
-        // A body already gone (expunged elsewhere, then collected) stays
-        // nullopt: that message alone is skipped.
+      if (cached.ok() && (!cached->has_value() || (need_preview && !(*cached)->preview))) {
+        // Mail stored before the cache (or before previews) existed: parse
+        // once and keep it. A body already gone (expunged elsewhere, then
+        // collected) stays as it was: without a parse that message alone is
+        // skipped, without a preview it gets an empty one.
         Result<std::string> body = context_.store.ReadBody(blob);
         if (body.ok()) {
-          *cached = mailbox::StructureOf(*body);
-          (void)context_.store.SaveParse(blob, **cached);
+          store::MessageParse parsed = mailbox::StructureOf(*body);
+          (void)context_.store.SaveParse(blob, parsed);
+          if (cached->has_value()) {
+            (*cached)->preview = std::move(parsed.preview);
+          } else {
+            *cached = std::move(parsed);
+          }
         }
       }
       out.push_back(cached.ok() ? std::move(*cached) : std::nullopt);
@@ -337,7 +367,7 @@ asio::awaitable<Session::Done> Session::Fetch(const imap::Command& command) {
   }
   std::vector<uint32_t> seqs = selected_->Resolve(args.set, command.uid);
   bool needs_content = false, needs_parse = false, sets_seen = false, has_flags = false;
-  bool has_uid = false, has_modseq = false;
+  bool has_uid = false, has_modseq = false, needs_preview = false;
   for (const auto& item : args.items) {
     switch (item.kind) {
       case imap::FetchKind::kRfc822:
@@ -352,8 +382,13 @@ asio::awaitable<Session::Done> Session::Fetch(const imap::Command& command) {
         break;
       case imap::FetchKind::kRfc822Header:
       case imap::FetchKind::kBinarySize:
-      case imap::FetchKind::kPreview:
         needs_content = true;
+        break;
+      case imap::FetchKind::kPreview:
+        // Stored with the parse; RFC 8970 §4.1: with LAZY, a message
+        // without one yet gets NIL instead of waiting for it.
+        needs_parse = true;
+        needs_preview = needs_preview || !item.lazy;
         break;
       case imap::FetchKind::kEnvelope:
       case imap::FetchKind::kBody:
@@ -424,7 +459,7 @@ asio::awaitable<Session::Done> Session::Fetch(const imap::Command& command) {
   std::sort(newly_seen.begin(), newly_seen.end());
 
   std::vector<std::optional<store::MessageParse>> structures;
-  if (needs_parse) structures = co_await StructuresOf(seqs);
+  if (needs_parse) structures = co_await StructuresOf(seqs, needs_preview);
 
   bool some_gone = false;
   for (size_t index = 0; index < seqs.size(); ++index) {
@@ -509,24 +544,15 @@ asio::awaitable<Session::Done> Session::Fetch(const imap::Command& command) {
           break;
         case imap::FetchKind::kBinary:
         case imap::FetchKind::kBinarySize: {
-          const message::Part* part = message::FindPart(*parsed, item.section.part);
-          std::string data;
-          if (part != nullptr && !item.section.part.empty() && !part->multipart) {
-            if (!part->transfer_encoding.empty() &&
-                !message::IsKnownTransferEncoding(part->transfer_encoding)) {
-              co_return No("[UNKNOWN-CTE] Unknown Content-Transfer-Encoding");
-            }
-            data =
-                message::DecodeTransferEncoding(part->transfer_encoding, parsed->BodyBytes(*part));
-          } else if (item.section.part.empty()) {
-            data = *content;
-          }
+          std::optional<std::string> data = BinarySection(*parsed, item.section.part);
+          if (!data) co_return No("[UNKNOWN-CTE] Unknown Content-Transfer-Encoding");
           item_name(item.ResponseName());
           if (item.kind == imap::FetchKind::kBinarySize) {
-            line += std::to_string(data.size());
+            line += std::to_string(data->size());
           } else {
-            data = Partial(std::move(data), item.partial);
-            imap::AppendLiteral(&line, data, data.find('\0') != std::string::npos);
+            // RFC 3516 §4.3: a literal8 only for data holding NUL.
+            std::string part = Partial(std::move(*data), item.partial);
+            imap::AppendLiteral(&line, part, part.find('\0') != std::string::npos);
           }
           break;
         }
@@ -536,10 +562,21 @@ asio::awaitable<Session::Done> Session::Fetch(const imap::Command& command) {
           line += "\"" + imap::FormatDateTime(m.saved, 0) + "\"";
           break;
         case imap::FetchKind::kPreview:
+          // RFC 8970 §3.2: NIL only for LAZY; "" when there is no text.
+          item_name("PREVIEW");
+          if (parse->preview) {
+            imap::AppendString(&line, *parse->preview, strings_);
+          } else {
+            line += item.lazy ? "NIL" : "\"\"";
+          }
+          break;
         case imap::FetchKind::kEmailId:
+          item_name("EMAILID");
+          line += "(" + store::FormatEmailId(m.email_id) + ")";
+          break;
         case imap::FetchKind::kThreadId:
-          // Not advertised (PREVIEW, OBJECTID); parsed, answered NIL.
-          item_name(item.ResponseName());
+          // RFC 8474 §5.2: NIL from a server that computes no thread ids.
+          item_name("THREADID");
           line += "NIL";
           break;
       }

@@ -2,6 +2,7 @@
 
 #include "message/imap_structure.h"
 #include "message/mime.h"
+#include "message/preview.h"
 #include "message/search_text.h"
 
 namespace postern::mailbox {
@@ -12,7 +13,8 @@ store::MessageParse StructureOf(std::string_view content) {
   return store::MessageParse{message::ImapEnvelope(parsed.root),
                              message::ImapBodyStructure(parsed.root, false),
                              message::ImapBodyStructure(parsed.root, true),
-                             store::MessageText{std::move(text.header), std::move(text.body)}};
+                             store::MessageText{std::move(text.header), std::move(text.body)},
+                             message::MessagePreview(parsed)};
 }
 
 }  // namespace postern::mailbox

@@ -1,8 +1,8 @@
 // What the store keeps about a message's body beside it: its IMAP structure
 // (ENVELOPE, BODY, BODYSTRUCTURE; message/imap_structure.h) and its
-// searchable text for the full-text index (message/search_text.h), from one
-// parse. Computed once: at SMTP acceptance, at APPEND, or on first use for
-// older mail. Pure; thread-safe.
+// searchable text for the full-text index (message/search_text.h) and its
+// preview (message/preview.h), from one parse. Computed once: at SMTP acceptance, at APPEND, or on
+// first use for older mail. Pure; thread-safe.
 #pragma once
 
 #include <string_view>

@@ -3,6 +3,7 @@
 // bounds, sizes match the bytes, every IMAP string written is well formed
 // (balanced parentheses, whole literals), section lookup never escapes, and
 // the searchable text is valid UTF-8, NUL-free, folded and within its cap.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -10,8 +11,10 @@
 
 #include "base/fuzz_check.h"
 #include "base/strings.h"
+#include "message/binary_parts.h"
 #include "message/imap_structure.h"
 #include "message/mime.h"
+#include "message/preview.h"
 #include "message/search_text.h"
 
 namespace {
@@ -89,6 +92,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(text.body.find('\0') == std::string::npos);
   FUZZ_CHECK(postern::message::FoldCase(text.body) == text.body);
   FUZZ_CHECK(postern::message::FoldCase(raw).size() <= 3 * raw.size());
+  // A preview is valid UTF-8, without NUL, at most 200 characters (RFC 8970 §3.3).
+  const std::string preview = postern::message::MessagePreview(m);
+  FUZZ_CHECK(postern::IsValidUtf8(preview) && preview.find('\0') == std::string::npos);
+  FUZZ_CHECK(std::count_if(preview.begin(), preview.end(), [](char c) {
+               return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+             }) <= 200);
+  FUZZ_CHECK(preview.empty() || (preview.front() != ' ' && preview.back() != ' '));
+  // Binary parts re-encoded for IMAP (RFC 3516 APPEND) leave no NUL.
+  if (postern::Result<std::string> safe = postern::message::EncodeBinaryParts(raw); safe.ok()) {
+    FUZZ_CHECK(safe->find('\0') == std::string::npos);
+  }
   for (uint32_t a = 0; a < 4; ++a) {
     for (uint32_t b = 0; b < 4; ++b) {
       const Part* p = postern::message::FindPart(m, {a, b});

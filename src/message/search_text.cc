@@ -88,14 +88,8 @@ class Extractor {
       return;
     }
     if (part.type != "text") return;
-    std::string_view encoded = message_.BodyBytes(part);
     const size_t wanted = body_cap_ - out_.body.size();
-    if (encoded.size() / kEncodedBytesPerTextByte > wanted) {
-      encoded = encoded.substr(0, (wanted + 1) * kEncodedBytesPerTextByte);
-    }
-    std::string charset = FindParameter(part.content_type.params, "charset").value_or("");
-    std::string text = ToUtf8(charset, DecodeTransferEncoding(part.transfer_encoding, encoded));
-    if (part.subtype == "html") text = HtmlToText(text);
+    std::string text = PartText(message_, part, (wanted + 1) * kEncodedBytesPerTextByte);
     text += '\n';
     AppendCapped(&out_.body, FoldForIndex(text), body_cap_);
   }
@@ -128,7 +122,9 @@ bool IsBlockElement(std::string_view name) {
 
 class HtmlText {
  public:
-  explicit HtmlText(std::string_view html) : html_(html) { out_.reserve(html.size() / 2); }
+  HtmlText(std::string_view html, bool drop_quotes) : html_(html), drop_quotes_(drop_quotes) {
+    out_.reserve(html.size() / 2);
+  }
 
   std::string Run() {
     while (i_ < html_.size()) {
@@ -150,6 +146,7 @@ class HtmlText {
 
  private:
   void Emit(std::string_view text) {
+    if (quote_depth_ > 0) return;
     if (space_ && !out_.empty() && out_.back() != '\n') out_ += ' ';
     space_ = false;
     out_.append(text);
@@ -181,6 +178,13 @@ class HtmlText {
     if (name.empty()) return false;
     SkipPastTagEnd(j);
     if (!closing && (name == "script" || name == "style")) SkipRawText(name);
+    if (drop_quotes_ && name == "blockquote") {
+      if (!closing) {
+        ++quote_depth_;
+      } else if (quote_depth_ > 0) {
+        --quote_depth_;
+      }
+    }
     if (IsBlockElement(name)) {
       Break();
     } else if (name == "td" || name == "th" || name == "img") {
@@ -290,6 +294,8 @@ class HtmlText {
   std::string_view html_;
   size_t i_ = 0;
   bool space_ = false;  // whitespace seen since the last character written
+  const bool drop_quotes_;
+  size_t quote_depth_ = 0;  // open <blockquote> elements being dropped
   std::string out_;
 };
 
@@ -313,7 +319,19 @@ std::string FoldCase(std::string_view utf8) {
   return out;
 }
 
-std::string HtmlToText(std::string_view html) { return HtmlText(html).Run(); }
+std::string HtmlToText(std::string_view html, bool drop_quotes) {
+  return HtmlText(html, drop_quotes).Run();
+}
+
+std::string PartText(const Message& message, const Part& part, size_t max_encoded,
+                     bool drop_html_quotes) {
+  std::string_view encoded = message.BodyBytes(part);
+  if (encoded.size() > max_encoded) encoded = encoded.substr(0, max_encoded);
+  std::string charset = FindParameter(part.content_type.params, "charset").value_or("");
+  std::string text = ToUtf8(charset, DecodeTransferEncoding(part.transfer_encoding, encoded));
+  if (part.subtype == "html") text = HtmlToText(text, drop_html_quotes);
+  return text;
+}
 
 SearchableText ExtractSearchableText(const Message& message, size_t max_bytes) {
   return Extractor(message, max_bytes).Run();

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -42,7 +43,15 @@ std::string FoldCase(std::string_view utf8);
 // The text of an HTML document as a reader sees it: tags, comments, script
 // and style removed, character references decoded, runs of whitespace made
 // one space, a line break for block elements (p, div, br, li, tr, h1-h6...).
-std::string HtmlToText(std::string_view html);
+// With `drop_quotes`, the content of <blockquote> elements (quoted replies)
+// is left out too.
+std::string HtmlToText(std::string_view html, bool drop_quotes = false);
+
+// The text of one text/* part as a reader sees it: transfer-decoded,
+// converted to UTF-8 from its charset, text/html through HtmlToText. Decodes
+// at most the first `max_encoded` bytes of the encoded body. Not case-folded.
+std::string PartText(const Message& message, const Part& part, size_t max_encoded = SIZE_MAX,
+                     bool drop_html_quotes = false);
 
 // Where a search looks: BODY is the body only, TEXT the header and the body.
 enum class TextScope { kBody, kHeaderAndBody };

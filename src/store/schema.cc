@@ -195,6 +195,31 @@ ALTER TABLE blobs ADD COLUMN text_id INTEGER;
 CREATE INDEX blobs_by_text ON blobs(text_id);
 )sql";
 
+// Object identifiers (IMAP OBJECTID, RFC 8474; later JMAP ids) and message
+// previews (IMAP PREVIEW, RFC 8970).
+// - mailboxes.object_id: the MAILBOXID, "F" and 24 hex digits from SQLite's
+//   randomblob() (a CSPRNG seeded from the operating system): 96 bits, so ids
+//   cannot be guessed and never collide in practice. Kept by RENAME. Every
+//   insert gets one from the trigger, whichever code path creates a mailbox.
+// - messages.email_id: the EMAILID, 64 random bits (random(), the same
+//   generator), written as "M" and 16 hex digits. Set by each insert
+//   (delivery, APPEND) and copied by COPY and MOVE (RFC 8474 §5.1). No
+//   index: a search for one runs over the selected mailbox's rows.
+// - parses.preview: the RFC 8970 preview of the body, computed with the rest
+//   of the parse; NULL for bodies parsed before this version, which get it
+//   on the first FETCH PREVIEW that needs it.
+constexpr const char* kSchemaObjectIds = R"sql(
+ALTER TABLE mailboxes ADD COLUMN object_id TEXT NOT NULL DEFAULT '';
+UPDATE mailboxes SET object_id = 'F' || lower(hex(randomblob(12)));
+CREATE TRIGGER mailboxes_object_id AFTER INSERT ON mailboxes WHEN NEW.object_id = ''
+BEGIN
+  UPDATE mailboxes SET object_id = 'F' || lower(hex(randomblob(12))) WHERE id = NEW.id;
+END;
+ALTER TABLE messages ADD COLUMN email_id INTEGER NOT NULL DEFAULT 0;
+UPDATE messages SET email_id = random();
+ALTER TABLE parses ADD COLUMN preview TEXT;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
@@ -205,6 +230,7 @@ const std::vector<Migration>& Migrations() {
       {4, "cached IMAP structure of each body", kSchemaV4},
       {5, "SCRAM-SHA-256 secrets of accounts", kSchemaScram},
       {6, "full-text index of message text", kSchemaFullText},
+      {7, "object ids of mailboxes and messages, message previews", kSchemaObjectIds},
   };
   return migrations;
 }

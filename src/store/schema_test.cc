@@ -193,6 +193,53 @@ TEST(SchemaTest, FullTextMigrationLeavesOldBodiesUnindexed) {
   std::filesystem::remove_all(dir);
 }
 
+// Version 7 gives every existing mailbox a MAILBOXID and every existing
+// message an EMAILID (RFC 8474), all different, and leaves old parses
+// without a preview (computed on first use); mailboxes created afterwards get
+// an id from the trigger.
+TEST(SchemaTest, ObjectIdMigrationGivesExistingRowsIds) {
+  auto dir = TempDir("objectid");
+  auto db = Database::Open((dir / "p.db").string(), true);
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE(Migrate(**db, "", 6).ok());
+  ASSERT_TRUE(
+      (*db)
+          ->Exec("INSERT INTO domains(id, name, created) VALUES (1, 'example.test', 1);"
+                 "INSERT INTO accounts(id, domain_id, address, password_hash, created) "
+                 "VALUES (1, 1, 'u@example.test', 'x', 1);"
+                 "INSERT INTO mailboxes(id, account_id, name, uidvalidity, created) VALUES "
+                 "(1, 1, 'INBOX', 1, 1), (2, 1, 'Sent', 2, 1);"
+                 "INSERT INTO parses(id, envelope, body, bodystructure) VALUES (7, 'e', 'b', 'bs');"
+                 "INSERT INTO blobs(hash, size, stored_size, refs, created, parse_id) "
+                 "VALUES ('aa', 1, 1, 3, 1, 7);"
+                 "INSERT INTO messages(mailbox_id, uid, modseq, internal_date, saved, size, blob) "
+                 "VALUES (1, 1, 1, 1, 1, 1, 'aa'), (1, 2, 1, 1, 1, 1, 'aa'), "
+                 "(2, 1, 1, 1, 1, 1, 'aa');")
+          .ok());
+  ASSERT_TRUE(Migrate(**db, "").ok());
+  auto q = (*db)->Prepare(
+      "SELECT COUNT(DISTINCT object_id), SUM(length(object_id) = 25 AND object_id GLOB "
+      "'F[0-9a-f]*' AND object_id NOT GLOB 'F*[^0-9a-f]*') FROM mailboxes");
+  ASSERT_TRUE(q.ok() && q->Step());
+  EXPECT_EQ(q->Int(0), 2);
+  EXPECT_EQ(q->Int(1), 2);
+  auto m = (*db)->Prepare("SELECT COUNT(DISTINCT email_id), SUM(email_id = 0) FROM messages");
+  ASSERT_TRUE(m.ok() && m->Step());
+  EXPECT_EQ(m->Int(0), 3);
+  EXPECT_EQ(m->Int(1), 0);
+  auto p = (*db)->Prepare("SELECT preview IS NULL FROM parses WHERE id = 7");
+  ASSERT_TRUE(p.ok() && p->Step());
+  EXPECT_EQ(p->Int(0), 1);
+  ASSERT_TRUE((*db)
+                  ->Exec("INSERT INTO mailboxes(id, account_id, name, uidvalidity, created) "
+                         "VALUES (3, 1, 'New', 3, 1)")
+                  .ok());
+  auto n = (*db)->Prepare("SELECT length(object_id) FROM mailboxes WHERE id = 3");
+  ASSERT_TRUE(n.ok() && n->Step());
+  EXPECT_EQ(n->Int(0), 25);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(SchemaTest, SnapshotTakenBeforeUpgradeAndFailedMigrationRollsBack) {
   const std::vector<Migration> list = {
       {1, "t", "CREATE TABLE t(a INTEGER); INSERT INTO t VALUES(7);"},

@@ -382,15 +382,17 @@ Result<std::string> SqliteStore::ReadMessage(const MessageInfo& message) {
 
 Result<std::optional<MessageParse>> SqliteStore::ReadParse(const std::string& hash) {
   PT_ASSIGN_OR_RETURN(auto db, Read());
-  PT_ASSIGN_OR_RETURN(auto q, db->Prepare("SELECT p.envelope, p.body, p.bodystructure FROM "
-                                          "blobs b JOIN parses p ON p.id = b.parse_id "
-                                          "WHERE b.hash = ?"));
+  PT_ASSIGN_OR_RETURN(auto q, db->Prepare("SELECT p.envelope, p.body, p.bodystructure, "
+                                          "p.preview FROM blobs b JOIN parses p ON p.id = "
+                                          "b.parse_id WHERE b.hash = ?"));
   q.BindAll(hash);
   if (!q.Step()) {
     PT_RETURN_IF_ERROR(q.status());
     return std::optional<MessageParse>();
   }
-  return std::optional<MessageParse>(MessageParse{q.Text(0), q.Text(1), q.Text(2)});
+  MessageParse parse{q.Text(0), q.Text(1), q.Text(2)};
+  if (!q.IsNull(3)) parse.preview = q.Text(3);
+  return std::optional<MessageParse>(std::move(parse));
 }
 
 Status SqliteStore::SaveParse(const std::string& hash, const MessageParse& parse) {
@@ -404,7 +406,13 @@ Status SqliteStore::SaveParse(const std::string& hash, const MessageParse& parse
     const bool missing = q.Int(0) != 0;
     q.Reset();
     if (parse.text) PT_RETURN_IF_ERROR(IndexIfMissing(db, hash, *parse.text));
-    if (!missing) return Status::Ok();
+    if (!missing) {
+      if (!parse.preview) return Status::Ok();
+      PT_ASSIGN_OR_RETURN(auto set, db.Prepare("UPDATE parses SET preview = ? WHERE preview IS "
+                                               "NULL AND id = (SELECT parse_id FROM blobs WHERE "
+                                               "hash = ?)"));
+      return set.BindAll(*parse.preview, hash).Run();
+    }
     PT_ASSIGN_OR_RETURN(int64_t id, InsertParse(db, parse));
     PT_ASSIGN_OR_RETURN(auto set, db.Prepare("UPDATE blobs SET parse_id = ? WHERE hash = ?"));
     return set.BindAll(id, hash).Run();

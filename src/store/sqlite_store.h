@@ -19,12 +19,12 @@ namespace postern::store {
 // The columns MailboxFromRow reads, in order.
 #define POSTERN_MAILBOX_COLUMNS                                                               \
   "id, account_id, name, role, uidvalidity, uidnext, highestmodseq, messages, unseen, size, " \
-  "subscribed"
+  "subscribed, object_id"
 
 // The columns MessageFromRow reads, in order (prefixed with "m." by callers
 // that join).
 #define POSTERN_MESSAGE_COLUMNS \
-  "id, mailbox_id, uid, modseq, flags, keywords, internal_date, size, blob, saved"
+  "id, mailbox_id, uid, modseq, flags, keywords, internal_date, size, blob, saved, email_id"
 
 // What a write job may ask for after its transaction commits.
 struct WriteEffects {
@@ -84,6 +84,8 @@ class SqliteStore final : public Store {
                                   int64_t to_mailbox, bool move) override;
   Result<AppendResult> Append(int64_t mailbox_id, const Body& body,
                               const AppendOptions& options) override;
+  Result<std::vector<AppendResult>> AppendMessages(
+      int64_t mailbox_id, const std::vector<NewMessage>& messages) override;
   Result<MailboxInfo> CreateMailbox(int64_t account_id, const std::string& name,
                                     const std::string& role) override;
   Status DeleteMailbox(int64_t account_id, const std::string& name) override;

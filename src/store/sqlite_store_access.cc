@@ -62,6 +62,13 @@ std::pair<uint32_t, std::string> Apply(const FlagChange& change, uint32_t flags,
 
 }  // namespace
 
+std::string FormatEmailId(uint64_t email_id) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(17, 'M');
+  for (int i = 16; i >= 1; --i, email_id >>= 4) out[i] = kHex[email_id & 15];
+  return out;
+}
+
 MessageInfo SqliteStore::MessageFromRow(Statement& q) {
   MessageInfo m;
   m.id = q.Int(0);
@@ -74,6 +81,7 @@ MessageInfo SqliteStore::MessageFromRow(Statement& q) {
   m.size = static_cast<uint64_t>(q.Int(7));
   m.blob = q.Text(8);
   m.saved = q.Int(9);
+  m.email_id = static_cast<uint64_t>(q.Int(10));
   return m;
 }
 
@@ -90,6 +98,7 @@ MailboxInfo SqliteStore::MailboxFromRow(Statement& q) {
   m.unseen = static_cast<uint32_t>(q.Int(8));
   m.size = static_cast<uint64_t>(q.Int(9));
   m.subscribed = q.Int(10) != 0;
+  m.object_id = q.Text(11);
   return m;
 }
 
@@ -311,7 +320,7 @@ Result<CopyResult> SqliteStore::CopyMessages(int64_t from_mailbox,
     sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
 
     PT_ASSIGN_OR_RETURN(auto get, db.Prepare("SELECT id, flags, keywords, internal_date, size, "
-                                             "blob, header_prefix FROM messages WHERE "
+                                             "blob, header_prefix, email_id FROM messages WHERE "
                                              "mailbox_id = ? AND uid = ?"));
     struct Row {
       int64_t id;
@@ -320,6 +329,7 @@ Result<CopyResult> SqliteStore::CopyMessages(int64_t from_mailbox,
       int64_t internal_date;
       uint64_t size;
       std::string blob, prefix;
+      int64_t email_id;  // RFC 8474 §5.1: the copy keeps it
     };
     std::vector<Row> rows;
     uint64_t bytes = 0;
@@ -331,7 +341,8 @@ Result<CopyResult> SqliteStore::CopyMessages(int64_t from_mailbox,
         continue;
       }
       rows.push_back(Row{get.Int(0), uid, static_cast<uint32_t>(get.Int(1)), get.Text(2),
-                         get.Int(3), static_cast<uint64_t>(get.Int(4)), get.Text(5), get.Text(6)});
+                         get.Int(3), static_cast<uint64_t>(get.Int(4)), get.Text(5), get.Text(6),
+                         get.Int(7)});
       bytes += rows.back().size;
     }
     result.uidvalidity = to.uidvalidity;
@@ -352,15 +363,15 @@ Result<CopyResult> SqliteStore::CopyMessages(int64_t from_mailbox,
     PT_ASSIGN_OR_RETURN(uint64_t modseq, BumpModseq(db, to.account_id));
     PT_ASSIGN_OR_RETURN(auto ins, db.Prepare("INSERT INTO messages(mailbox_id, uid, modseq, "
                                              "flags, keywords, internal_date, saved, size, "
-                                             "blob, header_prefix) VALUES(?, ?, ?, ?, ?, ?, ?, "
-                                             "?, ?, ?)"));
+                                             "blob, header_prefix, email_id) VALUES(?, ?, ?, ?, "
+                                             "?, ?, ?, ?, ?, ?, ?)"));
     PT_ASSIGN_OR_RETURN(auto ref, db.Prepare("UPDATE blobs SET refs = refs + 1 WHERE hash = ?"));
     uint32_t uid = to.uidnext;
     uint32_t unseen = 0;
     for (const Row& r : rows) {
       ins.Reset();
       PT_RETURN_IF_ERROR(ins.BindAll(to_mailbox, uid, modseq, r.flags, r.keywords, r.internal_date,
-                                     Now(), r.size, r.blob, r.prefix)
+                                     Now(), r.size, r.blob, r.prefix, r.email_id)
                              .Run());
       ref.Reset();
       PT_RETURN_IF_ERROR(ref.BindAll(r.blob).Run());
@@ -388,9 +399,17 @@ Result<CopyResult> SqliteStore::CopyMessages(int64_t from_mailbox,
 
 Result<AppendResult> SqliteStore::Append(int64_t mailbox_id, const Body& body,
                                          const AppendOptions& options) {
-  AppendResult result;
-  const std::string inline_body = body.in_file ? std::string() : body.compressed;
+  PT_ASSIGN_OR_RETURN(std::vector<AppendResult> results,
+                      AppendMessages(mailbox_id, {NewMessage{body, options}}));
+  return results.front();
+}
+
+Result<std::vector<AppendResult>> SqliteStore::AppendMessages(
+    int64_t mailbox_id, const std::vector<NewMessage>& messages) {
+  std::vector<AppendResult> results;
   Status written = Write([&](Database& db, WriteEffects&) -> Status {
+    results.clear();
+    if (messages.empty()) return Status::Ok();
     PT_ASSIGN_OR_RETURN(MailboxInfo mailbox, MailboxById(db, mailbox_id));
     PT_ASSIGN_OR_RETURN(auto acct, db.Prepare("SELECT quota_bytes, quota_messages, used_bytes, "
                                               "used_messages FROM accounts WHERE id = ?"));
@@ -402,37 +421,52 @@ Result<AppendResult> SqliteStore::Append(int64_t mailbox_id, const Body& body,
     a.used_bytes = static_cast<uint64_t>(acct.Int(2));
     a.used_messages = static_cast<uint64_t>(acct.Int(3));
     acct.Reset();
-    if (a.WouldExceedQuota(body.ref.size)) return ResourceExhausted("the mailbox is over quota");
-    PT_RETURN_IF_ERROR(InsertBlob(db, body.ref.hash, body.ref.size, body.ref.stored_size,
-                                  inline_body, options.parse));
-    PT_ASSIGN_OR_RETURN(auto ref, db.Prepare("UPDATE blobs SET refs = refs + 1 WHERE hash = ?"));
-    PT_RETURN_IF_ERROR(ref.BindAll(body.ref.hash).Run());
     PT_ASSIGN_OR_RETURN(uint64_t modseq, BumpModseq(db, mailbox.account_id));
-    std::vector<std::string> keywords;
-    for (const std::string& k : options.keywords) {
-      if (!HasKeyword(keywords, k)) keywords.push_back(k);
-    }
+    PT_ASSIGN_OR_RETURN(auto ref, db.Prepare("UPDATE blobs SET refs = refs + 1 WHERE hash = ?"));
     PT_ASSIGN_OR_RETURN(auto ins, db.Prepare("INSERT INTO messages(mailbox_id, uid, modseq, "
-                                             "flags, keywords, internal_date, saved, size, blob) "
-                                             "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)"));
-    PT_RETURN_IF_ERROR(ins.BindAll(mailbox_id, mailbox.uidnext, modseq, options.flags,
-                                   Join(keywords, " "), options.internal_date, Now(), body.ref.size,
-                                   body.ref.hash)
-                           .Run());
-    const int unseen = (options.flags & kFlagSeen) ? 0 : 1;
-    PT_ASSIGN_OR_RETURN(auto mbx, db.Prepare("UPDATE mailboxes SET uidnext = uidnext + 1, "
-                                             "highestmodseq = ?, messages = messages + 1, unseen "
-                                             "= unseen + ?, size = size + ? WHERE id = ?"));
-    PT_RETURN_IF_ERROR(mbx.BindAll(modseq, unseen, body.ref.size, mailbox_id).Run());
+                                             "flags, keywords, internal_date, saved, size, blob, "
+                                             "email_id) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                                             "random())"));
+    uint32_t uid = mailbox.uidnext;
+    uint64_t bytes = 0;
+    uint32_t unseen = 0;
+    for (const NewMessage& m : messages) {
+      const Body& body = m.body;
+      // Each message counts against what the batch already added.
+      if (a.WouldExceedQuota(body.ref.size)) return ResourceExhausted("the mailbox is over quota");
+      a.used_bytes += body.ref.size;
+      a.used_messages += 1;
+      const std::string_view inline_body =
+          body.in_file ? std::string_view() : std::string_view(body.compressed);
+      PT_RETURN_IF_ERROR(InsertBlob(db, body.ref.hash, body.ref.size, body.ref.stored_size,
+                                    inline_body, m.options.parse));
+      ref.Reset();
+      PT_RETURN_IF_ERROR(ref.BindAll(body.ref.hash).Run());
+      std::vector<std::string> keywords;
+      for (const std::string& k : m.options.keywords) {
+        if (!HasKeyword(keywords, k)) keywords.push_back(k);
+      }
+      ins.Reset();
+      PT_RETURN_IF_ERROR(ins.BindAll(mailbox_id, uid, modseq, m.options.flags, Join(keywords, " "),
+                                     m.options.internal_date, Now(), body.ref.size, body.ref.hash)
+                             .Run());
+      if ((m.options.flags & kFlagSeen) == 0) ++unseen;
+      bytes += body.ref.size;
+      results.push_back(AppendResult{mailbox.uidvalidity, uid++, modseq});
+    }
+    PT_ASSIGN_OR_RETURN(auto mbx, db.Prepare("UPDATE mailboxes SET uidnext = ?, highestmodseq = ?, "
+                                             "messages = messages + ?, unseen = unseen + ?, size "
+                                             "= size + ? WHERE id = ?"));
+    PT_RETURN_IF_ERROR(mbx.BindAll(uid, modseq, messages.size(), unseen, bytes, mailbox_id).Run());
     PT_ASSIGN_OR_RETURN(auto use, db.Prepare("UPDATE accounts SET used_bytes = used_bytes + ?, "
-                                             "used_messages = used_messages + 1 WHERE id = ?"));
-    PT_RETURN_IF_ERROR(use.BindAll(body.ref.size, mailbox.account_id).Run());
-    result = AppendResult{mailbox.uidvalidity, mailbox.uidnext, modseq};
-    return Status::Ok();
+                                             "used_messages = used_messages + ? WHERE id = ?"));
+    return use.BindAll(bytes, messages.size(), mailbox.account_id).Run();
   });
-  if (body.in_file) blobs_->Unpin(body.ref.hash);
+  for (const NewMessage& m : messages) {
+    if (m.body.in_file) blobs_->Unpin(m.body.ref.hash);
+  }
   PT_RETURN_IF_ERROR(written);
-  return result;
+  return results;
 }
 
 Result<MailboxInfo> SqliteStore::CreateMailbox(int64_t account_id, const std::string& name,

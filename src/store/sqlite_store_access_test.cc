@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <set>
 
 #include "base/clock.h"
 #include "store/sqlite_store.h"
@@ -142,6 +143,148 @@ TEST_F(AccessTest, AppendRespectsTheQuota) {
   auto r = store_->Append(inbox_, *body, AppendOptions{});
   EXPECT_EQ(r.status().code(), StatusCode::kResourceExhausted);
   EXPECT_EQ(Mailbox("INBOX").messages, 1u);
+}
+
+// RFC 3502: a MULTIAPPEND batch is one transaction with consecutive UIDs.
+TEST_F(AccessTest, AppendMessagesStoresABatchWhole) {
+  std::vector<Store::NewMessage> batch;
+  for (std::string subject : {"one", "two", "three"}) {
+    auto body = store_->EncodeBody("Subject: " + subject + "\r\n\r\n" + subject + "\r\n");
+    ASSERT_TRUE(body.ok());
+    AppendOptions o;
+    o.internal_date = 1'700'000'000;
+    o.flags = subject == "two" ? uint32_t{kFlagSeen} : 0u;
+    o.parse = MessageParse{"env", "body", "bs", MessageText{"", subject}, "preview " + subject};
+    batch.push_back({*body, o});
+  }
+  MailboxInfo before = Mailbox("INBOX");
+  auto r = store_->AppendMessages(inbox_, batch);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ((*r)[i].uid, before.uidnext + i);
+    EXPECT_EQ((*r)[i].uidvalidity, before.uidvalidity);
+  }
+  MailboxInfo after = Mailbox("INBOX");
+  EXPECT_EQ(after.messages, 3u);
+  EXPECT_EQ(after.unseen, 2u);
+  EXPECT_EQ(after.uidnext, before.uidnext + 3);
+  EXPECT_EQ(after.highestmodseq, (*r)[2].modseq);
+  EXPECT_EQ(FindText(TextField::kBody, "three").size(), 1u) << "indexed in the same transaction";
+  auto list = store_->ListMessages(inbox_, 0);
+  ASSERT_TRUE(list.ok());
+  auto parse = store_->ReadParse((*list)[1].blob);
+  ASSERT_TRUE(parse.ok() && parse->has_value());
+  EXPECT_EQ((*parse)->preview, "preview two");
+}
+
+// Over quota at the third message of three: nothing is kept, not even the
+// first two messages, their bodies or their index rows.
+TEST_F(AccessTest, AppendMessagesOverQuotaKeepsNothing) {
+  Add(inbox_, "Subject: old\r\n\r\nold\r\n", 0, {}, MessageText{"", "old"});
+  ASSERT_TRUE(store_->SetQuota("u@example.test", 0, 3).ok());
+  std::vector<Store::NewMessage> batch;
+  for (std::string subject : {"one", "two", "three"}) {
+    auto body = store_->EncodeBody("Subject: " + subject + "\r\n\r\nwords " + subject + "\r\n");
+    ASSERT_TRUE(body.ok());
+    AppendOptions o;
+    o.parse = MessageParse{"env", "body", "bs", MessageText{"", "words " + subject}};
+    batch.push_back({*body, o});
+  }
+  MailboxInfo before = Mailbox("INBOX");
+  auto r = store_->AppendMessages(inbox_, batch);
+  EXPECT_EQ(r.status().code(), StatusCode::kResourceExhausted);
+  MailboxInfo after = Mailbox("INBOX");
+  EXPECT_EQ(after.messages, 1u);
+  EXPECT_EQ(after.uidnext, before.uidnext);
+  EXPECT_EQ(after.highestmodseq, before.highestmodseq);
+  EXPECT_TRUE(FindText(TextField::kBody, "words").empty());
+  auto stats = store_->Stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->blobs, 1) << "no body of the batch stays";
+  auto account = store_->FindAccount("u@example.test");
+  ASSERT_TRUE(account.ok() && account->has_value());
+  EXPECT_EQ((*account)->used_messages, 1u);
+  // Two of them fit.
+  batch.pop_back();
+  EXPECT_TRUE(store_->AppendMessages(inbox_, batch).ok());
+}
+
+// RFC 8474: every mailbox has a MAILBOXID ("F" + 24 hex digits), unique,
+// kept by RENAME; a renamed INBOX keeps its own and the new mailbox gets
+// another.
+TEST_F(AccessTest, MailboxIdsAreRandomUniqueAndSurviveRename) {
+  auto list = store_->ListMailboxes(account_);
+  ASSERT_TRUE(list.ok());
+  std::set<std::string> ids;
+  for (const MailboxInfo& m : *list) {
+    EXPECT_EQ(m.object_id.size(), 25u) << m.name;
+    EXPECT_EQ(m.object_id[0], 'F');
+    EXPECT_EQ(m.object_id.find_first_not_of("0123456789abcdef", 1), std::string::npos);
+    ids.insert(m.object_id);
+  }
+  EXPECT_EQ(ids.size(), list->size());
+  auto work = store_->CreateMailbox(account_, "Work", "");
+  ASSERT_TRUE(work.ok());
+  EXPECT_EQ(work->object_id.size(), 25u);
+  EXPECT_EQ(ids.count(work->object_id), 0u);
+  ASSERT_TRUE(store_->CreateMailbox(account_, "Work/Sub", "").ok());
+  const std::string sub = Mailbox("Work/Sub").object_id;
+  ASSERT_TRUE(store_->RenameMailbox(account_, "Work", "Job").ok());
+  EXPECT_EQ(Mailbox("Job").object_id, work->object_id);
+  EXPECT_EQ(Mailbox("Job/Sub").object_id, sub);
+  const std::string inbox = Mailbox("INBOX").object_id;
+  ASSERT_TRUE(store_->RenameMailbox(account_, "INBOX", "Old").ok());
+  EXPECT_EQ(Mailbox("INBOX").object_id, inbox);
+  EXPECT_EQ(Mailbox("Old").object_id.size(), 25u);
+  EXPECT_NE(Mailbox("Old").object_id, inbox);
+  // Deleted and created again: a new mailbox, a new id.
+  ASSERT_TRUE(store_->DeleteMailbox(account_, "Job").ok());
+  auto again = store_->CreateMailbox(account_, "Job", "");
+  ASSERT_TRUE(again.ok());
+  EXPECT_NE(again->object_id, work->object_id);
+}
+
+// RFC 8474 §5.1: each new message gets its own EMAILID; COPY and MOVE keep it.
+TEST_F(AccessTest, EmailIdsAreNewPerMessageAndKeptByCopyAndMove) {
+  Add(inbox_, "Subject: same\r\n\r\nsame\r\n");
+  Add(inbox_, "Subject: same\r\n\r\nsame\r\n");
+  auto list = store_->ListMessages(inbox_, 0);
+  ASSERT_TRUE(list.ok() && list->size() == 2u);
+  const uint64_t a = (*list)[0].email_id, b = (*list)[1].email_id;
+  EXPECT_NE(a, 0u);
+  EXPECT_NE(a, b) << "the same content appended twice is two messages";
+  EXPECT_EQ(FormatEmailId(0x00ab00cd00ef0012ull), "M00ab00cd00ef0012");
+  auto found = store_->FindMessage(account_, "INBOX", (*list)[0].uid);
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ((*found)->email_id, a);
+  auto archive = Mailbox("Archive");
+  ASSERT_TRUE(store_->CopyMessages(inbox_, {(*list)[0].uid}, archive.id, false).ok());
+  ASSERT_TRUE(store_->CopyMessages(inbox_, {(*list)[1].uid}, archive.id, true).ok());
+  auto copied = store_->ListMessages(archive.id, 0);
+  ASSERT_TRUE(copied.ok() && copied->size() == 2u);
+  EXPECT_EQ((*copied)[0].email_id, a);
+  EXPECT_EQ((*copied)[1].email_id, b);
+}
+
+// A parse without a preview (stored before previews were kept) gets one from
+// SaveParse; one that has a preview keeps it.
+TEST_F(AccessTest, PreviewSavedLaterOnlyWhenMissing) {
+  auto body = store_->EncodeBody("Subject: p\r\n\r\np\r\n");
+  ASSERT_TRUE(body.ok());
+  AppendOptions o;
+  o.parse = MessageParse{"env", "body", "bs"};
+  ASSERT_TRUE(store_->Append(inbox_, *body, o).ok());
+  const std::string blob = (*store_->ListMessages(inbox_, 0))[0].blob;
+  EXPECT_FALSE((*store_->ReadParse(blob))->preview.has_value());
+  MessageParse later{"other", "other", "other", std::nullopt, "the preview"};
+  ASSERT_TRUE(store_->SaveParse(blob, later).ok());
+  auto parse = store_->ReadParse(blob);
+  EXPECT_EQ((*parse)->envelope, "env") << "the structure stays";
+  EXPECT_EQ((*parse)->preview, "the preview");
+  later.preview = "another";
+  ASSERT_TRUE(store_->SaveParse(blob, later).ok());
+  EXPECT_EQ((*store_->ReadParse(blob))->preview, "the preview");
 }
 
 TEST_F(AccessTest, ChangeFlags) {

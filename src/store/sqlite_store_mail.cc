@@ -22,7 +22,8 @@ Result<std::optional<MessageInfo>> SqliteStore::FindMessage(int64_t account_id,
   PT_ASSIGN_OR_RETURN(
       auto q,
       db->Prepare("SELECT m.id, m.mailbox_id, m.uid, m.modseq, m.flags, m.keywords, "
-                  "m.internal_date, m.size, m.blob, m.saved, m.header_prefix FROM messages m "
+                  "m.internal_date, m.size, m.blob, m.saved, m.email_id, m.header_prefix FROM "
+                  "messages m "
                   "JOIN mailboxes b ON m.mailbox_id = b.id WHERE b.account_id = ? AND "
                   "b.name = ? AND m.uid = ?"));
   q.BindAll(account_id, mailbox, uid);
@@ -31,7 +32,7 @@ Result<std::optional<MessageInfo>> SqliteStore::FindMessage(int64_t account_id,
     return std::optional<MessageInfo>();
   }
   MessageInfo m = MessageFromRow(q);
-  m.header_prefix = q.Text(10);
+  m.header_prefix = q.Text(11);
   return std::optional<MessageInfo>(std::move(m));
 }
 
@@ -123,8 +124,8 @@ Result<DeliveryOutcome> SqliteStore::DeliverToInbox(Database& db, const LocalDel
   inbox.Reset();
 
   PT_ASSIGN_OR_RETURN(auto ins, db.Prepare("INSERT INTO messages(mailbox_id, uid, modseq, "
-                                           "internal_date, saved, size, blob, header_prefix) "
-                                           "VALUES(?, ?, ?, ?, ?, ?, ?, ?)"));
+                                           "internal_date, saved, size, blob, header_prefix, "
+                                           "email_id) VALUES(?, ?, ?, ?, ?, ?, ?, ?, random())"));
   PT_RETURN_IF_ERROR(ins.BindAll(out.mailbox_id, out.uid, modseq, item.internal_date, Now(), size,
                                  item.blob, item.header_prefix)
                          .Run());

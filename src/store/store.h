@@ -62,7 +62,14 @@ struct MailboxInfo {
   uint32_t unseen = 0;
   uint64_t size = 0;
   bool subscribed = true;
+  // RFC 8474 MAILBOXID: "F" and 24 lowercase hex digits, random, kept by a
+  // rename (a renamed INBOX's messages go to a new mailbox with a new id).
+  std::string object_id;
 };
+
+// The RFC 8474 EMAILID of a message as IMAP shows it: "M" and the 16
+// lowercase hex digits of MessageInfo::email_id.
+std::string FormatEmailId(uint64_t email_id);
 
 struct MessageInfo {
   int64_t id = 0;
@@ -76,6 +83,9 @@ struct MessageInfo {
   std::string blob;
   std::string header_prefix;
   int64_t saved = 0;  // when it entered its mailbox (RFC 8514 SAVEDATE), Unix seconds
+  // 64 random bits naming the message's content (RFC 8474 EMAILID): new for
+  // each delivery and APPEND, kept by COPY and MOVE.
+  uint64_t email_id = 0;
 };
 
 // ---- message bodies ----
@@ -107,6 +117,9 @@ struct MessageParse {
   // For the full-text index: written with the body, never read back by
   // ReadParse. Left empty, the body is indexed when a search first needs it.
   std::optional<MessageText> text;
+  // The RFC 8970 preview (message/preview.h); nullopt when not computed yet
+  // (bodies parsed before previews were kept).
+  std::optional<std::string> preview;
 };
 
 // Where a full-text search looks (IMAP SEARCH BODY and TEXT).
@@ -345,6 +358,17 @@ class Store : public directory::DirectoryLookup {
   // written first) into a mailbox. kResourceExhausted: over quota.
   virtual Result<AppendResult> Append(int64_t mailbox_id, const Body& body,
                                       const AppendOptions& options) = 0;
+  // Stores several new messages into one mailbox in one transaction, in
+  // order, with consecutive UIDs and one MODSEQ: all or none (IMAP
+  // MULTIAPPEND, RFC 3502 §6.3.11). Quota is checked for the batch as a
+  // whole (kResourceExhausted). Every in-file body is unpinned afterwards,
+  // whatever the outcome.
+  struct NewMessage {
+    Body body;
+    AppendOptions options;
+  };
+  virtual Result<std::vector<AppendResult>> AppendMessages(
+      int64_t mailbox_id, const std::vector<NewMessage>& messages) = 0;
   // kAlreadyExists if the name is taken. `role` as in DefaultMailbox.
   virtual Result<MailboxInfo> CreateMailbox(int64_t account_id, const std::string& name,
                                             const std::string& role) = 0;
@@ -358,8 +382,9 @@ class Store : public directory::DirectoryLookup {
 
   // The cached structure of a body; nullopt if it was never parsed.
   virtual Result<std::optional<MessageParse>> ReadParse(const std::string& hash) = 0;
-  // Caches the structure of a body that has none yet (no-op otherwise), and
-  // its text (parse.text) if that is not indexed yet.
+  // Caches the structure of a body that has none yet (no-op otherwise), its
+  // text (parse.text) if that is not indexed yet, and its preview
+  // (parse.preview) if the cached structure has none.
   virtual Status SaveParse(const std::string& hash, const MessageParse& parse) = 0;
 
   // Full-text search: the messages of a mailbox whose indexed text holds
