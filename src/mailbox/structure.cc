@@ -15,4 +15,16 @@ store::MessageParse StructureOf(std::string_view content) {
                              store::MessageText{std::move(text.header), std::move(text.body)}};
 }
 
+std::optional<store::MessageParse> CachedStructure(store::Store& store, const std::string& blob) {
+  Result<std::optional<store::MessageParse>> cached = store.ReadParse(blob);
+  if (!cached.ok()) return std::nullopt;
+  if (cached->has_value()) return std::move(**cached);
+  Result<std::string> body = store.ReadBody(blob);
+  if (!body.ok()) return std::nullopt;
+  store::MessageParse parse = StructureOf(*body);
+  (void)store.SaveParse(blob, parse);
+  parse.text.reset();  // for the index only, as ReadParse leaves it
+  return parse;
+}
+
 }  // namespace postern::mailbox
