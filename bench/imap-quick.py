@@ -4,10 +4,13 @@
 Usage: bench/imap-quick.py   (after `make build`; takes about two minutes)
 
 Starts a test server (tests/integration/harness.py), appends 10,000 messages
-of about 4 KB over 8 connections, then times FETCH 1:1000 (ENVELOPE), SEARCH
+of about 4 KB over 8 connections (1,000 conversations of 10 messages, with
+References and In-Reply-To), then times FETCH 1:1000 (ENVELOPE), SEARCH
 TEXT (a rare word), SEARCH BODY (a word in every message; a two-letter
-string) and SEARCH UNSEEN as one imaplib client on loopback sees them, and
-prints the size of the full-text index. POSTERN_BIN picks the binary."""
+string), SEARCH UNSEEN, SORT (DATE), SORT (SUBJECT), SORT (FROM) and
+THREAD REFERENCES / ORDEREDSUBJECT as one imaplib client on loopback sees
+them, and prints the size of the full-text index. POSTERN_BIN picks the
+binary."""
 import imaplib, os, random, sqlite3, sys, threading, time
 
 if "--help" in sys.argv or "-h" in sys.argv:
@@ -24,8 +27,17 @@ def worker(n0, n1):
     m = imaplib.IMAP4("127.0.0.1", s.imap_port); m.login("demo@example.test", pw)
     for i in range(n0, n1):
         body = " ".join(random.choice(words) for _ in range(600)) + (" needle%d" % i if i % 1000 == 0 else "")
-        msg = (f"From: Sender {i} <s{i}@remote.test>\r\nTo: demo@example.test\r\nSubject: message {i}\r\n"
-               f"Date: Sat, 21 Nov 2026 10:00:00 +0100\r\nMessage-ID: <{i}@remote.test>\r\n\r\n{body}\r\n").encode()
+        # Conversation i // 10: its first message, then replies naming
+        # their ancestors; dates spread over a week.
+        first, k = i - i % 10, i % 10
+        thread = "" if k == 0 else (
+            f"In-Reply-To: <{i - 1}@remote.test>\r\n"
+            f"References: {' '.join(f'<{j}@remote.test>' for j in range(first, i))}\r\n")
+        minute = random.randrange(7 * 24 * 60)
+        msg = (f"From: Sender {i} <s{i}@remote.test>\r\nTo: demo@example.test\r\n"
+               f"Subject: {'Re: ' if k else ''}topic {i // 10}\r\n"
+               f"Date: {14 + minute // 1440} Nov 2026 {minute // 60 % 24:02d}:{minute % 60:02d}:00 +0100\r\n"
+               f"Message-ID: <{i}@remote.test>\r\n{thread}\r\n{body}\r\n").encode()
         m.append("INBOX", None, None, msg)
     m.logout()
 t0 = time.time()
@@ -47,6 +59,18 @@ for needle in ("alpha", "zq"):  # in every message; shorter than a trigram (in n
 for rep in range(2):
     t = time.perf_counter(); typ, d = m.search(None, "UNSEEN"); e = time.perf_counter() - t
     print(f"SEARCH UNSEEN over 10000: {e*1000:.1f} ms")
+for criteria in ("(DATE)", "(SUBJECT)", "(FROM)", "(REVERSE ARRIVAL)"):
+    for rep in range(3):
+        t = time.perf_counter(); typ, d = m.sort(criteria, "UTF-8", "ALL"); e = time.perf_counter() - t
+        print(f"SORT {criteria} over 10000: {e*1000:.1f} ms -> {len(d[0].split())} messages")
+for algorithm in ("REFERENCES", "ORDEREDSUBJECT"):
+    for rep in range(3):
+        t = time.perf_counter(); typ, d = m.thread(algorithm, "UTF-8", "ALL"); e = time.perf_counter() - t
+        depth, threads = 0, 0
+        for c in d[0]:
+            threads += c == ord("(") and depth == 0
+            depth += (c == ord("(")) - (c == ord(")"))
+        print(f"THREAD {algorithm} over 10000: {e*1000:.1f} ms -> {threads} threads")
 m.logout()
 db = sqlite3.connect(f"file:{os.path.join(s.dir, 'data', 'postern.db')}?mode=ro", uri=True)
 pages = dict(db.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name").fetchall())

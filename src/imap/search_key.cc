@@ -276,6 +276,34 @@ Result<std::string> Charset(Parser& p) {
   return p.Keyword("charset name");
 }
 
+// "RETURN" SP "(" [search-return-opt *(SP search-return-opt)] ")" SP, after
+// the RETURN keyword was consumed (RFC 4731 §3.1, RFC 5182 SAVE, RFC 5267
+// §3.2 for SORT): the SearchReturn bits. "RETURN ()" is RETURN (ALL).
+Result<unsigned> ReturnOptions(Parser& p, std::string_view command) {
+  unsigned options = 0;
+  PT_RETURN_IF_ERROR(p.Space());
+  PT_RETURN_IF_ERROR(
+      p.ParenthesizedList(std::string(command) + " return options", true, [&]() -> Status {
+        PT_ASSIGN_OR_RETURN(std::string option, p.Keyword(std::string(command) + " return option"));
+        if (option == "MIN") {
+          options |= kSearchReturnMin;
+        } else if (option == "MAX") {
+          options |= kSearchReturnMax;
+        } else if (option == "ALL") {
+          options |= kSearchReturnAll;
+        } else if (option == "COUNT") {
+          options |= kSearchReturnCount;
+        } else if (option == "SAVE") {  // RFC 5182 §2.1
+          options |= kSearchReturnSave;
+        } else {
+          return SyntaxError("Unknown " + std::string(command) + " return option " + Shown(option));
+        }
+        return Status::Ok();
+      }));
+  PT_RETURN_IF_ERROR(p.Space());
+  return options == 0 ? unsigned{kSearchReturnAll} : options;
+}
+
 }  // namespace
 
 Result<Arguments> ParseSearchArguments(Parser& p) {
@@ -283,27 +311,7 @@ Result<Arguments> ParseSearchArguments(Parser& p) {
   PT_RETURN_IF_ERROR(p.Space());
   if (p.ConsumeKeyword("RETURN")) {  // search-return-opts (RFC 4731 §3.1)
     search.extended = true;
-    PT_RETURN_IF_ERROR(p.Space());
-    PT_RETURN_IF_ERROR(p.ParenthesizedList("SEARCH return options", true, [&]() -> Status {
-      PT_ASSIGN_OR_RETURN(std::string option, p.Keyword("SEARCH return option"));
-      if (option == "MIN") {
-        search.return_options |= kSearchReturnMin;
-      } else if (option == "MAX") {
-        search.return_options |= kSearchReturnMax;
-      } else if (option == "ALL") {
-        search.return_options |= kSearchReturnAll;
-      } else if (option == "COUNT") {
-        search.return_options |= kSearchReturnCount;
-      } else if (option == "SAVE") {  // RFC 5182 §2.1
-        search.return_options |= kSearchReturnSave;
-      } else {
-        return SyntaxError("Unknown SEARCH return option " + Shown(option));
-      }
-      return Status::Ok();
-    }));
-    // RFC 4731 §3.1: "RETURN ()" is RETURN (ALL).
-    if (search.return_options == 0) search.return_options = kSearchReturnAll;
-    PT_RETURN_IF_ERROR(p.Space());
+    PT_ASSIGN_OR_RETURN(search.return_options, ReturnOptions(p, "SEARCH"));
   }
   if (p.ConsumeKeyword("CHARSET")) {
     PT_RETURN_IF_ERROR(p.Space());
@@ -318,6 +326,11 @@ Result<Arguments> ParseSearchArguments(Parser& p) {
 Result<Arguments> ParseSortArguments(Parser& p) {
   Sort sort;
   PT_RETURN_IF_ERROR(p.Space());
+  // RFC 5267 §3.2 extended-sort: the return options come before the criteria.
+  if (p.ConsumeKeyword("RETURN")) {
+    sort.extended = true;
+    PT_ASSIGN_OR_RETURN(sort.return_options, ReturnOptions(p, "SORT"));
+  }
   // sort-criteria = "(" sort-criterion *(SP sort-criterion) ")" (RFC 5256 §5)
   PT_RETURN_IF_ERROR(p.ParenthesizedList("sort criteria", false, [&]() -> Status {
     SortCriterion criterion;
@@ -364,3 +377,13 @@ Result<Arguments> ParseThreadArguments(Parser& p) {
 }
 
 }  // namespace postern::imap::internal
+
+namespace postern::imap {
+
+bool UsesModSeq(const SearchKey& key) {
+  if (key.kind == SearchKeyKind::kModSeq) return true;
+  return std::any_of(key.children.begin(), key.children.end(),
+                     [](const SearchKey& child) { return UsesModSeq(child); });
+}
+
+}  // namespace postern::imap

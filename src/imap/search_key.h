@@ -1,7 +1,8 @@
 // SEARCH, SORT and THREAD criteria as parsed by ParseCommand: the search keys of RFC 3501 and
 // RFC 9051 §6.4.4 with MODSEQ (RFC 7162 §3.1.5), OLDER/YOUNGER (RFC 5032), SAVEDBEFORE/SAVEDON/
 // SAVEDSINCE/SAVEDATESUPPORTED (RFC 8514), EMAILID/THREADID (RFC 8474); ESEARCH return options
-// (RFC 4731, RFC 5182 SAVE); SORT criteria (RFC 5256, RFC 5957 DISPLAYFROM/DISPLAYTO).
+// (RFC 4731, RFC 5182 SAVE, RFC 5267 for SORT); SORT criteria (RFC 5256, RFC 5957 DISPLAYFROM/
+// DISPLAYTO).
 // Values only; thread-compatible.
 #pragma once
 
@@ -101,6 +102,10 @@ struct Search {
   SearchKey criteria;           // kind kAnd: the top-level keys
 };
 
+// True if `key` holds a MODSEQ key at any depth (RFC 7162 §3.1.5: the result then carries the
+// highest mod-sequence of the messages found).
+bool UsesModSeq(const SearchKey& key);
+
 enum class SortKey {
   kArrival,
   kCc,
@@ -118,8 +123,12 @@ struct SortCriterion {
   bool reverse = false;
 };
 
-// SORT and UID SORT (RFC 5256 §3).
+// SORT and UID SORT (RFC 5256 §3), with ESORT return options (RFC 5267 §3.2).
 struct Sort {
+  // RETURN (...) was given: reply with ESEARCH, MIN/MAX/ALL taken in sort
+  // order. "RETURN ()" means RETURN (ALL).
+  bool extended = false;
+  unsigned return_options = 0;          // SearchReturn bits; 0 unless `extended`
   std::vector<SortCriterion> criteria;  // at least one
   std::string charset;                  // mandatory in SORT; upper-cased
   SearchKey criteria_key;               // kind kAnd

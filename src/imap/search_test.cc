@@ -268,6 +268,24 @@ TEST(SortTest, Parses) {
   ExpectError("a SORT (REVERSE REVERSE DATE) UTF-8 ALL", "Unknown sort key REVERSE");
   ExpectError("a SORT (DATE) ALL", "Missing arguments");  // the charset is mandatory
   ExpectError("a SORT DATE UTF-8 ALL", "Expected (");
+  EXPECT_FALSE(sort.extended);
+  EXPECT_EQ(sort.return_options, 0u);
+}
+
+TEST(SortTest, ReturnOptions) {
+  // RFC 5267 §3.2: ESORT's options come before the sort criteria.
+  Sort sort = ExpectArgs<Sort>("A1 SORT RETURN (MIN MAX save) (DATE) UTF-8 ALL");
+  EXPECT_TRUE(sort.extended);
+  EXPECT_EQ(sort.return_options, kSearchReturnMin | kSearchReturnMax | kSearchReturnSave);
+  ASSERT_EQ(sort.criteria.size(), 1u);
+  EXPECT_EQ(sort.criteria[0].key, SortKey::kDate);
+  Sort all = ExpectArgs<Sort>("A2 UID SORT RETURN () (REVERSE SIZE) US-ASCII UNSEEN");
+  EXPECT_TRUE(all.extended);
+  EXPECT_EQ(all.return_options, unsigned{kSearchReturnAll});
+  EXPECT_EQ(all.criteria_key.children[0].kind, SearchKeyKind::kUnseen);
+  ExpectError("a SORT RETURN (PARTIAL) (DATE) UTF-8 ALL", "Unknown SORT return option PARTIAL");
+  ExpectError("a SORT RETURN (MIN)", "Missing arguments");
+  ExpectError("a SORT (DATE) RETURN (MIN) UTF-8 ALL", "Unknown search key");
 }
 
 TEST(ThreadTest, Parses) {

@@ -6,6 +6,7 @@
 #include "base/strings.h"
 #include "imap/date_time.h"
 #include "imap/parser.h"
+#include "imap/search_key.h"
 
 namespace postern::imap {
 namespace {
@@ -99,6 +100,23 @@ std::string FormatSequenceSet(std::span<const uint32_t> numbers) {
     i = j + 1;
   }
   return out;
+}
+
+std::string FormatEsearch(std::string_view tag, bool uid, unsigned options,
+                          std::span<const uint32_t> numbers, uint64_t modseq) {
+  std::string line = "* ESEARCH (TAG ";
+  AppendString(&line, tag);
+  line += ")";
+  if (uid) line += " UID";
+  if (!numbers.empty()) {
+    if (options & kSearchReturnMin) line += " MIN " + std::to_string(numbers.front());
+    if (options & kSearchReturnMax) line += " MAX " + std::to_string(numbers.back());
+    if (options & kSearchReturnAll) line += " ALL " + FormatSequenceSet(numbers);
+  }
+  if (options & kSearchReturnCount) line += " COUNT " + std::to_string(numbers.size());
+  if (modseq != 0) line += " MODSEQ " + std::to_string(modseq);
+  line += "\r\n";
+  return line;
 }
 
 std::string FormatDateTime(int64_t unix_time, int zone_minutes) {

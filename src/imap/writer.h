@@ -48,6 +48,14 @@ void AppendMailbox(std::string* out, std::string_view utf8_name, const StringOpt
 // given order (still valid, less compact). Zeros are skipped; empty input gives "".
 std::string FormatSequenceSet(std::span<const uint32_t> numbers);
 
+// An ESEARCH response with its CRLF (RFC 4731 §3.1; RFC 5267 §3.1 for SORT):
+// '* ESEARCH (TAG "a") UID MIN 2 MAX 9 ALL 2:5,9 COUNT 5 MODSEQ 17'. `numbers` are in result
+// order, ascending for SEARCH and in sort order for SORT: MIN is the first, MAX the last, ALL keeps
+// the order. `options` are SearchReturn bits (imap/search_key.h; SAVE is not written). MIN, MAX
+// and ALL are left out when nothing matched, MODSEQ (RFC 7162 §3.1.10) when `modseq` is 0.
+std::string FormatEsearch(std::string_view tag, bool uid, unsigned options,
+                          std::span<const uint32_t> numbers, uint64_t modseq);
+
 // date-time without its quotes, "dd-MMM-yyyy hh:mm:ss +zzzz" (RFC 9051 §9; the day as two
 // digits), for the instant `unix_time` seen `zone_minutes` east of UTC (-420 is "-0700").
 // Defined for instants in the years 0000..9999 and zones within ±23:59.

@@ -128,6 +128,25 @@ TEST(WriterTest, FlagLists) {
   EXPECT_EQ(parsed.command->Get<Store>().flags, flags);
 }
 
+TEST(WriterTest, Esearch) {
+  const std::vector<uint32_t> ascending = {2, 10, 11, 12, 21};
+  EXPECT_EQ(FormatEsearch("C285", false, kSearchReturnMin | kSearchReturnMax | kSearchReturnSave,
+                          ascending, 0),
+            "* ESEARCH (TAG \"C285\") MIN 2 MAX 21\r\n");
+  EXPECT_EQ(FormatEsearch("a", true, kSearchReturnAll | kSearchReturnCount, ascending, 1236),
+            "* ESEARCH (TAG \"a\") UID ALL 2,10:12,21 COUNT 5 MODSEQ 1236\r\n");
+  // RFC 5267 §3.1: in sort order, MIN is the first and MAX the last.
+  const std::vector<uint32_t> sorted = {2, 3, 1, 4};
+  EXPECT_EQ(
+      FormatEsearch("A1", false, kSearchReturnMin | kSearchReturnMax | kSearchReturnAll, sorted, 0),
+      "* ESEARCH (TAG \"A1\") MIN 2 MAX 4 ALL 2:3,1,4\r\n");
+  // Nothing found: only COUNT (RFC 4731 §3.1).
+  EXPECT_EQ(
+      FormatEsearch("b", false, kSearchReturnMin | kSearchReturnAll | kSearchReturnCount, {}, 0),
+      "* ESEARCH (TAG \"b\") COUNT 0\r\n");
+  EXPECT_EQ(FormatEsearch("b", false, kSearchReturnAll, {}, 0), "* ESEARCH (TAG \"b\")\r\n");
+}
+
 TEST(WriterTest, WrittenStringsParseBack) {
   StringOptions options;
   for (std::string_view s :

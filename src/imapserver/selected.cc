@@ -79,6 +79,12 @@ uint32_t SelectedMailbox::SeqOf(uint32_t uid) const {
 std::vector<uint32_t> SelectedMailbox::Resolve(const imap::SequenceSet& set, bool uid) const {
   std::vector<uint32_t> out;
   if (messages_.empty()) return out;
+  if (set.saved) {
+    for (uint32_t saved : saved_uids_) {
+      if (uint32_t seq = SeqOf(saved); seq != 0) out.push_back(seq);
+    }
+    return out;
+  }
   if (!uid) {
     for (const auto& r : set.Resolve(exists())) {
       for (uint32_t n = r.first; n <= r.last && n <= exists(); ++n) {
@@ -166,10 +172,19 @@ std::vector<std::string> SelectedMailbox::RemoveUids(const std::vector<uint32_t>
   if (vanished && !removed.empty()) {
     out.push_back("* VANISHED " + imap::FormatSequenceSet(removed) + "\r\n");
   }
-  std::erase_if(pending_expunges_, [&](uint32_t uid) {
+  auto removed_now = [&](uint32_t uid) {
     return std::binary_search(sorted.begin(), sorted.end(), uid);
-  });
+  };
+  std::erase_if(pending_expunges_, removed_now);
+  // RFC 9051 §6.4.4.1: an expunged message leaves the search result.
+  std::erase_if(saved_uids_, removed_now);
   return out;
+}
+
+void SelectedMailbox::SaveSearchResult(std::vector<uint32_t> uids) {
+  std::sort(uids.begin(), uids.end());
+  uids.erase(std::unique(uids.begin(), uids.end()), uids.end());
+  saved_uids_ = std::move(uids);
 }
 
 std::vector<std::string> SelectedMailbox::ChangedSince(

@@ -58,8 +58,19 @@ class SelectedMailbox {
   uint32_t LargestUid() const { return messages_.empty() ? 0 : messages_.back().uid; }
 
   // Sequence numbers named by `set` (ascending). With `uid`, the set holds
-  // UIDs (RFC 9051 §6.4.8: UIDs not present are ignored).
+  // UIDs (RFC 9051 §6.4.8: UIDs not present are ignored). "$" is the saved
+  // search result, whichever kind of numbers the command takes (RFC 5182
+  // §2.1).
   std::vector<uint32_t> Resolve(const imap::SequenceSet& set, bool uid) const;
+
+  // The search result variable "$" (RFC 5182, RFC 9051 §6.4.4.1), set by a
+  // SEARCH or SORT with RETURN (SAVE). Kept as UIDs, so expunges need no
+  // renumbering: a message removed from the view leaves it. A view starts
+  // with it empty, which is how SELECT and EXAMINE reset it.
+  void SaveSearchResult(std::vector<uint32_t> uids);
+  bool InSearchResult(uint32_t uid) const {
+    return std::binary_search(saved_uids_.begin(), saved_uids_.end(), uid);
+  }
 
   // How the session reports changes (RFC 7162): `condstore` once a
   // CONDSTORE enabling command ran: unsolicited FETCH responses carry UID and
@@ -107,6 +118,7 @@ class SelectedMailbox {
   uint64_t pending_floor_ = 0;
   uint64_t known_modseq_ = 0;
   bool read_only_ = false;
+  std::vector<uint32_t> saved_uids_;  // "$": ascending
 };
 
 // System flags named ("\Seen", canonically spelled by the parser) to

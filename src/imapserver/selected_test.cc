@@ -38,6 +38,27 @@ TEST(SelectedMailboxTest, ResolvesSequenceNumbersAndUids) {
   EXPECT_EQ(s.Resolve(Set("1:1000"), true), (std::vector<uint32_t>{1, 2, 3}));
 }
 
+TEST(SelectedMailboxTest, SavedSearchResultFollowsExpunges) {
+  SelectedMailbox s = Make();  // UIDs 2, 4, 9
+  // Empty until a SEARCH saves: "$" is then valid and names nothing.
+  EXPECT_TRUE(s.Resolve(Set("$"), false).empty());
+  s.SaveSearchResult({9, 4, 9});
+  EXPECT_TRUE(s.InSearchResult(4));
+  EXPECT_FALSE(s.InSearchResult(2));
+  // The same messages as sequence numbers or as UIDs (RFC 5182 §2.1).
+  EXPECT_EQ(s.Resolve(Set("$"), false), (std::vector<uint32_t>{2, 3}));
+  EXPECT_EQ(s.Resolve(Set("$"), true), (std::vector<uint32_t>{2, 3}));
+  // An expunge held back leaves "$" alone; once announced, the message
+  // leaves it and the others are renumbered with the view.
+  s.Apply(6, {}, {4}, false, {});
+  EXPECT_EQ(s.Resolve(Set("$"), false), (std::vector<uint32_t>{2, 3}));
+  s.Apply(6, {}, {}, true, {});
+  EXPECT_FALSE(s.InSearchResult(4));
+  EXPECT_EQ(s.Resolve(Set("$"), false), std::vector<uint32_t>{2});
+  s.RemoveUids({9}, false);
+  EXPECT_TRUE(s.Resolve(Set("$"), true).empty());
+}
+
 TEST(SelectedMailboxTest, AnnouncesFlagsNewMailAndExpunges) {
   SelectedMailbox s = Make();
   auto u = s.Apply(8, {Msg(4, 7, store::kFlagSeen), Msg(9, 5), Msg(12, 8)}, {2}, true, {});

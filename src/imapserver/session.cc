@@ -73,6 +73,7 @@ std::string Session::Capabilities() const {
   caps += " CHILDREN SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS STATUS=SIZE";
   caps += " CONDSTORE QRESYNC QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE SAVEDATE ESEARCH WITHIN";
   caps += " BINARY MULTIAPPEND OBJECTID PREVIEW";
+  caps += " SEARCHRES SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES";
   // RFC 7889: the largest APPEND accepted, for every mailbox.
   caps += " APPENDLIMIT=" + std::to_string(options_.max_literal);
   if (state_ == State::kNotAuthenticated) {
@@ -141,12 +142,13 @@ asio::awaitable<void> Session::Run() {
     tag = command.tag;
     done = co_await Dispatch(command);
     if (selected_ && changed_ && state_ == State::kSelected) {
-      // RFC 9051 §7.5.1: no EXPUNGE during FETCH, STORE or SEARCH (their
-      // UID forms may have them).
+      // RFC 9051 §7.5.1: no EXPUNGE during FETCH, STORE or SEARCH, nor
+      // during SORT and THREAD (RFC 5256 §3); their UID forms may have them.
       using imap::Verb;
       const bool hold =
           !command.uid && (command.verb == Verb::kFetch || command.verb == Verb::kStore ||
-                           command.verb == Verb::kSearch);
+                           command.verb == Verb::kSearch || command.verb == Verb::kSort ||
+                           command.verb == Verb::kThread);
       co_await Sync(!hold);
     }
     if (done.status.starts_with("BAD") && ++bad_commands_ >= options_.max_bad_commands) {
@@ -329,6 +331,8 @@ asio::awaitable<Session::Done> Session::Dispatch(const imap::Command& command) {
       case Verb::kUnselect:
       case Verb::kExpunge:
       case Verb::kSearch:
+      case Verb::kSort:
+      case Verb::kThread:
       case Verb::kFetch:
       case Verb::kStore:
       case Verb::kCopy:
@@ -357,6 +361,10 @@ asio::awaitable<Session::Done> Session::Dispatch(const imap::Command& command) {
       co_return co_await Expunge(command);
     case Verb::kSearch:
       co_return co_await Search(command);
+    case Verb::kSort:
+      co_return co_await Sort(command);
+    case Verb::kThread:
+      co_return co_await Thread(command);
     case Verb::kFetch:
       co_return co_await Fetch(command);
     case Verb::kStore:

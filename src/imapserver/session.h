@@ -2,7 +2,8 @@
 // (framing literals), runs them against the store and answers. Split by
 // command family: session.cc (framing, state, authentication, IDLE),
 // session_mailbox.cc (LIST, STATUS, CREATE, ..., APPEND), session_message.cc
-// (FETCH, STORE, SEARCH, COPY, MOVE, EXPUNGE).
+// (FETCH, STORE, SEARCH, COPY, MOVE, EXPUNGE), session_sort.cc (SORT,
+// THREAD).
 //
 // Other sessions' changes reach this one through mailbox::ChangeNotifier:
 // announced after the next command, and at once while it IDLEs. Every store
@@ -130,6 +131,35 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::awaitable<Done> Expunge(const imap::Command& command);
   asio::awaitable<Done> Copy(const imap::Command& command, bool move);
   asio::awaitable<Done> Search(const imap::Command& command);
+  // The messages matching `criteria` (sequence numbers, ascending). nullopt
+  // if the full-text index could not be read.
+  asio::awaitable<std::optional<std::vector<uint32_t>>> MatchingMessages(
+      const imap::SearchKey& criteria);
+  // What SEARCH, SORT and THREAD share: the charset check (null: none was
+  // given), CONDSTORE enabled by a MODSEQ key (RFC 7162 §3.1), the matching,
+  // and with `save` "$" emptied when the command fails with NO (RFC 9051
+  // §6.4.4.1). Either `error` is set or `seqs` holds what matched.
+  struct Matches {
+    std::optional<Done> error;
+    std::vector<uint32_t> seqs;
+  };
+  asio::awaitable<Matches> FindMatches(const std::string* charset, const imap::SearchKey& criteria,
+                                       bool save);
+  // RFC 5182 SAVE: "$" becomes these messages (`seqs` in result order), or
+  // only the MIN/MAX ones when `options` ask for those alone.
+  void SaveSearchResult(unsigned options, const std::vector<uint32_t>& seqs);
+  // The untagged result of SEARCH or SORT (`name`): a plain "* SEARCH" or
+  // "* SORT" line, or with `extended` an ESEARCH line (RFC 4731, RFC 5267);
+  // `modseq` adds the highest MODSEQ (RFC 7162 §3.1.5).
+  void SendSearchResult(const imap::Command& command, std::string_view name, bool extended,
+                        unsigned options, const std::vector<uint32_t>& seqs, bool modseq);
+  // Strings in SEARCH, SORT and THREAD may be US-ASCII or UTF-8 (RFC 9051
+  // §6.4.4, RFC 5256 §3); other charsets get kBadCharset.
+  static bool SearchCharsetSupported(std::string_view charset) {
+    return charset == "US-ASCII" || charset == "UTF-8";
+  }
+  static constexpr std::string_view kBadCharset =
+      "NO [BADCHARSET (US-ASCII UTF-8)] Unsupported charset";
   // The cached ENVELOPE/BODY/BODYSTRUCTURE and preview of these messages
   // (parsed and saved when the cache has none, or, with `need_preview`, no
   // preview), read in one trip to the blocking pool; nullopt for a message
@@ -137,6 +167,12 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::awaitable<std::vector<std::optional<store::MessageParse>>> StructuresOf(
       const std::vector<uint32_t>& seqs, bool need_preview = false);
   asio::awaitable<std::optional<std::string>> ContentOf(const MessageView& message);
+
+  // ---- session_sort.cc
+  // SORT and UID SORT (RFC 5256, RFC 5957 SORT=DISPLAY, RFC 5267 ESORT).
+  asio::awaitable<Done> Sort(const imap::Command& command);
+  // THREAD and UID THREAD (RFC 5256 REFERENCES and ORDEREDSUBJECT).
+  asio::awaitable<Done> Thread(const imap::Command& command);
 
   std::shared_ptr<net::Connection> conn_;
   SessionContext context_;

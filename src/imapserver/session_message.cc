@@ -143,11 +143,6 @@ bool NeedsContent(const imap::SearchKey& key) {
   return std::any_of(key.children.begin(), key.children.end(), NeedsContent);
 }
 
-bool UsesModSeq(const imap::SearchKey& key) {
-  if (key.kind == imap::SearchKeyKind::kModSeq) return true;
-  return std::any_of(key.children.begin(), key.children.end(), UsesModSeq);
-}
-
 // The BODY and TEXT keys of a search, answered from the full-text index
 // before any message is matched: for each key, the ids (ascending) of the
 // messages whose text holds its string.
@@ -212,8 +207,10 @@ struct Matcher {
       case K::kNot:
         return !Match(key.children[0], seq, m, c);
       case K::kSequenceSet:
+        if (key.set.saved) return mailbox.InSearchResult(m.uid);  // RFC 5182 "$"
         return key.set.Contains(seq, mailbox.exists());
       case K::kUid:
+        if (key.set.saved) return mailbox.InSearchResult(m.uid);
         return key.set.Contains(m.uid, mailbox.LargestUid());
       case K::kAll:
         return true;
@@ -335,24 +332,7 @@ asio::awaitable<std::vector<std::optional<store::MessageParse>>> Session::Struct
     std::vector<std::optional<store::MessageParse>> out;
     out.reserve(blobs.size());
     for (const std::string& blob : blobs) {
-      Result<std::optional<store::MessageParse>> cached = context_.store.ReadParse(blob);
-      if (cached.ok() && (!cached->has_value() || (need_preview && !(*cached)->preview))) {
-        // Mail stored before the cache (or before previews) existed: parse
-        // once and keep it. A body already gone (expunged elsewhere, then
-        // collected) stays as it was: without a parse that message alone is
-        // skipped, without a preview it gets an empty one.
-        Result<std::string> body = context_.store.ReadBody(blob);
-        if (body.ok()) {
-          store::MessageParse parsed = mailbox::StructureOf(*body);
-          (void)context_.store.SaveParse(blob, parsed);
-          if (cached->has_value()) {
-            (*cached)->preview = std::move(parsed.preview);
-          } else {
-            *cached = std::move(parsed);
-          }
-        }
-      }
-      out.push_back(cached.ok() ? std::move(*cached) : std::nullopt);
+      out.push_back(mailbox::CachedStructure(context_.store, blob, need_preview));
     }
     return out;
   };
@@ -361,7 +341,6 @@ asio::awaitable<std::vector<std::optional<store::MessageParse>>> Session::Struct
 
 asio::awaitable<Session::Done> Session::Fetch(const imap::Command& command) {
   const auto& args = command.Get<imap::Fetch>();
-  if (args.set.saved) co_return Bad("No saved search result");
   if (!command.uid && !ValidSequenceNumbers(args.set, selected_->exists())) {
     co_return Bad("Invalid message sequence number");
   }
@@ -603,7 +582,6 @@ asio::awaitable<Session::Done> Session::Fetch(const imap::Command& command) {
 
 asio::awaitable<Session::Done> Session::StoreFlags(const imap::Command& command) {
   const auto& args = command.Get<imap::Store>();
-  if (args.set.saved) co_return Bad("No saved search result");
   if (selected_->read_only()) co_return No("[READ-ONLY] The mailbox is read-only");
   if (!command.uid && !ValidSequenceNumbers(args.set, selected_->exists())) {
     co_return Bad("Invalid message sequence number");
@@ -653,7 +631,6 @@ asio::awaitable<Session::Done> Session::Expunge(const imap::Command& command) {
   if (selected_->read_only()) co_return No("[READ-ONLY] The mailbox is read-only");
   std::optional<std::vector<uint32_t>> only;
   if (const auto& set = command.Get<imap::Expunge>().uids) {
-    if (set->saved) co_return Bad("No saved search result");
     only.emplace();
     for (uint32_t seq : selected_->Resolve(*set, true)) only->push_back(selected_->at(seq).uid);
     if (only->empty()) co_return Ok("UID EXPUNGE completed");
@@ -676,7 +653,6 @@ asio::awaitable<Session::Done> Session::Expunge(const imap::Command& command) {
 asio::awaitable<Session::Done> Session::Copy(const imap::Command& command, bool move) {
   const auto& args = command.Get<imap::Copy>();
   const std::string verb = std::string(command.uid ? "UID " : "") + (move ? "MOVE" : "COPY");
-  if (args.set.saved) co_return Bad("No saved search result");
   if (move && selected_->read_only()) co_return No("[READ-ONLY] The mailbox is read-only");
   if (!command.uid && !ValidSequenceNumbers(args.set, selected_->exists())) {
     co_return Bad("Invalid message sequence number");
@@ -715,15 +691,11 @@ asio::awaitable<Session::Done> Session::Copy(const imap::Command& command, bool 
   co_return Ok(verb + " completed");
 }
 
-asio::awaitable<Session::Done> Session::Search(const imap::Command& command) {
-  const auto& args = command.Get<imap::Search>();
-  if (args.charset && *args.charset != "US-ASCII" && *args.charset != "UTF-8") {
-    co_return No("[BADCHARSET (US-ASCII UTF-8)] Unsupported charset");
-  }
-  const bool content = NeedsContent(args.criteria);
-  if (UsesModSeq(args.criteria)) EnableCondstore();
+asio::awaitable<std::optional<std::vector<uint32_t>>> Session::MatchingMessages(
+    const imap::SearchKey& criteria) {
+  const bool content = NeedsContent(criteria);
   std::vector<const imap::SearchKey*> text_keys;
-  CollectTextKeys(args.criteria, &text_keys);
+  CollectTextKeys(criteria, &text_keys);
   TextHits text_hits;
   if (!text_keys.empty()) {
     std::vector<std::pair<store::TextField, std::string>> queries;
@@ -746,12 +718,12 @@ asio::awaitable<Session::Done> Session::Search(const imap::Command& command) {
     };
     Result<std::vector<std::vector<int64_t>>> found =
         co_await Offload(context_.blocking, std::move(find));
-    if (!found.ok()) co_return No("[SERVERBUG] Cannot search the text of the messages");
+    if (!found.ok()) co_return std::nullopt;
     for (size_t i = 0; i < text_keys.size(); ++i) text_hits[text_keys[i]] = std::move((*found)[i]);
   }
-  if (!selected_) co_return No("No mailbox selected");
-  Matcher matcher{*selected_, Clock::Real().NowUnix(), text_hits};
   std::vector<uint32_t> hits;  // sequence numbers
+  if (!selected_) co_return hits;
+  Matcher matcher{*selected_, Clock::Real().NowUnix(), text_hits};
   const uint32_t exists = selected_->exists();
   for (uint32_t seq = 1; seq <= exists && selected_ && seq <= selected_->exists(); ++seq) {
     const MessageView m = selected_->at(seq);
@@ -762,41 +734,85 @@ asio::awaitable<Session::Done> Session::Search(const imap::Command& command) {
       c.emplace(std::move(*raw));
     }
     if (!selected_ || seq > selected_->exists()) break;
-    if (matcher.Match(args.criteria, seq, m, c ? &*c : nullptr)) hits.push_back(seq);
+    if (matcher.Match(criteria, seq, m, c ? &*c : nullptr)) hits.push_back(seq);
   }
+  co_return hits;
+}
+
+void Session::SaveSearchResult(unsigned options, const std::vector<uint32_t>& seqs) {
+  if (!selected_) return;
+  // RFC 9051 §6.4.4.1 table 4: with MIN and/or MAX but neither ALL nor
+  // COUNT, "$" holds just what MIN and MAX return.
+  std::vector<uint32_t> saved;
+  const bool all = (options & (imap::kSearchReturnAll | imap::kSearchReturnCount)) != 0 ||
+                   (options & (imap::kSearchReturnMin | imap::kSearchReturnMax)) == 0;
+  if (all) {
+    saved = seqs;
+  } else if (!seqs.empty()) {
+    if (options & imap::kSearchReturnMin) saved.push_back(seqs.front());
+    if (options & imap::kSearchReturnMax) saved.push_back(seqs.back());
+  }
+  for (uint32_t& n : saved) n = selected_->at(n).uid;
+  selected_->SaveSearchResult(std::move(saved));
+}
+
+void Session::SendSearchResult(const imap::Command& command, std::string_view name, bool extended,
+                               unsigned options, const std::vector<uint32_t>& seqs, bool modseq) {
   std::vector<uint32_t> numbers;
+  numbers.reserve(seqs.size());
   uint64_t highest = 0;
-  for (uint32_t seq : hits) {
-    numbers.push_back(command.uid ? selected_->at(seq).uid : seq);
-    highest = std::max(highest, selected_->at(seq).modseq);
+  for (uint32_t seq : seqs) {
+    const MessageView& m = selected_->at(seq);
+    numbers.push_back(command.uid ? m.uid : seq);
+    highest = std::max(highest, m.modseq);
   }
-  const std::string verb = std::string(command.uid ? "UID " : "") + "SEARCH";
-  if (args.extended) {
-    // RFC 4731 ESEARCH.
-    unsigned want = args.return_options == 0 ? imap::kSearchReturnAll : args.return_options;
-    std::string line = "* ESEARCH (TAG ";
-    imap::AppendString(&line, command.tag);
-    line += ")";
-    if (command.uid) line += " UID";
-    if (!numbers.empty()) {
-      if (want & imap::kSearchReturnMin) line += " MIN " + std::to_string(numbers.front());
-      if (want & imap::kSearchReturnMax) line += " MAX " + std::to_string(numbers.back());
-      if (want & imap::kSearchReturnAll) line += " ALL " + imap::FormatSequenceSet(numbers);
-    }
-    if (want & imap::kSearchReturnCount) line += " COUNT " + std::to_string(numbers.size());
-    if (UsesModSeq(args.criteria) && !numbers.empty()) {
-      line += " MODSEQ " + std::to_string(highest);
-    }
-    Send(line + "\r\n");
-    co_return Ok(verb + " completed");
+  // RFC 7162 §3.1.5, §3.1.9, §3.1.10: a MODSEQ key adds the highest
+  // mod-sequence of what was found.
+  if (!modseq) highest = 0;
+  if (extended) {
+    // RFC 9051 §6.4.4: SAVE alone suppresses the ESEARCH response.
+    if (options == imap::kSearchReturnSave) return;
+    Send(imap::FormatEsearch(command.tag, command.uid, options, numbers, highest));
+    return;
   }
-  std::string line = "* SEARCH";
+  std::string line = "* " + std::string(name);
   for (uint32_t n : numbers) line += " " + std::to_string(n);
-  if (UsesModSeq(args.criteria) && !numbers.empty()) {
-    line += " (MODSEQ " + std::to_string(highest) + ")";  // RFC 7162 §3.1.5
-  }
+  if (highest != 0 && !numbers.empty()) line += " (MODSEQ " + std::to_string(highest) + ")";
   Send(line + "\r\n");
-  co_return Ok(verb + " completed");
+}
+
+asio::awaitable<Session::Matches> Session::FindMatches(const std::string* charset,
+                                                       const imap::SearchKey& criteria, bool save) {
+  Matches matches;
+  if (charset != nullptr && !SearchCharsetSupported(*charset)) {
+    matches.error = Done{std::string(kBadCharset)};
+  } else {
+    if (imap::UsesModSeq(criteria)) EnableCondstore();
+    std::optional<std::vector<uint32_t>> hits = co_await MatchingMessages(criteria);
+    if (!selected_) {
+      matches.error = No("No mailbox selected");
+      co_return matches;
+    }
+    if (hits) {
+      matches.seqs = std::move(*hits);
+    } else {
+      matches.error = No("[SERVERBUG] Cannot search the text of the messages");
+    }
+  }
+  if (matches.error && save) selected_->SaveSearchResult({});
+  co_return matches;
+}
+
+asio::awaitable<Session::Done> Session::Search(const imap::Command& command) {
+  const auto& args = command.Get<imap::Search>();
+  const bool save = (args.return_options & imap::kSearchReturnSave) != 0;
+  Matches matches =
+      co_await FindMatches(args.charset ? &*args.charset : nullptr, args.criteria, save);
+  if (matches.error) co_return *matches.error;
+  if (save) SaveSearchResult(args.return_options, matches.seqs);
+  SendSearchResult(command, "SEARCH", args.extended, args.return_options, matches.seqs,
+                   imap::UsesModSeq(args.criteria));
+  co_return Ok(std::string(command.uid ? "UID " : "") + "SEARCH completed");
 }
 
 }  // namespace postern::imapserver

@@ -387,6 +387,20 @@ bool WriteNormalized(const std::vector<Value>& items, std::string* out) {
   return true;
 }
 
+// The text of a string or atom; "" for NIL.
+std::string TextOf(const Value& v) { return v.kind == Value::kNil ? std::string() : v.text; }
+
+// An envelope's address list: the addresses of a list value, none for NIL.
+std::vector<EnvelopeAddress> AddressesOf(const Value& list) {
+  std::vector<EnvelopeAddress> out;
+  for (const Value& item : list.items) {
+    if (item.kind != Value::kList || item.items.size() != 4) continue;
+    out.push_back({TextOf(item.items[0]), TextOf(item.items[2]), TextOf(item.items[3]),
+                   item.items[0].kind != Value::kNil});
+  }
+  return out;
+}
+
 }  // namespace
 
 std::optional<std::string> NormalizeBodyStructure(std::string_view text) {
@@ -465,6 +479,28 @@ std::string ImapBodyStructure(const Part& part, bool extended) {
   out.reserve(256);
   AppendBody(part, extended, &out);
   return out;
+}
+
+std::optional<Envelope> ReadImapEnvelope(std::string_view text) {
+  std::optional<std::vector<Value>> items = ValueReader(text).ReadAll();
+  // date subject from sender reply-to to cc bcc in-reply-to message-id
+  if (!items || items->size() != 10) return std::nullopt;
+  const std::vector<Value>& v = *items;
+  for (size_t i : {0, 1, 8, 9}) {
+    if (v[i].kind == Value::kList) return std::nullopt;
+  }
+  for (size_t i = 2; i < 8; ++i) {
+    if (v[i].kind != Value::kList && v[i].kind != Value::kNil) return std::nullopt;
+  }
+  Envelope envelope;
+  envelope.date = TextOf(v[0]);
+  envelope.subject = TextOf(v[1]);
+  envelope.from = AddressesOf(v[2]);
+  envelope.to = AddressesOf(v[5]);
+  envelope.cc = AddressesOf(v[6]);
+  envelope.in_reply_to = TextOf(v[8]);
+  envelope.message_id = TextOf(v[9]);
+  return envelope;
 }
 
 }  // namespace postern::message

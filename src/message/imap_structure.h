@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "message/mime.h"
 
@@ -26,6 +27,27 @@ std::string ImapBodyStructure(const Part& part, bool extended);
 // data becomes NIL, a lone Content-Language string becomes a list, as
 // Dovecot normalizes its cache. nullopt if the text is not a body structure.
 std::optional<std::string> NormalizeBodyStructure(std::string_view text);
+
+// One address of an ENVELOPE (RFC 9051 §7.5.2): NIL parts are empty.
+struct EnvelopeAddress {
+  std::string name;  // addr-name: the display name, RFC 2047 encoded words still in it
+  std::string mailbox;
+  std::string host;       // empty with a mailbox: the start of a group (or a broken address)
+  bool has_name = false;  // addr-name is not NIL
+};
+
+// What SORT and THREAD read from a cached ENVELOPE (RFC 5256, RFC 5957).
+struct Envelope {
+  std::string date;     // the Date field, unfolded
+  std::string subject;  // the Subject field, unfolded, encoded words not decoded
+  std::vector<EnvelopeAddress> from, to, cc;
+  std::string in_reply_to;  // the field as written, unfolded
+  std::string message_id;
+};
+
+// Reads an ENVELOPE as ImapEnvelope writes it (without the surrounding
+// parentheses). nullopt if the text is not an envelope.
+std::optional<Envelope> ReadImapEnvelope(std::string_view text);
 
 // Appends `s` as an IMAP string: quoted when it is short printable ASCII,
 // otherwise a literal. CR and LF are dropped (header values are unfolded);

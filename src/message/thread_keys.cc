@@ -192,8 +192,8 @@ class BaseSubjectExtractor {
   bool reply_or_forward_ = false;
 };
 
-// RFC 5051 i;unicode-casemap: simple titlecase mapping, then NFKD. ASCII
-// letters come out in upper case.
+}  // namespace
+
 std::string UnicodeCasemap(std::string_view text) {
   bool ascii = true;
   for (char c : text) ascii = ascii && static_cast<unsigned char>(c) < 0x80;
@@ -215,8 +215,6 @@ std::string UnicodeCasemap(std::string_view text) {
   normalized.toUTF8String(out);
   return out;
 }
-
-}  // namespace
 
 std::vector<std::string> ParseMessageIds(std::string_view raw_value) {
   std::vector<std::string> ids;

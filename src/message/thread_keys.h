@@ -22,6 +22,12 @@ std::vector<std::string> ParseMessageIds(std::string_view raw_value);
 // 5051 titlecase then NFKD, so ASCII letters come out upper case, "HELLO").
 std::string BaseSubject(std::string_view decoded_subject);
 
+// RFC 5051 i;unicode-casemap, the collation RFC 5256 §7 asks SORT and THREAD
+// to use: each character's simple titlecase mapping, then NFKD. Two results
+// compare by their octets (i;octet). ASCII letters come out upper case, so
+// for ASCII this orders as i;ascii-casemap does.
+std::string UnicodeCasemap(std::string_view text);
+
 // True if the subject had a reply/forward prefix or trailer
 // (ORDEREDSUBJECT and REFERENCES need to know, RFC 5256 §2.1 note).
 bool IsReplyOrForward(std::string_view decoded_subject);
