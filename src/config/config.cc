@@ -247,6 +247,23 @@ const std::vector<Key>& Keys() {
        "user's next plaintext login when theirs have fewer (RFC 7677: at least 4096, at most "
        "1000000). Clients repeat this work at every SCRAM login.",
        nullptr, [](Config& c, const Value& v) { c.auth.scram_iterations = As<int64_t>(v); }},
+      {"auth", "max_failures_per_ip", Type::kInt, "10",
+       "Failed logins (IMAP, POP3, submission together) from one IP address (IPv6: one /64) "
+       "within auth.failure_window after which that address may not log in for "
+       "auth.block_time; its attempts are refused without checking any password.",
+       nullptr, [](Config& c, const Value& v) { c.auth.max_failures_per_ip = As<int64_t>(v); }},
+      {"auth", "max_failures_per_account", Type::kInt, "30",
+       "Failed logins for one account, from anywhere, within auth.failure_window after which "
+       "the account is closed for auth.block_time to every address it has not logged in from "
+       "before (guessing spread over many addresses stops; its owner still gets in).",
+       nullptr,
+       [](Config& c, const Value& v) { c.auth.max_failures_per_account = As<int64_t>(v); }},
+      {"auth", "failure_window", Type::kDuration, R"("10m")",
+       "How long a failed login counts towards the limits above.", nullptr,
+       [](Config& c, const Value& v) { c.auth.failure_window = As<int64_t>(v); }},
+      {"auth", "block_time", Type::kDuration, R"("15m")",
+       "How long an address or account stays blocked once a limit is reached.", nullptr,
+       [](Config& c, const Value& v) { c.auth.block_time = As<int64_t>(v); }},
   };
   return keys;
 }
@@ -412,6 +429,14 @@ Status Validate(Config& c) {
     return InvalidArgument("store.compression_level must be between 1 and 19");
   }
   // The bounds of directory/scram_secrets.h (config sits below directory).
+  if (c.auth.max_failures_per_ip < 1 || c.auth.max_failures_per_account < 1) {
+    return InvalidArgument(
+        "auth.max_failures_per_ip and auth.max_failures_per_account must be "
+        "at least 1");
+  }
+  if (c.auth.failure_window < 1 || c.auth.block_time < 1) {
+    return InvalidArgument("auth.failure_window and auth.block_time must be at least 1s");
+  }
   if (c.auth.scram_iterations < 4096 || c.auth.scram_iterations > 1000000) {
     return InvalidArgument("auth.scram_iterations must be between 4096 and 1000000");
   }

@@ -86,6 +86,11 @@ struct StoreConfig {
 // Authentication, for every protocol (docs/authentication.md).
 struct AuthConfig {
   int64_t scram_iterations;  // PBKDF2 rounds of new SCRAM-SHA-256 secrets
+  // Failed logins over every protocol (sasl/guard.h).
+  int64_t max_failures_per_ip;
+  int64_t max_failures_per_account;
+  int64_t failure_window;  // seconds
+  int64_t block_time;      // seconds
 };
 
 struct Config {

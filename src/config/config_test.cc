@@ -100,6 +100,21 @@ TEST(ConfigTest, SubmissionSection) {
   EXPECT_FALSE(Parse("[submission]\nmax_connections_per_ip = 0\n", "/").ok());
 }
 
+TEST(ConfigTest, AuthLimits) {
+  auto d = Parse("", "/");
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->auth.max_failures_per_ip, 10);
+  EXPECT_EQ(d->auth.max_failures_per_account, 30);
+  EXPECT_EQ(d->auth.failure_window, 600);
+  EXPECT_EQ(d->auth.block_time, 900);
+  auto c = Parse("[auth]\nmax_failures_per_ip = 3\nblock_time = \"1h\"\n", "/");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->auth.max_failures_per_ip, 3);
+  EXPECT_EQ(c->auth.block_time, 3600);
+  EXPECT_FALSE(Parse("[auth]\nmax_failures_per_account = 0\n", "/").ok());
+  EXPECT_FALSE(Parse("[auth]\nfailure_window = \"0s\"\n", "/").ok());
+}
+
 TEST(ConfigTest, SizesAndDurations) {
   EXPECT_EQ(*ParseByteSize("1024"), 1024);
   EXPECT_EQ(*ParseByteSize("4 KiB"), 4096);

@@ -9,6 +9,7 @@
 #include "imap/literal.h"
 #include "imap/writer.h"
 #include "net/async.h"
+#include "net/listener.h"
 #include "sasl/exchange.h"
 #include "sasl/mechanism.h"
 
@@ -405,6 +406,9 @@ asio::awaitable<Session::Done> Session::StartTls() {
 
 asio::awaitable<Session::Done> Session::Login(const std::string& user,
                                               const std::string& password) {
+  if (std::optional<sasl::StepResult> blocked = GuardCheck()) {
+    co_return co_await FinishLogin(std::move(*blocked), "LOGIN command", user);
+  }
   sasl::Credentials& credentials = context_.credentials;
   auto check = [&credentials, user, password] {
     return sasl::FromPasswordCheck(credentials.CheckPassword(user, password));
@@ -415,6 +419,10 @@ asio::awaitable<Session::Done> Session::Login(const std::string& user,
 
 asio::awaitable<Session::Done> Session::FinishLogin(sasl::StepResult result,
                                                     std::string_view mechanism, std::string user) {
+  if (options_.guard) {
+    result = options_.guard->Review(net::ConnectionLimiter::KeyFor(conn_->remote_ip()), "imap",
+                                    user, std::move(result));
+  }
   if (result.status != sasl::StepStatus::kSuccess) {
     LOG_WARN("imap: failed login for <{}> from [{}] ({}): {}", SanitizeForLog(user),
              conn_->remote_ip(), mechanism, SanitizeForLog(result.reason));
@@ -425,6 +433,8 @@ asio::awaitable<Session::Done> Session::FinishLogin(sasl::StepResult result,
         co_return No("[AUTHORIZATIONFAILED] Cannot act as another user");
       case sasl::Failure::kUnavailable:
         co_return No("[UNAVAILABLE] Cannot check credentials now, try again later");
+      case sasl::Failure::kBlocked:
+        co_return No("[UNAVAILABLE] Too many failed logins; try again later");
       case sasl::Failure::kRejected:
         break;
     }
@@ -462,6 +472,9 @@ asio::awaitable<Session::Done> Session::Authenticate(const imap::Command& comman
   std::unique_ptr<sasl::Mechanism> mechanism =
       sasl::NewMechanism(auth.mechanism, context_.credentials);
   if (!mechanism) co_return No("Unsupported authentication mechanism");
+  if (std::optional<sasl::StepResult> blocked = GuardCheck()) {
+    co_return co_await FinishLogin(std::move(*blocked), mechanism->name(), "");
+  }
   std::optional<std::string> client_data;
   if (auth.initial_response) {
     client_data = DecodeBase64Strict(*auth.initial_response);
@@ -666,6 +679,11 @@ asio::awaitable<Session::Done> Session::Select(const imap::Command& command) {
     for (const std::string& line : s.ChangedSince(q.modseq, known)) Send(line);
   }
   co_return Ok(std::string(examine ? "[READ-ONLY] EXAMINE" : "[READ-WRITE] SELECT") + " completed");
+}
+
+std::optional<sasl::StepResult> Session::GuardCheck() const {
+  if (!options_.guard) return std::nullopt;
+  return options_.guard->Check(net::ConnectionLimiter::KeyFor(conn_->remote_ip()));
 }
 
 }  // namespace postern::imapserver

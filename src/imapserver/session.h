@@ -22,6 +22,7 @@
 #include "mailbox/notifier.h"
 #include "net/connection.h"
 #include "sasl/credentials.h"
+#include "sasl/guard.h"
 #include "sasl/mechanism.h"
 #include "store/store.h"
 
@@ -40,6 +41,7 @@ struct SessionOptions {
   std::chrono::seconds login_timeout{60};  // before authentication
   std::chrono::milliseconds failed_login_delay{2000};
   int max_failed_logins = 3;
+  std::shared_ptr<sasl::AuthGuard> guard;  // failed logins across sessions; null: none
   int max_bad_commands = 20;
 };
 
@@ -82,6 +84,8 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::awaitable<Done> Login(const std::string& user, const std::string& password);
   // AUTHENTICATE with any mechanism of sasl/ (RFC 9051 §6.2.2, SASL-IR).
   asio::awaitable<Done> Authenticate(const imap::Command& command);
+  // A kBlocked step while this client is blocked by the guard (guard.h).
+  std::optional<sasl::StepResult> GuardCheck() const;
   // The answer to a finished credential check: logged in, or NO/BAD after
   // the failed-login delay and count.
   asio::awaitable<Done> FinishLogin(sasl::StepResult result, std::string_view mechanism,

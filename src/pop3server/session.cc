@@ -7,6 +7,7 @@
 #include "base/log.h"
 #include "base/strings.h"
 #include "net/async.h"
+#include "net/listener.h"
 #include "pop3/response.h"
 #include "sasl/exchange.h"
 
@@ -168,6 +169,9 @@ asio::awaitable<Session::Reply> Session::Authorization(const pop3::Command& comm
       if (user_.empty()) co_return Err("No user name given; send USER first");
       std::string user = std::move(user_);
       user_.clear();
+      if (std::optional<sasl::StepResult> blocked = GuardCheck()) {
+        co_return co_await Login(std::move(*blocked), "USER/PASS", std::move(user));
+      }
       sasl::Credentials& credentials = context_.credentials;
       auto check = [&credentials, user, password = command.argument] {
         return sasl::FromPasswordCheck(credentials.CheckPassword(user, password));
@@ -202,6 +206,9 @@ asio::awaitable<Session::Reply> Session::Auth(const pop3::Command& command) {
   std::unique_ptr<sasl::Mechanism> mechanism =
       sasl::NewMechanism(command.argument, context_.credentials);
   if (!mechanism) co_return Err("Unsupported authentication mechanism");
+  if (std::optional<sasl::StepResult> blocked = GuardCheck()) {
+    co_return co_await Login(std::move(*blocked), mechanism->name(), "");
+  }
   std::optional<std::string> client_data;
   if (command.initial_response) {
     client_data = pop3::DecodeSaslResponse(*command.initial_response);
@@ -231,6 +238,10 @@ asio::awaitable<Result<std::string>> Session::SaslStep(std::string challenge) {
 
 asio::awaitable<Session::Reply> Session::Login(sasl::StepResult result, std::string_view mechanism,
                                                std::string user) {
+  if (options_.guard) {
+    result = options_.guard->Review(net::ConnectionLimiter::KeyFor(conn_->remote_ip()), "pop3",
+                                    user, std::move(result));
+  }
   if (result.status != sasl::StepStatus::kSuccess) {
     LOG_WARN("pop3: failed login for <{}> from [{}] ({}): {}", SanitizeForLog(user),
              conn_->remote_ip(), mechanism, SanitizeForLog(result.reason));
@@ -241,6 +252,8 @@ asio::awaitable<Session::Reply> Session::Login(sasl::StepResult result, std::str
         co_return Err("Cannot act as another user", kAuthCode);
       case sasl::Failure::kUnavailable:
         co_return Err("Cannot check credentials now, try again later", kSysTemp);
+      case sasl::Failure::kBlocked:
+        co_return Err("Too many failed logins; try again later", kSysTemp);
       case sasl::Failure::kRejected:
         break;
     }
@@ -409,6 +422,11 @@ asio::awaitable<bool> Session::Update(bool expunge) {
   }
   if (*modseq != 0) context_.notifier.Publish({account_id_, mailbox, *modseq, 0});
   co_return true;
+}
+
+std::optional<sasl::StepResult> Session::GuardCheck() const {
+  if (!options_.guard) return std::nullopt;
+  return options_.guard->Check(net::ConnectionLimiter::KeyFor(conn_->remote_ip()));
 }
 
 }  // namespace postern::pop3server

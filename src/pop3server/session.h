@@ -20,6 +20,7 @@
 #include "net/connection.h"
 #include "pop3/command.h"
 #include "pop3server/maildrop.h"
+#include "sasl/guard.h"
 #include "sasl/mechanism.h"
 #include "store/store.h"
 
@@ -35,6 +36,7 @@ struct SessionOptions {
   std::chrono::seconds idle_timeout{10 * 60};
   std::chrono::milliseconds failed_login_delay{2000};
   int max_failed_logins = 3;
+  std::shared_ptr<sasl::AuthGuard> guard;  // failed logins across sessions; null: none
   int max_bad_commands = 20;
 };
 
@@ -77,6 +79,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // One SASL round (RFC 5034 §4): sends the challenge, returns the decoded
   // response; an error for "*", bad base64 or a lost connection.
   asio::awaitable<Result<std::string>> SaslStep(std::string challenge);
+  // A kBlocked step while this client is blocked by the guard (guard.h).
+  std::optional<sasl::StepResult> GuardCheck() const;
   // After a credential check: on success takes the maildrop lock and reads
   // the INBOX; on failure answers with the RFC 2449/3206 code.
   asio::awaitable<Reply> Login(sasl::StepResult result, std::string_view mechanism,

@@ -47,6 +47,7 @@ enum class Failure {
   kRejected,       // wrong credentials, unknown or disabled account (count as a failed login)
   kNotAuthorized,  // may not act as the authorization identity it asked for
   kUnavailable,    // the store could not answer: try again later
+  kBlocked,        // too many failed logins from this client or for this account (guard.h)
 };
 
 struct StepResult {

@@ -217,9 +217,17 @@ int Serve(const config::Config& config, const ServeOptions& options) {
   smtpserver::StoreBackend backend(*store, blocking, runner, backend_options);
   sasl::StoreCredentials credentials(*store, static_cast<uint32_t>(config.auth.scram_iterations));
   backend.UseCredentials(credentials);
+  sasl::GuardOptions guard_options;
+  guard_options.max_failures_per_client = static_cast<int>(config.auth.max_failures_per_ip);
+  guard_options.max_failures_per_account = static_cast<int>(config.auth.max_failures_per_account);
+  guard_options.window = config.auth.failure_window;
+  guard_options.ban = config.auth.block_time;
+  auto guard = std::make_shared<sasl::AuthGuard>(guard_options);
   smtpserver::SmtpServer smtp(pool, backend, SmtpOptions(config, tls));
   if (Status s = smtp.Bind(config.smtp.listen); !s.ok()) return fail(s);
-  smtpserver::SubmissionServer submission(pool, backend, SubmissionOptions(config, tls));
+  auto submission_options = SubmissionOptions(config, tls);
+  submission_options.session.guard = guard;
+  smtpserver::SubmissionServer submission(pool, backend, std::move(submission_options));
   if (Status s = submission.Bind(config.submission.listen,
                                  tls ? config.submission.listen_tls : std::vector<std::string>(),
                                  tls != nullptr);
@@ -230,6 +238,7 @@ int Serve(const config::Config& config, const ServeOptions& options) {
       [&smtp, &submission] { return smtp.active_sessions() + submission.active_sessions(); });
   auto imap_options = AccessOptions<imapserver::ImapServerOptions>(config, config.imap, tls);
   imap_options.session.max_literal = static_cast<uint64_t>(config.imap.append_limit);
+  imap_options.session.guard = guard;
   imapserver::ImapServer imap(pool,
                               imapserver::SessionContext{*store, blocking, notifier, credentials},
                               std::move(imap_options));
@@ -238,9 +247,11 @@ int Serve(const config::Config& config, const ServeOptions& options) {
       !s.ok()) {
     return fail(s);
   }
-  pop3server::Pop3Server pop3(
-      pool, pop3server::SessionContext{*store, blocking, notifier, credentials},
-      AccessOptions<pop3server::Pop3ServerOptions>(config, config.pop3, tls));
+  auto pop3_options = AccessOptions<pop3server::Pop3ServerOptions>(config, config.pop3, tls);
+  pop3_options.session.guard = guard;
+  pop3server::Pop3Server pop3(pool,
+                              pop3server::SessionContext{*store, blocking, notifier, credentials},
+                              std::move(pop3_options));
   if (Status s =
           pop3.Bind(config.pop3.listen, tls ? config.pop3.listen_tls : std::vector<std::string>());
       !s.ok()) {

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "net/connection.h"
+#include "sasl/guard.h"
 #include "smtp/command.h"
 #include "smtp/data_decoder.h"
 #include "smtpserver/backend.h"
@@ -45,6 +46,7 @@ struct SessionOptions {
   bool reveal_client_ip = false;  // submission: name the client in Received:
   net::Duration failed_login_delay = std::chrono::seconds(2);
   int max_failed_logins = 3;
+  std::shared_ptr<sasl::AuthGuard> guard;  // failed logins across sessions; null: none
 };
 
 class Session {

@@ -9,6 +9,7 @@
 #include "directory/directory.h"
 #include "message/address.h"
 #include "message/mime.h"
+#include "net/listener.h"
 #include "smtpserver/session.h"
 
 namespace postern::smtpserver {
@@ -65,6 +66,12 @@ asio::awaitable<void> Session::DoAuth(const smtp::Command& cmd) {
     CountError();
     co_return;
   }
+  const std::string client = net::ConnectionLimiter::KeyFor(conn_->remote_ip());
+  if (options_.guard && options_.guard->Check(client)) {
+    LOG_INFO("smtp: [{}] AUTH refused: blocked after too many failed logins", conn_->remote_ip());
+    Send(Reply(454, "4.7.0", "Too many failed authentications from your address, try later"));
+    co_return;
+  }
   auth_error_.reset();
   auto ask = [this](std::string challenge) { return AuthChallenge(std::move(challenge)); };
   AuthOutcome outcome = co_await backend_.Authenticate(mechanism, std::move(initial), ask);
@@ -82,6 +89,9 @@ asio::awaitable<void> Session::DoAuth(const smtp::Command& cmd) {
     }
     co_return;
   }
+  if (options_.guard) {
+    outcome.step = options_.guard->Review(client, "smtp", outcome.user, std::move(*outcome.step));
+  }
   const sasl::StepResult& step = *outcome.step;
   if (step.status == sasl::StepStatus::kSuccess && step.account) {
     authenticated_ = step.account->address;
@@ -97,6 +107,11 @@ asio::awaitable<void> Session::DoAuth(const smtp::Command& cmd) {
       co_return;
     case sasl::Failure::kUnavailable:
       Send(Reply(454, "4.7.0", "Temporary authentication failure, try again later"));
+      co_return;
+    case sasl::Failure::kBlocked:
+      LOG_WARN("smtp: login for <{}> from [{}] refused: {}", SanitizeForLog(outcome.user),
+               conn_->remote_ip(), step.reason);
+      Send(Reply(454, "4.7.0", "Too many failed authentications, try later"));
       co_return;
     case sasl::Failure::kNotAuthorized:
     case sasl::Failure::kRejected:

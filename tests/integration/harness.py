@@ -82,6 +82,15 @@ def token():
 LOG_ALARMS = ("exception", "AddressSanitizer", "runtime error")
 
 
+def listening(port, host="127.0.0.1"):
+    """True if something accepts connections on host:port."""
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
 def wait_until(predicate, timeout=20, interval=0.05):
     """Polls predicate() until it returns something true; returns the last value."""
     deadline = time.time() + timeout

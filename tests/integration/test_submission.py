@@ -10,7 +10,7 @@ import socket
 import subprocess
 import unittest
 
-from harness import DOMAIN, ServerTestCase, tls_context, token, wait_until
+from harness import DOMAIN, ServerTestCase, listening, tls_context, token, wait_until
 from test_imap_auth import ScramClient
 
 DEMO = "demo@" + DOMAIN
@@ -50,15 +50,7 @@ class SubmissionTest(ServerTestCase):
         super().setUpClass()
         cls.server.run_cli("alias", "add", SALES, DEMO)
         for port in (cls.server.submission_port, cls.server.submissions_port):
-            wait_until(lambda: cls._listening(port))
-
-    @staticmethod
-    def _listening(port):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return True
-        except OSError:
-            return False
+            wait_until(lambda: listening(port))
 
     def password(self, user=DEMO):
         return self.server.passwords[user]
