@@ -79,6 +79,19 @@ std::string InvalidName(const std::string& name) {
   return {};
 }
 
+// True if a header of the message or of any part holds an octet above 127.
+bool HasEightBitHeader(std::string_view raw) {
+  const message::Message parsed = message::ParseMessage(raw);
+  std::vector<const message::Part*> parts = {&parsed.root};
+  while (!parts.empty()) {
+    const message::Part* part = parts.back();
+    parts.pop_back();
+    if (HasNonAscii(parsed.HeaderBytes(*part))) return true;
+    for (const message::Part& child : part->children) parts.push_back(&child);
+  }
+  return false;
+}
+
 constexpr std::string_view kQuotaRootName = "User quota";
 constexpr std::string_view kQuotaRoot = "\"User quota\"";
 
@@ -95,6 +108,9 @@ asio::awaitable<std::optional<store::MailboxInfo>> Session::FindMailbox(const st
 
 asio::awaitable<Session::Done> Session::List(const imap::Command& command) {
   const auto& args = command.Get<imap::List>();
+  if (args.return_status) {
+    if (std::optional<Done> bad = RefuseStatusItems(*args.return_status)) co_return *bad;
+  }
   const int64_t account = account_id_;
   auto list = [this, account] { return context_.store.ListMailboxes(account); };
   Result<std::vector<store::MailboxInfo>> mailboxes =
@@ -153,7 +169,11 @@ asio::awaitable<Session::Done> Session::List(const imap::Command& command) {
       if (!child_info) continue;
     }
     std::vector<std::string> attrs;
-    if (!mailbox) attrs.push_back(args.extended ? "\\NonExistent" : "\\Noselect");
+    // RFC 5258 §3, RFC 9051 §7.3.1: IMAP4rev2 has LIST-EXTENDED's attribute.
+    if (!mailbox) {
+      attrs.push_back(args.extended || (imap4rev2_ && !verb_is_lsub) ? "\\NonExistent"
+                                                                     : "\\Noselect");
+    }
     if (!verb_is_lsub) {
       attrs.push_back(parents.count(name) > 0 ? "\\HasChildren" : "\\HasNoChildren");
     }
@@ -188,13 +208,20 @@ asio::awaitable<Session::Done> Session::Lsub(const imap::Command& command) {
   co_return co_await List(as_list);
 }
 
+asio::awaitable<void> Session::ListOne(const std::string& name) {
+  // Names never hold "*" or "%" (InvalidName), so the name is a pattern that
+  // matches itself alone.
+  imap::Command command;
+  command.verb = imap::Verb::kList;
+  imap::List list;
+  list.patterns = {name};
+  command.arguments = std::move(list);
+  co_await List(command);
+}
+
 asio::awaitable<Session::Done> Session::StatusCommand(const imap::Command& command) {
   const auto& args = command.Get<imap::StatusQuery>();
-  for (imap::StatusItem item : args.items) {
-    if (!StatusItemSupported(item)) {
-      co_return Bad("Unsupported STATUS item " + std::string(imap::StatusItemName(item)));
-    }
-  }
+  if (std::optional<Done> bad = RefuseStatusItems(args.items)) co_return *bad;
   std::optional<store::MailboxInfo> mailbox = co_await FindMailbox(args.mailbox);
   if (!mailbox) co_return No("[NONEXISTENT] No such mailbox");
   std::optional<std::string> line = co_await StatusLine(*mailbox, args.items);
@@ -203,13 +230,24 @@ asio::awaitable<Session::Done> Session::StatusCommand(const imap::Command& comma
   co_return Ok("STATUS completed");
 }
 
-bool Session::StatusItemSupported(imap::StatusItem item) {
+std::optional<Session::Done> Session::RefuseStatusItems(
+    const std::vector<imap::StatusItem>& items) const {
+  for (imap::StatusItem item : items) {
+    if (!StatusItemSupported(item)) {
+      return Bad("Unsupported STATUS item " + std::string(imap::StatusItemName(item)));
+    }
+  }
+  return std::nullopt;
+}
+
+bool Session::StatusItemSupported(imap::StatusItem item) const {
   switch (item) {
+    case imap::StatusItem::kRecent:
+      return !imap4rev2_;
     case imap::StatusItem::kMessages:
     case imap::StatusItem::kUidNext:
     case imap::StatusItem::kUidValidity:
     case imap::StatusItem::kUnseen:
-    case imap::StatusItem::kRecent:
     case imap::StatusItem::kSize:
     case imap::StatusItem::kHighestModSeq:
     case imap::StatusItem::kDeleted:
@@ -430,6 +468,8 @@ asio::awaitable<Session::Done> Session::Append(const imap::Command& command) {
     if (!m.literal8 && m.content.find('\0') != std::string_view::npos) {
       co_return Bad("NUL in message data: send it as a literal8 (~{N})");
     }
+    // RFC 6855 §4: the UTF8 data extension belongs to UTF8=ACCEPT.
+    if (m.utf8 && !Utf8Enabled()) co_return Bad("APPEND UTF8 (...) needs ENABLE UTF8=ACCEPT");
     Pending p{m.content, m.literal8, {}};
     FlagsFromNames(m.flags, &p.options.flags, &p.options.keywords);
     p.options.internal_date =
@@ -439,7 +479,11 @@ asio::awaitable<Session::Done> Session::Append(const imap::Command& command) {
   std::optional<store::MailboxInfo> mailbox = co_await FindMailbox(args.mailbox);
   if (!mailbox) co_return No("[TRYCREATE] No such mailbox");
   const int64_t id = mailbox->id;
-  auto append = [this, id,
+  // RFC 6855 §4: a server that offers UTF8=ACCEPT refuses 8-bit header
+  // fields from a client that did not enable it (nor IMAP4rev2, whose
+  // headers are UTF-8: RFC 9051 Appendix E item 16).
+  const bool refuse_eight_bit_headers = !Utf8Enabled();
+  auto append = [this, id, refuse_eight_bit_headers,
                  pending = std::move(pending)]() -> Result<std::vector<store::AppendResult>> {
     store::Store& store = context_.store;
     std::vector<store::Store::NewMessage> batch;
@@ -459,6 +503,10 @@ asio::awaitable<Session::Done> Session::Append(const imap::Command& command) {
       if (!content.ok()) {
         unpin();
         return InvalidArgument(which + content.status().message());  // UNKNOWN-CTE
+      }
+      if (refuse_eight_bit_headers && HasEightBitHeader(*content)) {
+        unpin();
+        return FailedPrecondition(which + "8-bit header fields need ENABLE UTF8=ACCEPT");
       }
       Result<store::Body> body = store.EncodeBody(*content);
       Status written = !body.ok()      ? body.status()
@@ -482,6 +530,8 @@ asio::awaitable<Session::Done> Session::Append(const imap::Command& command) {
         co_return No("[UNKNOWN-CTE] " + r.status().message());
       case StatusCode::kResourceExhausted:
         co_return No("[OVERQUOTA] " + r.status().message());
+      case StatusCode::kFailedPrecondition:
+        co_return No(r.status().message());
       case StatusCode::kNotFound:
         co_return No("[TRYCREATE] No such mailbox");
       default:
