@@ -9,6 +9,7 @@
 #include "imapserver/session.h"
 #include "mailbox/structure.h"
 #include "message/binary_parts.h"
+#include "message/charset.h"
 #include "message/mime.h"
 #include "net/async.h"
 
@@ -65,8 +66,9 @@ std::string RoleOf(const std::string& special_use) {
   return "";
 }
 
-// Checks a name for CREATE and RENAME; empty when it is fine.
-std::string InvalidName(const std::string& name) {
+// Checks a name for CREATE and RENAME; empty when it is fine. `sent_in_utf8`:
+// the client sent it in UTF-8 (IMAP4rev2 or UTF8=ACCEPT), not modified UTF-7.
+std::string InvalidName(const std::string& name, bool sent_in_utf8) {
   if (name.empty()) return "Empty mailbox name";
   if (name.size() > 512) return "Mailbox name too long";
   if (name.find_first_of("*%") != std::string::npos) return "Mailbox names may not contain * or %";
@@ -76,6 +78,9 @@ std::string InvalidName(const std::string& name) {
     if (c < 0x20 || c == 0x7f) return "Control characters in the mailbox name";
   }
   if (std::count(name.begin(), name.end(), kDelimiter) > 32) return "Too many levels";
+  // RFC 9051 §5.1: 8-bit names must be Net-Unicode (RFC 5198 §2: NFC). Not
+  // normalised here, so SELECT finds exactly the name CREATE made.
+  if (sent_in_utf8 && !message::IsNfc(name)) return "Mailbox name is not in Unicode NFC";
   return {};
 }
 
@@ -373,7 +378,8 @@ asio::awaitable<Session::Done> Session::Create(const imap::Command& command) {
   const auto& args = command.Get<imap::Create>();
   std::string name = args.mailbox;
   while (!name.empty() && name.back() == kDelimiter) name.pop_back();  // "CREATE a/" is "a"
-  if (std::string why = InvalidName(name); !why.empty()) co_return No("[CANNOT] " + why);
+  if (std::string why = InvalidName(name, Utf8Enabled()); !why.empty())
+    co_return No("[CANNOT] " + why);
   std::string role;
   for (const std::string& use : args.special_use) {
     role = RoleOf(use);
@@ -416,7 +422,8 @@ asio::awaitable<Session::Done> Session::Rename(const imap::Command& command) {
   const auto& args = command.Get<imap::Rename>();
   std::string to = args.to;
   while (!to.empty() && to.back() == kDelimiter) to.pop_back();
-  if (std::string why = InvalidName(to); !why.empty()) co_return No("[CANNOT] " + why);
+  if (std::string why = InvalidName(to, Utf8Enabled()); !why.empty())
+    co_return No("[CANNOT] " + why);
   const int64_t account = account_id_;
   const std::string from = args.from;
   auto rename = [this, account, from, to] {

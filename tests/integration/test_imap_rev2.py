@@ -229,6 +229,11 @@ class TestUtf8(Rev2TestCase):
         # RFC 6855 §3: ill-formed UTF-8 is a BAD.
         done = utf8(b'CREATE "bad \xc3\x28 name"')[1]
         self.assertTrue(done.startswith("BAD"), done)
+        # RFC 9051 §5.1: Net-Unicode (NFC) only; "u" + U+0308 is refused.
+        done = utf8(f'CREATE "Entwu\u0308rfe {token()}"')[1]
+        self.assertTrue(done.startswith("NO [CANNOT]"), done)
+        done = utf8(f'RENAME "{name}" "Entwu\u0308rfe {token()}"')[1]
+        self.assertTrue(done.startswith("NO [CANNOT]"), done)
         # IMAP4rev2 alone: names are UTF-8 too (RFC 9051 §5.1).
         rev2 = self.session("IMAP4rev2")
         self.assertEqual(rev2(f'LIST "" "{name}"')[0], [f'* LIST (\\HasNoChildren) "/" "{name}"'])
