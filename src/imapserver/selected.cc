@@ -50,11 +50,11 @@ std::string FlagList(uint32_t flags, const std::string& keywords) {
   return out;
 }
 
-std::string FetchFlagsLine(uint32_t seq, const MessageView& v, bool condstore) {
+std::string FetchFlagsLine(uint32_t seq, const MessageView& v, bool with_uid, bool with_modseq) {
   std::string line = "* " + std::to_string(seq) + " FETCH (";
-  if (condstore) line += "UID " + std::to_string(v.uid) + " ";
+  if (with_uid) line += "UID " + std::to_string(v.uid) + " ";
   line += "FLAGS " + FlagList(v.flags, v.keywords);
-  if (condstore) line += " MODSEQ (" + std::to_string(v.modseq) + ")";
+  if (with_modseq) line += " MODSEQ (" + std::to_string(v.modseq) + ")";
   line += ")\r\n";
   return line;
 }
@@ -138,7 +138,8 @@ SelectedMailbox::Update SelectedMailbox::Apply(uint64_t highestmodseq,
     v.keywords = m.keywords;
     v.modseq = m.modseq;
     if (flags_changed || (reporting.condstore && modseq_changed)) {
-      update.responses.push_back(FetchFlagsLine(seq, v, reporting.condstore));
+      update.responses.push_back(
+          FetchFlagsLine(seq, v, reporting.condstore || reporting.imap4rev2, reporting.condstore));
       sent_modseq = sent_modseq || reporting.condstore;
     }
   }
@@ -196,7 +197,7 @@ std::vector<std::string> SelectedMailbox::ChangedSince(
     const MessageView& v = at(seq);
     if (v.modseq <= modseq) continue;
     if (known_uids && !imap::RangesContain(known, v.uid)) continue;
-    out.push_back(FetchFlagsLine(seq, v, true));
+    out.push_back(FetchFlagsLine(seq, v, true, true));
   }
   return out;
 }

@@ -75,10 +75,13 @@ class SelectedMailbox {
   // How the session reports changes (RFC 7162): `condstore` once a
   // CONDSTORE enabling command ran: unsolicited FETCH responses carry UID and
   // MODSEQ (§3.1, §3.2.4); `qresync` after ENABLE QRESYNC: expunges are one
-  // "* VANISHED uid-set" instead of "* n EXPUNGE" lines (§3.2.10.2).
+  // "* VANISHED uid-set" instead of "* n EXPUNGE" lines (§3.2.10.2);
+  // `imap4rev2` after ENABLE IMAP4rev2: unsolicited FETCH responses carry UID
+  // (RFC 9051 §7.5.2).
   struct Reporting {
     bool condstore = false;
     bool qresync = false;
+    bool imap4rev2 = false;
   };
 
   // What changed in the store since this view was last brought up to date,
@@ -129,8 +132,9 @@ void FlagsFromNames(const std::vector<std::string>& names, uint32_t* flags,
 // "(\Seen \Flagged $Label)" for a message's flags and keywords.
 std::string FlagList(uint32_t flags, const std::string& keywords);
 
-// "* seq FETCH (FLAGS (...))\r\n"; for a CONDSTORE client
-// "* seq FETCH (UID u FLAGS (...) MODSEQ (m))\r\n" (RFC 7162 §3.2.4).
-std::string FetchFlagsLine(uint32_t seq, const MessageView& v, bool condstore);
+// "* seq FETCH (FLAGS (...))\r\n"; `with_uid` adds "UID u", `with_modseq`
+// "MODSEQ (m)": "* seq FETCH (UID u FLAGS (...) MODSEQ (m))\r\n" for a
+// CONDSTORE client (RFC 7162 §3.2.4).
+std::string FetchFlagsLine(uint32_t seq, const MessageView& v, bool with_uid, bool with_modseq);
 
 }  // namespace postern::imapserver

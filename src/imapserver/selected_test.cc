@@ -104,6 +104,19 @@ TEST(SelectedMailboxTest, CondstoreUpdatesCarryUidAndModseq) {
   EXPECT_EQ(FlagList(store::kFlagSeen | store::kFlagDraft, "a b"), "(\\Seen \\Draft a b)");
 }
 
+TEST(SelectedMailboxTest, Imap4rev2UpdatesCarryUidWithoutModseq) {
+  SelectedMailbox s = Make();
+  // RFC 9051 §7.5.2: every unsolicited FETCH has UID; MODSEQ only with CONDSTORE.
+  auto u = s.Apply(9, {Msg(2, 9, store::kFlagFlagged)}, {}, true, {.imap4rev2 = true});
+  ASSERT_EQ(u.responses.size(), 1u);
+  EXPECT_EQ(u.responses[0], "* 1 FETCH (UID 2 FLAGS (\\Flagged))\r\n");
+  // IMAP4rev1 without CONDSTORE: flags alone.
+  SelectedMailbox rev1 = Make();
+  u = rev1.Apply(9, {Msg(2, 9, store::kFlagFlagged)}, {}, true, {});
+  ASSERT_EQ(u.responses.size(), 1u);
+  EXPECT_EQ(u.responses[0], "* 1 FETCH (FLAGS (\\Flagged))\r\n");
+}
+
 TEST(SelectedMailboxTest, QresyncReportsExpungesAsOneVanished) {
   SelectedMailbox s = Make();
   // RFC 7162 §3.2.10.2: UIDs, not numbers; only messages the client knows.

@@ -70,7 +70,9 @@ Session::~Session() {
 }
 
 std::string Session::Capabilities() const {
-  std::string caps = "IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE";
+  // IMAP4rev1 stays the default; a client ENABLEs IMAP4rev2 (RFC 9051 §6.3.1).
+  std::string caps = "IMAP4rev1 IMAP4rev2 SASL-IR LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT";
+  caps += " UIDPLUS MOVE UTF8=ACCEPT";
   caps += " CHILDREN SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS STATUS=SIZE";
   caps += " CONDSTORE QRESYNC QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE SAVEDATE ESEARCH WITHIN";
   caps += " BINARY MULTIAPPEND OBJECTID PREVIEW";
@@ -125,6 +127,7 @@ asio::awaitable<void> Session::Run() {
       continue;
     }
     imap::ParseOptions parse_options;
+    parse_options.utf8 = strings_.utf8;  // mailbox names in UTF-8 (RFC 9051 §5.1, RFC 6855 §3)
     imap::ParsedCommand parsed = imap::ParseCommand(*text, parse_options);
     Done done;
     std::string tag;
@@ -380,10 +383,28 @@ asio::awaitable<Session::Done> Session::Dispatch(const imap::Command& command) {
 }
 
 Session::Done Session::Enable(const imap::Command& command) {
+  const std::vector<std::string>& names = command.Get<imap::Enable>().capabilities;
+  // RFC 9051 §6.3.1, RFC 6855 §3: only valid in the authenticated state.
+  // The server need not check for CONDSTORE and QRESYNC, which Postern has
+  // always taken here; the two that change how mailbox names, SEARCH and
+  // SELECT are written are refused rather than switched mid-mailbox.
+  if (selected_) {
+    for (const std::string& name : names) {
+      if ((name == "IMAP4REV2" && !imap4rev2_) || (name == "UTF8=ACCEPT" && !utf8_accept_)) {
+        return Bad("ENABLE " + name + " is only valid before a mailbox is selected");
+      }
+    }
+  }
   // RFC 5161 §3.1: only what we support, each once; unknown names ignored.
   std::string enabled;
-  for (const std::string& name : command.Get<imap::Enable>().capabilities) {
-    if (name == "CONDSTORE" && !condstore_) {
+  for (const std::string& name : names) {
+    if (name == "IMAP4REV2" && !imap4rev2_) {
+      imap4rev2_ = true;  // RFC 9051 §5.1: mailbox names are UTF-8
+      enabled += " IMAP4rev2";
+    } else if (name == "UTF8=ACCEPT" && !utf8_accept_) {
+      utf8_accept_ = true;
+      enabled += " UTF8=ACCEPT";
+    } else if (name == "CONDSTORE" && !condstore_) {
       EnableCondstore();
       enabled += " CONDSTORE";
     } else if (name == "QRESYNC" && !qresync_) {
@@ -393,6 +414,7 @@ Session::Done Session::Enable(const imap::Command& command) {
       enabled += " QRESYNC";
     }
   }
+  strings_.utf8 = Utf8Enabled();
   Send("* ENABLED" + enabled + "\r\n");
   return Ok("ENABLE completed");
 }
@@ -649,17 +671,23 @@ asio::awaitable<Session::Done> Session::Select(const imap::Command& command) {
         "permitted\r\n");
   }
   Send("* " + std::to_string(s.exists()) + " EXISTS\r\n");
-  Send("* 0 RECENT\r\n");
-  for (uint32_t seq = 1; seq <= s.exists(); ++seq) {
-    if ((s.at(seq).flags & store::kFlagSeen) == 0) {
-      Send("* OK [UNSEEN " + std::to_string(seq) + "] First unseen\r\n");
-      break;
+  // RFC 9051 Appendix E items 11 and 12: RECENT and the UNSEEN code are
+  // IMAP4rev1 only (\Recent is not kept: always 0).
+  if (!imap4rev2_) {
+    Send("* 0 RECENT\r\n");
+    for (uint32_t seq = 1; seq <= s.exists(); ++seq) {
+      if ((s.at(seq).flags & store::kFlagSeen) == 0) {
+        Send("* OK [UNSEEN " + std::to_string(seq) + "] First unseen\r\n");
+        break;
+      }
     }
   }
   Send("* OK [UIDVALIDITY " + std::to_string(mailbox->uidvalidity) + "] UIDs valid\r\n");
   Send("* OK [UIDNEXT " + std::to_string(mailbox->uidnext) + "] Predicted next UID\r\n");
   // RFC 8474 §4.2.
   Send("* OK [MAILBOXID (" + mailbox->object_id + ")] Mailbox id\r\n");
+  // RFC 9051 §6.3.2: an IMAP4rev2 SELECT answers with the mailbox's LIST.
+  if (imap4rev2_) co_await ListOne(mailbox->name);
   if (condstore_) {
     Send("* OK [HIGHESTMODSEQ " + std::to_string(s.ReportableModSeq()) + "] Highest\r\n");
   }

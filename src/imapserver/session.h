@@ -99,7 +99,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Done Enable(const imap::Command& command);
   // A CONDSTORE enabling command ran (RFC 7162 §3.1).
   void EnableCondstore();
-  SelectedMailbox::Reporting Reporting() const { return {condstore_, qresync_}; }
+  SelectedMailbox::Reporting Reporting() const { return {condstore_, qresync_, imap4rev2_}; }
   asio::awaitable<Done> Select(const imap::Command& command);
   // Brings the selected mailbox up to date and queues what changed.
   asio::awaitable<void> Sync(bool allow_expunge);
@@ -114,8 +114,14 @@ class Session : public std::enable_shared_from_this<Session> {
   // ---- session_mailbox.cc
   asio::awaitable<Done> List(const imap::Command& command);
   asio::awaitable<Done> Lsub(const imap::Command& command);
+  // The untagged LIST response for one mailbox (RFC 9051 §6.3.2, for SELECT).
+  asio::awaitable<void> ListOne(const std::string& name);
   asio::awaitable<Done> StatusCommand(const imap::Command& command);
-  static bool StatusItemSupported(imap::StatusItem item);
+  // Items STATUS and LIST RETURN (STATUS) answer; RECENT is IMAP4rev1 only
+  // (RFC 9051 Appendix E item 12: not in IMAP4rev2's status-att).
+  bool StatusItemSupported(imap::StatusItem item) const;
+  // BAD for the first unsupported item, or nullopt.
+  std::optional<Done> RefuseStatusItems(const std::vector<imap::StatusItem>& items) const;
   // "* STATUS name (...)\r\n" (nullopt: the store failed).
   asio::awaitable<std::optional<std::string>> StatusLine(
       const store::MailboxInfo& mailbox, const std::vector<imap::StatusItem>& items);
@@ -181,13 +187,21 @@ class Session : public std::enable_shared_from_this<Session> {
   std::shared_ptr<net::Connection> conn_;
   SessionContext context_;
   SessionOptions options_;
-  imap::StringOptions strings_;
+  imap::StringOptions strings_;  // .utf8 once IMAP4rev2 or UTF8=ACCEPT is enabled
   State state_ = State::kNotAuthenticated;
   int64_t account_id_ = 0;
   std::string account_address_;
   std::optional<SelectedMailbox> selected_;
   bool condstore_ = false;  // ENABLE CONDSTORE, or a CONDSTORE-using command
   bool qresync_ = false;    // ENABLE QRESYNC: VANISHED instead of EXPUNGE
+  // ENABLE IMAP4rev2 (RFC 9051): the differences of its Appendix E from
+  // IMAP4rev1 apply (no RECENT, ESEARCH for every SEARCH, a LIST response in
+  // SELECT, UID in every unsolicited FETCH, UTF-8 mailbox names and headers).
+  // Everything below that reads it differs between the two revisions only.
+  bool imap4rev2_ = false;
+  bool utf8_accept_ = false;  // ENABLE UTF8=ACCEPT (RFC 6855 §3)
+  // Mailbox names and message headers in UTF-8 (either of the two).
+  bool Utf8Enabled() const { return imap4rev2_ || utf8_accept_; }
   int failed_logins_ = 0;
   int bad_commands_ = 0;
 

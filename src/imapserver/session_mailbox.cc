@@ -9,6 +9,7 @@
 #include "imapserver/session.h"
 #include "mailbox/structure.h"
 #include "message/binary_parts.h"
+#include "message/charset.h"
 #include "message/mime.h"
 #include "net/async.h"
 
@@ -65,8 +66,9 @@ std::string RoleOf(const std::string& special_use) {
   return "";
 }
 
-// Checks a name for CREATE and RENAME; empty when it is fine.
-std::string InvalidName(const std::string& name) {
+// Checks a name for CREATE and RENAME; empty when it is fine. `sent_in_utf8`:
+// the client sent it in UTF-8 (IMAP4rev2 or UTF8=ACCEPT), not modified UTF-7.
+std::string InvalidName(const std::string& name, bool sent_in_utf8) {
   if (name.empty()) return "Empty mailbox name";
   if (name.size() > 512) return "Mailbox name too long";
   if (name.find_first_of("*%") != std::string::npos) return "Mailbox names may not contain * or %";
@@ -76,7 +78,23 @@ std::string InvalidName(const std::string& name) {
     if (c < 0x20 || c == 0x7f) return "Control characters in the mailbox name";
   }
   if (std::count(name.begin(), name.end(), kDelimiter) > 32) return "Too many levels";
+  // RFC 9051 §5.1: 8-bit names must be Net-Unicode (RFC 5198 §2: NFC). Not
+  // normalised here, so SELECT finds exactly the name CREATE made.
+  if (sent_in_utf8 && !message::IsNfc(name)) return "Mailbox name is not in Unicode NFC";
   return {};
+}
+
+// True if a header of the message or of any part holds an octet above 127.
+bool HasEightBitHeader(std::string_view raw) {
+  const message::Message parsed = message::ParseMessage(raw);
+  std::vector<const message::Part*> parts = {&parsed.root};
+  while (!parts.empty()) {
+    const message::Part* part = parts.back();
+    parts.pop_back();
+    if (HasNonAscii(parsed.HeaderBytes(*part))) return true;
+    for (const message::Part& child : part->children) parts.push_back(&child);
+  }
+  return false;
 }
 
 constexpr std::string_view kQuotaRootName = "User quota";
@@ -95,6 +113,9 @@ asio::awaitable<std::optional<store::MailboxInfo>> Session::FindMailbox(const st
 
 asio::awaitable<Session::Done> Session::List(const imap::Command& command) {
   const auto& args = command.Get<imap::List>();
+  if (args.return_status) {
+    if (std::optional<Done> bad = RefuseStatusItems(*args.return_status)) co_return *bad;
+  }
   const int64_t account = account_id_;
   auto list = [this, account] { return context_.store.ListMailboxes(account); };
   Result<std::vector<store::MailboxInfo>> mailboxes =
@@ -153,7 +174,11 @@ asio::awaitable<Session::Done> Session::List(const imap::Command& command) {
       if (!child_info) continue;
     }
     std::vector<std::string> attrs;
-    if (!mailbox) attrs.push_back(args.extended ? "\\NonExistent" : "\\Noselect");
+    // RFC 5258 §3, RFC 9051 §7.3.1: IMAP4rev2 has LIST-EXTENDED's attribute.
+    if (!mailbox) {
+      attrs.push_back(args.extended || (imap4rev2_ && !verb_is_lsub) ? "\\NonExistent"
+                                                                     : "\\Noselect");
+    }
     if (!verb_is_lsub) {
       attrs.push_back(parents.count(name) > 0 ? "\\HasChildren" : "\\HasNoChildren");
     }
@@ -188,13 +213,20 @@ asio::awaitable<Session::Done> Session::Lsub(const imap::Command& command) {
   co_return co_await List(as_list);
 }
 
+asio::awaitable<void> Session::ListOne(const std::string& name) {
+  // Names never hold "*" or "%" (InvalidName), so the name is a pattern that
+  // matches itself alone.
+  imap::Command command;
+  command.verb = imap::Verb::kList;
+  imap::List list;
+  list.patterns = {name};
+  command.arguments = std::move(list);
+  co_await List(command);
+}
+
 asio::awaitable<Session::Done> Session::StatusCommand(const imap::Command& command) {
   const auto& args = command.Get<imap::StatusQuery>();
-  for (imap::StatusItem item : args.items) {
-    if (!StatusItemSupported(item)) {
-      co_return Bad("Unsupported STATUS item " + std::string(imap::StatusItemName(item)));
-    }
-  }
+  if (std::optional<Done> bad = RefuseStatusItems(args.items)) co_return *bad;
   std::optional<store::MailboxInfo> mailbox = co_await FindMailbox(args.mailbox);
   if (!mailbox) co_return No("[NONEXISTENT] No such mailbox");
   std::optional<std::string> line = co_await StatusLine(*mailbox, args.items);
@@ -203,13 +235,24 @@ asio::awaitable<Session::Done> Session::StatusCommand(const imap::Command& comma
   co_return Ok("STATUS completed");
 }
 
-bool Session::StatusItemSupported(imap::StatusItem item) {
+std::optional<Session::Done> Session::RefuseStatusItems(
+    const std::vector<imap::StatusItem>& items) const {
+  for (imap::StatusItem item : items) {
+    if (!StatusItemSupported(item)) {
+      return Bad("Unsupported STATUS item " + std::string(imap::StatusItemName(item)));
+    }
+  }
+  return std::nullopt;
+}
+
+bool Session::StatusItemSupported(imap::StatusItem item) const {
   switch (item) {
+    case imap::StatusItem::kRecent:
+      return !imap4rev2_;
     case imap::StatusItem::kMessages:
     case imap::StatusItem::kUidNext:
     case imap::StatusItem::kUidValidity:
     case imap::StatusItem::kUnseen:
-    case imap::StatusItem::kRecent:
     case imap::StatusItem::kSize:
     case imap::StatusItem::kHighestModSeq:
     case imap::StatusItem::kDeleted:
@@ -335,7 +378,8 @@ asio::awaitable<Session::Done> Session::Create(const imap::Command& command) {
   const auto& args = command.Get<imap::Create>();
   std::string name = args.mailbox;
   while (!name.empty() && name.back() == kDelimiter) name.pop_back();  // "CREATE a/" is "a"
-  if (std::string why = InvalidName(name); !why.empty()) co_return No("[CANNOT] " + why);
+  if (std::string why = InvalidName(name, Utf8Enabled()); !why.empty())
+    co_return No("[CANNOT] " + why);
   std::string role;
   for (const std::string& use : args.special_use) {
     role = RoleOf(use);
@@ -378,7 +422,8 @@ asio::awaitable<Session::Done> Session::Rename(const imap::Command& command) {
   const auto& args = command.Get<imap::Rename>();
   std::string to = args.to;
   while (!to.empty() && to.back() == kDelimiter) to.pop_back();
-  if (std::string why = InvalidName(to); !why.empty()) co_return No("[CANNOT] " + why);
+  if (std::string why = InvalidName(to, Utf8Enabled()); !why.empty())
+    co_return No("[CANNOT] " + why);
   const int64_t account = account_id_;
   const std::string from = args.from;
   auto rename = [this, account, from, to] {
@@ -430,6 +475,8 @@ asio::awaitable<Session::Done> Session::Append(const imap::Command& command) {
     if (!m.literal8 && m.content.find('\0') != std::string_view::npos) {
       co_return Bad("NUL in message data: send it as a literal8 (~{N})");
     }
+    // RFC 6855 §4: the UTF8 data extension belongs to UTF8=ACCEPT.
+    if (m.utf8 && !Utf8Enabled()) co_return Bad("APPEND UTF8 (...) needs ENABLE UTF8=ACCEPT");
     Pending p{m.content, m.literal8, {}};
     FlagsFromNames(m.flags, &p.options.flags, &p.options.keywords);
     p.options.internal_date =
@@ -439,7 +486,11 @@ asio::awaitable<Session::Done> Session::Append(const imap::Command& command) {
   std::optional<store::MailboxInfo> mailbox = co_await FindMailbox(args.mailbox);
   if (!mailbox) co_return No("[TRYCREATE] No such mailbox");
   const int64_t id = mailbox->id;
-  auto append = [this, id,
+  // RFC 6855 §4: a server that offers UTF8=ACCEPT refuses 8-bit header
+  // fields from a client that did not enable it (nor IMAP4rev2, whose
+  // headers are UTF-8: RFC 9051 Appendix E item 16).
+  const bool refuse_eight_bit_headers = !Utf8Enabled();
+  auto append = [this, id, refuse_eight_bit_headers,
                  pending = std::move(pending)]() -> Result<std::vector<store::AppendResult>> {
     store::Store& store = context_.store;
     std::vector<store::Store::NewMessage> batch;
@@ -459,6 +510,10 @@ asio::awaitable<Session::Done> Session::Append(const imap::Command& command) {
       if (!content.ok()) {
         unpin();
         return InvalidArgument(which + content.status().message());  // UNKNOWN-CTE
+      }
+      if (refuse_eight_bit_headers && HasEightBitHeader(*content)) {
+        unpin();
+        return FailedPrecondition(which + "8-bit header fields need ENABLE UTF8=ACCEPT");
       }
       Result<store::Body> body = store.EncodeBody(*content);
       Status written = !body.ok()      ? body.status()
@@ -482,6 +537,8 @@ asio::awaitable<Session::Done> Session::Append(const imap::Command& command) {
         co_return No("[UNKNOWN-CTE] " + r.status().message());
       case StatusCode::kResourceExhausted:
         co_return No("[OVERQUOTA] " + r.status().message());
+      case StatusCode::kFailedPrecondition:
+        co_return No(r.status().message());
       case StatusCode::kNotFound:
         co_return No("[TRYCREATE] No such mailbox");
       default:

@@ -805,12 +805,17 @@ asio::awaitable<Session::Matches> Session::FindMatches(const std::string* charse
 
 asio::awaitable<Session::Done> Session::Search(const imap::Command& command) {
   const auto& args = command.Get<imap::Search>();
+  // RFC 6855 §3: no CHARSET once UTF8=ACCEPT is enabled.
+  if (args.charset && utf8_accept_) co_return Bad("No CHARSET in SEARCH after UTF8=ACCEPT");
   const bool save = (args.return_options & imap::kSearchReturnSave) != 0;
   Matches matches =
       co_await FindMatches(args.charset ? &*args.charset : nullptr, args.criteria, save);
   if (matches.error) co_return *matches.error;
   if (save) SaveSearchResult(args.return_options, matches.seqs);
-  SendSearchResult(command, "SEARCH", args.extended, args.return_options, matches.seqs,
+  // RFC 9051 §6.4.4: IMAP4rev2 answers with ESEARCH, RETURN (ALL) by default.
+  const bool extended = args.extended || imap4rev2_;
+  const unsigned options = args.extended ? args.return_options : imap::kSearchReturnAll;
+  SendSearchResult(command, "SEARCH", extended, options, matches.seqs,
                    imap::UsesModSeq(args.criteria));
   co_return Ok(std::string(command.uid ? "UID " : "") + "SEARCH completed");
 }

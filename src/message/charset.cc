@@ -2,6 +2,8 @@
 
 #include <unicode/ucnv.h>
 #include <unicode/ucnv_cb.h>
+#include <unicode/unorm2.h>
+#include <unicode/ustring.h>
 
 #include <array>
 #include <cstdint>
@@ -449,6 +451,23 @@ std::string ToUtf8(std::string_view charset, std::string_view bytes) {
     return out;
   }
   return FallbackToUtf8(bytes);
+}
+
+bool IsNfc(std::string_view utf8) {
+  if (IsAscii(utf8)) return true;
+  UErrorCode status = U_ZERO_ERROR;
+  int32_t length = 0;
+  u_strFromUTF8(nullptr, 0, &length, utf8.data(), static_cast<int32_t>(utf8.size()), &status);
+  if (status != U_BUFFER_OVERFLOW_ERROR && U_FAILURE(status)) return false;  // ill-formed
+  std::vector<UChar> utf16(static_cast<size_t>(length) + 1);
+  status = U_ZERO_ERROR;
+  u_strFromUTF8(utf16.data(), length + 1, nullptr, utf8.data(), static_cast<int32_t>(utf8.size()),
+                &status);
+  if (U_FAILURE(status)) return false;
+  const UNormalizer2* nfc = unorm2_getNFCInstance(&status);
+  if (U_FAILURE(status)) return false;
+  const UBool normalized = unorm2_isNormalized(nfc, utf16.data(), length, &status);
+  return U_SUCCESS(status) && normalized;
 }
 
 }  // namespace postern::message

@@ -18,4 +18,9 @@ bool IsKnownCharset(std::string_view charset);
 // US-ASCII input that is not ASCII is treated the same way.
 std::string ToUtf8(std::string_view charset, std::string_view bytes);
 
+// True if `utf8` (well-formed UTF-8) is in Unicode Normalization Form C, as
+// Net-Unicode asks (RFC 5198 §2; RFC 9051 §5.1 for mailbox names). False for
+// ill-formed UTF-8.
+bool IsNfc(std::string_view utf8);
+
 }  // namespace postern::message

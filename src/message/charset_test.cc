@@ -200,5 +200,13 @@ TEST(CharsetTest, EmptyInput) {
   EXPECT_EQ(ToUtf8("bogus", ""), "");
 }
 
+TEST(CharsetTest, NormalizationFormC) {
+  EXPECT_TRUE(IsNfc("Drafts"));
+  EXPECT_TRUE(IsNfc("Entw\xc3\xbcrfe"));    // U+00FC, composed
+  EXPECT_FALSE(IsNfc("Entwu\xcc\x88rfe"));  // u + U+0308 combining diaeresis
+  EXPECT_TRUE(IsNfc("\xe6\x97\xa5\xe6\x9c\xac"));
+  EXPECT_FALSE(IsNfc("caf\xc3"));  // ill-formed
+}
+
 }  // namespace
 }  // namespace postern::message
