@@ -71,6 +71,7 @@ std::string Session::Capabilities() const {
   std::string caps = "IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE";
   caps += " CHILDREN SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS STATUS=SIZE";
   caps += " CONDSTORE QRESYNC QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE SAVEDATE ESEARCH WITHIN";
+  caps += " COMPRESS=DEFLATE";
   // RFC 7889: the largest APPEND accepted, for every mailbox.
   caps += " APPENDLIMIT=" + std::to_string(options_.max_literal);
   if (state_ == State::kNotAuthenticated) {
@@ -163,6 +164,9 @@ asio::awaitable<void> Session::Run() {
       bool secured = co_await conn_->StartTls(*options_.tls, 30s);
       if (!secured) break;
     }
+    // RFC 4978 §3: compression starts right after the CRLF of the tagged OK
+    // (Compress() checked that it can start).
+    if (done.start_compression && !conn_->StartCompression()) break;
   }
   conn_->Close();
 }
@@ -287,6 +291,8 @@ asio::awaitable<Session::Done> Session::Dispatch(const imap::Command& command) {
       co_return Bad("Already authenticated");
     case Verb::kEnable:
       co_return Enable(command);
+    case Verb::kCompress:
+      co_return Compress(command);
     case Verb::kSelect:
     case Verb::kExamine:
       co_return co_await Select(command);
@@ -384,6 +390,18 @@ Session::Done Session::Enable(const imap::Command& command) {
   }
   Send("* ENABLED" + enabled + "\r\n");
   return Ok("ENABLE completed");
+}
+
+Session::Done Session::Compress(const imap::Command& command) {
+  // RFC 4978 §3: BAD for an unknown algorithm; NO [COMPRESSIONACTIVE] when
+  // the same mechanism is already on.
+  if (command.Get<imap::Compress>().algorithm != "DEFLATE") {
+    return Bad("Unknown compression algorithm");
+  }
+  if (conn_->compressed()) return No("[COMPRESSIONACTIVE] DEFLATE is already active");
+  Done done = Ok("DEFLATE active");
+  done.start_compression = true;
+  return done;
 }
 
 asio::awaitable<Session::Done> Session::StartTls() {
