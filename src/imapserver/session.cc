@@ -100,7 +100,8 @@ void Session::Announce(int64_t mailbox_id, uint64_t modseq, uint32_t uid) {
   context_.notifier.Publish({account_id_, mailbox_id, modseq, uid});
 }
 
-asio::awaitable<void> Session::Run() {
+asio::awaitable<void> Session::Run(std::shared_ptr<Session> self) {
+  (void)self;  // keeps the session alive while it runs
   if (options_.implicit_tls) {
     bool secured = false;
     if (options_.tls) secured = co_await conn_->StartTls(*options_.tls, 30s);
@@ -138,7 +139,14 @@ asio::awaitable<void> Session::Run() {
     }
     const imap::Command& command = *parsed.command;
     tag = command.tag;
-    done = co_await Dispatch(command);
+    if (command.verb == imap::Verb::kIdle && state_ != State::kNotAuthenticated) {
+      // Called from here rather than from Dispatch(), whose frame (room for
+      // every command's locals, about 1.5 KB) would otherwise stay allocated
+      // for as long as the client idles.
+      done = co_await Idle(command);
+    } else {
+      done = co_await Dispatch(command);
+    }
     if (selected_ && changed_ && state_ == State::kSelected) {
       // RFC 9051 §7.5.1: no EXPUNGE during FETCH, STORE or SEARCH (their
       // UID forms may have them).
@@ -321,8 +329,6 @@ asio::awaitable<Session::Done> Session::Dispatch(const imap::Command& command) {
     case Verb::kGetQuotaRoot:
     case Verb::kSetQuota:
       co_return co_await Quota(command);
-    case Verb::kIdle:
-      co_return co_await Idle(command);
     default:
       break;
   }

@@ -55,7 +55,8 @@ class Session : public std::enable_shared_from_this<Session> {
   Session(std::shared_ptr<net::Connection> conn, SessionContext context, SessionOptions options);
   ~Session();
 
-  asio::awaitable<void> Run();
+  // Runs the session to its end; `self` (this session) keeps it alive.
+  asio::awaitable<void> Run(std::shared_ptr<Session> self);
 
  private:
   enum class State { kNotAuthenticated, kAuthenticated, kSelected, kLogout };

@@ -51,38 +51,37 @@ Connection::Connection(asio::ip::tcp::socket socket)
 
 Connection::~Connection() = default;
 
-void Connection::Start() {
-  auto self = shared_from_this();
-  auto watchdog = Watchdog(self);
-  asio::co_spawn(socket_.get_executor(), std::move(watchdog), asio::detached);
-}
+void Connection::Start() { ArmWatchdog(); }
 
 // The deadline actor: one timer per connection, re-armed only when the
 // deadline moves earlier, so a read costs no timer operation. It also
-// releases an idle connection's compression state.
-asio::awaitable<void> Connection::Watchdog(std::shared_ptr<Connection> self) {
-  (void)self;  // keeps the connection alive while the watchdog runs
-  while (!closed_) {
-    timer_.expires_at(compression_ ? std::min(deadline_, compression_->release_at) : deadline_);
-    co_await timer_.async_wait(kAwait);
-    if (closed_) break;
-    const auto now = Clock::now();
-    if (compression_ && compression_->release_at <= now) {
-      compression_->release_at = Clock::time_point::max();
-      // Only while ReadMore waits for readability: no inflate is under way
-      // and nothing is buffered. The deflater refuses in mid-flush.
-      if (waiting_idle_) {
-        compression_->in.Release();
-        compression_->out.Release();
-      }
-    }
-    if (deadline_ <= now) {
-      timed_out_ = true;
-      deadline_ = Clock::time_point::max();
-      error_code ec;
-      socket_.cancel(ec);
+// releases an idle connection's compression state. Its pending wait keeps
+// the connection alive until Close().
+void Connection::ArmWatchdog() {
+  timer_.expires_at(compression_ ? std::min(deadline_, compression_->release_at) : deadline_);
+  auto on_expiry = [self = shared_from_this()](error_code) { self->OnWatchdog(); };
+  timer_.async_wait(std::move(on_expiry));
+}
+
+void Connection::OnWatchdog() {
+  if (closed_) return;
+  const auto now = Clock::now();
+  if (compression_ && compression_->release_at <= now) {
+    compression_->release_at = Clock::time_point::max();
+    // Only while ReadMore waits for readability: no inflate is under way
+    // and nothing is buffered. The deflater refuses in mid-flush.
+    if (waiting_idle_) {
+      compression_->in.Release();
+      compression_->out.Release();
     }
   }
+  if (deadline_ <= now) {
+    timed_out_ = true;
+    deadline_ = Clock::time_point::max();
+    error_code ec;
+    socket_.cancel(ec);
+  }
+  ArmWatchdog();
 }
 
 void Connection::SetDeadline(Duration timeout) {
@@ -152,11 +151,6 @@ std::string Connection::TlsDescription() const {
   return out;
 }
 
-asio::awaitable<error_code> Connection::Wait(asio::socket_base::wait_type what) {
-  auto [ec] = co_await socket_.async_wait(what, kAwait);
-  co_return ec;
-}
-
 template <typename Op>
 asio::awaitable<int> Connection::TlsCall(Op op) {
   while (true) {
@@ -173,8 +167,9 @@ asio::awaitable<int> Connection::TlsCall(Op op) {
     }
     // OpenSSL read the socket (or wrote it) until EAGAIN, so a new edge
     // will wake this wait.
-    error_code ec = co_await Wait(err == SSL_ERROR_WANT_READ ? asio::socket_base::wait_read
-                                                             : asio::socket_base::wait_write);
+    auto what =
+        err == SSL_ERROR_WANT_READ ? asio::socket_base::wait_read : asio::socket_base::wait_write;
+    auto [ec] = co_await socket_.async_wait(what, kAwait);
     if (ec) co_return kTlsWaitAborted;  // a deadline or drain cancelled it
   }
 }
@@ -231,7 +226,7 @@ asio::awaitable<size_t> Connection::ReadMore(Duration timeout, ReadStatus* statu
     if (!pending && socket_.available(ec) == 0 && !ec) {
       waiting_idle_ = true;
       if (compression_) ScheduleCompressionRelease();
-      ec = co_await Wait(asio::socket_base::wait_read);
+      std::tie(ec) = co_await socket_.async_wait(asio::socket_base::wait_read, kAwait);
       waiting_idle_ = false;
     }
   }

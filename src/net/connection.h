@@ -108,8 +108,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // `idle`: nothing is expected soon, so the input buffer is let go while
   // waiting for the socket to become readable.
   asio::awaitable<size_t> ReadMore(Duration timeout, ReadStatus* status, bool idle);
-  // Waits until the socket is readable (wait_read) or writable (wait_write).
-  asio::awaitable<error_code> Wait(asio::socket_base::wait_type what);
   // One TLS operation retried until OpenSSL stops asking for the socket:
   // `op` returns SSL_*_ex's result; the outcome is SSL_get_error's code
   // (SSL_ERROR_NONE on success).
@@ -127,7 +125,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void ScheduleCompressionRelease();
   void SetDeadline(Duration timeout);
   void ClearDeadline();
-  asio::awaitable<void> Watchdog(std::shared_ptr<Connection> self);
+  // The watchdog: a completion handler on timer_ rather than a coroutine
+  // (a coroutine and its co_spawn cost about 800 bytes per connection).
+  void ArmWatchdog();
+  void OnWatchdog();
 
   struct SslFree {
     void operator()(SSL* ssl) const { SSL_free(ssl); }
