@@ -20,6 +20,7 @@ import resource
 import ssl
 import subprocess
 import time
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -236,6 +237,52 @@ class ImapError(Exception):
     pass
 
 
+class _DeflateReader:
+    """The server's side of COMPRESS=DEFLATE (RFC 4978), inflated: what
+    ImapClient reads (readline, readexactly) over an asyncio StreamReader."""
+
+    def __init__(self, r):
+        self.r = r
+        self.z = zlib.decompressobj(-15)
+        self.buf = b""
+
+    async def _fill(self):
+        chunk = await self.r.read(65536)
+        if not chunk:
+            return False
+        self.buf += self.z.decompress(chunk)
+        return True
+
+    async def readline(self):
+        while b"\n" not in self.buf:
+            if not await self._fill():
+                line, self.buf = self.buf, b""
+                return line
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line + b"\n"
+
+    async def readexactly(self, n):
+        while len(self.buf) < n:
+            if not await self._fill():
+                raise asyncio.IncompleteReadError(self.buf, n)
+        data, self.buf = self.buf[:n], self.buf[n:]
+        return data
+
+
+class _DeflateWriter:
+    """Compresses what ImapClient writes, with a sync flush after each write."""
+
+    def __init__(self, w):
+        self.w = w
+        self.z = zlib.compressobj(1, zlib.DEFLATED, -15)
+
+    def write(self, data):
+        self.w.write(self.z.compress(data) + self.z.flush(zlib.Z_SYNC_FLUSH))
+
+    def close(self):
+        self.w.close()
+
+
 class ImapClient:
     """Enough IMAP for the benchmarks: one command at a time, literals read
     and thrown away, EXISTS/EXPUNGE tracked, APPENDUID remembered."""
@@ -312,6 +359,11 @@ class ImapClient:
         self.w.write(message + b"\r\n")
         await self._read_until(tag)
         return self.appenduid
+
+    async def compress(self):
+        """COMPRESS DEFLATE (RFC 4978): both directions compressed from here on."""
+        await self.command(b"COMPRESS DEFLATE")
+        self.r, self.w = _DeflateReader(self.r), _DeflateWriter(self.w)
 
     async def idle_start(self):
         tag = self._tag()

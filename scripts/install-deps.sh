@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   # build
   g++ cmake ninja-build pkg-config ccache
-  libboost1.81-dev libssl-dev libsqlite3-dev libzstd-dev libsodium-dev libicu-dev
+  libboost1.81-dev libssl-dev libsqlite3-dev libzstd-dev zlib1g-dev libsodium-dev libicu-dev
   libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev
   # tests, tools and the side-by-side benchmark

@@ -18,11 +18,13 @@ std::string ImapServer::ShuttingDown() const {
   return "* BYE [UNAVAILABLE] Server shutting down\r\n";
 }
 
+// Not a coroutine: the session's own frame is all an idle connection holds.
 asio::awaitable<void> ImapServer::Serve(std::shared_ptr<net::Connection> conn, bool implicit_tls) {
   SessionOptions options = options_.session;
   options.implicit_tls = implicit_tls;
   auto session = std::make_shared<Session>(std::move(conn), context_, std::move(options));
-  co_await session->Run();
+  Session* run = session.get();
+  return run->Run(std::move(session));
 }
 
 }  // namespace postern::imapserver

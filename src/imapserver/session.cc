@@ -77,6 +77,7 @@ std::string Session::Capabilities() const {
   caps += " CONDSTORE QRESYNC QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE SAVEDATE ESEARCH WITHIN";
   caps += " BINARY MULTIAPPEND OBJECTID PREVIEW";
   caps += " SEARCHRES SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES";
+  caps += " COMPRESS=DEFLATE";
   // RFC 7889: the largest APPEND accepted, for every mailbox.
   caps += " APPENDLIMIT=" + std::to_string(options_.max_literal);
   if (state_ == State::kNotAuthenticated) {
@@ -105,7 +106,8 @@ void Session::Announce(int64_t mailbox_id, uint64_t modseq, uint32_t uid) {
   context_.notifier.Publish({account_id_, mailbox_id, modseq, uid});
 }
 
-asio::awaitable<void> Session::Run() {
+asio::awaitable<void> Session::Run(std::shared_ptr<Session> self) {
+  (void)self;  // keeps the session alive while it runs
   if (options_.implicit_tls) {
     bool secured = false;
     if (options_.tls) secured = co_await conn_->StartTls(*options_.tls, 30s);
@@ -144,7 +146,14 @@ asio::awaitable<void> Session::Run() {
     }
     const imap::Command& command = *parsed.command;
     tag = command.tag;
-    done = co_await Dispatch(command);
+    if (command.verb == imap::Verb::kIdle && state_ != State::kNotAuthenticated) {
+      // Called from here rather than from Dispatch(), whose frame (room for
+      // every command's locals, about 1.5 KB) would otherwise stay allocated
+      // for as long as the client idles.
+      done = co_await Idle(command);
+    } else {
+      done = co_await Dispatch(command);
+    }
     if (selected_ && changed_ && state_ == State::kSelected) {
       // RFC 9051 §7.5.1: no EXPUNGE during FETCH, STORE or SEARCH, nor
       // during SORT and THREAD (RFC 5256 §3); their UID forms may have them.
@@ -171,6 +180,9 @@ asio::awaitable<void> Session::Run() {
       bool secured = co_await conn_->StartTls(*options_.tls, 30s);
       if (!secured) break;
     }
+    // RFC 4978 §3: compression starts right after the CRLF of the tagged OK
+    // (Compress() checked that it can start).
+    if (done.start_compression && !conn_->StartCompression()) break;
   }
   conn_->Close();
 }
@@ -295,6 +307,8 @@ asio::awaitable<Session::Done> Session::Dispatch(const imap::Command& command) {
       co_return Bad("Already authenticated");
     case Verb::kEnable:
       co_return Enable(command);
+    case Verb::kCompress:
+      co_return Compress(command);
     case Verb::kSelect:
     case Verb::kExamine:
       co_return co_await Select(command);
@@ -323,8 +337,6 @@ asio::awaitable<Session::Done> Session::Dispatch(const imap::Command& command) {
     case Verb::kGetQuotaRoot:
     case Verb::kSetQuota:
       co_return co_await Quota(command);
-    case Verb::kIdle:
-      co_return co_await Idle(command);
     default:
       break;
   }
@@ -417,6 +429,18 @@ Session::Done Session::Enable(const imap::Command& command) {
   strings_.utf8 = Utf8Enabled();
   Send("* ENABLED" + enabled + "\r\n");
   return Ok("ENABLE completed");
+}
+
+Session::Done Session::Compress(const imap::Command& command) {
+  // RFC 4978 §3: BAD for an unknown algorithm; NO [COMPRESSIONACTIVE] when
+  // the same mechanism is already on.
+  if (command.Get<imap::Compress>().algorithm != "DEFLATE") {
+    return Bad("Unknown compression algorithm");
+  }
+  if (conn_->compressed()) return No("[COMPRESSIONACTIVE] DEFLATE is already active");
+  Done done = Ok("DEFLATE active");
+  done.start_compression = true;
+  return done;
 }
 
 asio::awaitable<Session::Done> Session::StartTls() {

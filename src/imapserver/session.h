@@ -58,7 +58,8 @@ class Session : public std::enable_shared_from_this<Session> {
   Session(std::shared_ptr<net::Connection> conn, SessionContext context, SessionOptions options);
   ~Session();
 
-  asio::awaitable<void> Run();
+  // Runs the session to its end; `self` (this session) keeps it alive.
+  asio::awaitable<void> Run(std::shared_ptr<Session> self);
 
  private:
   enum class State { kNotAuthenticated, kAuthenticated, kSelected, kLogout };
@@ -68,7 +69,8 @@ class Session : public std::enable_shared_from_this<Session> {
   struct Done {
     std::string status;
     bool close = false;
-    bool start_tls = false;  // STARTTLS: negotiate once the OK is sent
+    bool start_tls = false;          // STARTTLS: negotiate once the OK is sent
+    bool start_compression = false;  // COMPRESS: compress after the OK's CRLF
   };
   static Done Ok(std::string text) { return {"OK " + std::move(text)}; }
   static Done No(std::string text) { return {"NO " + std::move(text)}; }
@@ -96,6 +98,7 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::awaitable<Result<std::string>> SaslStep(std::string challenge);
   asio::awaitable<Done> Idle(const imap::Command& command);
   asio::awaitable<Done> StartTls();
+  Done Compress(const imap::Command& command);
   Done Enable(const imap::Command& command);
   // A CONDSTORE enabling command ran (RFC 7162 §3.1).
   void EnableCondstore();

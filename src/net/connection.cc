@@ -5,20 +5,35 @@
 #include <boost/asio/write.hpp>
 #include <cstring>
 
+#include "net/deflate.h"
+
 namespace postern::net {
 namespace {
 
+using Clock = std::chrono::steady_clock;
+
 constexpr size_t kReadChunk = 16 * 1024;
+// How long a compressed connection waits for input before its zlib states
+// are released (about 80 KB while active; see net/deflate.h). Rebuilding
+// them takes microseconds, so a human-paced client hardly notices; IDLE
+// sessions spend nearly all their life released.
+constexpr auto kCompressionReleaseDelay = std::chrono::seconds(2);
 // TlsCall's result when the socket wait was cancelled (not an SSL_ERROR_*
 // code; the SSL object stays usable).
 constexpr int kTlsWaitAborted = -1;
 
 }  // namespace
 
+struct Connection::Compression {
+  Deflater out;
+  Inflater in;
+  Clock::time_point release_at = Clock::time_point::max();  // see ScheduleCompressionRelease
+};
+
 Connection::Connection(asio::ip::tcp::socket socket)
     : socket_(std::move(socket)),
       timer_(socket_.get_executor()),
-      deadline_(std::chrono::steady_clock::time_point::max()) {
+      deadline_(Clock::time_point::max()) {
   error_code ec;
   auto remote = socket_.remote_endpoint(ec);
   if (!ec) {
@@ -36,36 +51,65 @@ Connection::Connection(asio::ip::tcp::socket socket)
 
 Connection::~Connection() = default;
 
-void Connection::Start() {
-  auto self = shared_from_this();
-  auto watchdog = Watchdog(self);
-  asio::co_spawn(socket_.get_executor(), std::move(watchdog), asio::detached);
-}
+void Connection::Start() { ArmWatchdog(); }
 
 // The deadline actor: one timer per connection, re-armed only when the
-// deadline moves earlier, so a read costs no timer operation.
-asio::awaitable<void> Connection::Watchdog(std::shared_ptr<Connection> self) {
-  (void)self;  // keeps the connection alive while the watchdog runs
-  while (!closed_) {
-    timer_.expires_at(deadline_);
-    co_await timer_.async_wait(kAwait);
-    if (closed_) break;
-    if (deadline_ <= std::chrono::steady_clock::now()) {
-      timed_out_ = true;
-      deadline_ = std::chrono::steady_clock::time_point::max();
-      error_code ec;
-      socket_.cancel(ec);
+// deadline moves earlier, so a read costs no timer operation. It also
+// releases an idle connection's compression state. Its pending wait keeps
+// the connection alive until Close().
+void Connection::ArmWatchdog() {
+  timer_.expires_at(compression_ ? std::min(deadline_, compression_->release_at) : deadline_);
+  auto on_expiry = [self = shared_from_this()](error_code) { self->OnWatchdog(); };
+  timer_.async_wait(std::move(on_expiry));
+}
+
+void Connection::OnWatchdog() {
+  if (closed_) return;
+  const auto now = Clock::now();
+  if (compression_ && compression_->release_at <= now) {
+    compression_->release_at = Clock::time_point::max();
+    // Only while ReadMore waits for readability: no inflate is under way
+    // and nothing is buffered. The deflater refuses in mid-flush.
+    if (waiting_idle_) {
+      compression_->in.Release();
+      compression_->out.Release();
     }
   }
+  if (deadline_ <= now) {
+    timed_out_ = true;
+    deadline_ = Clock::time_point::max();
+    error_code ec;
+    socket_.cancel(ec);
+  }
+  ArmWatchdog();
 }
 
 void Connection::SetDeadline(Duration timeout) {
-  deadline_ = std::chrono::steady_clock::now() + timeout;
+  deadline_ = Clock::now() + timeout;
   timed_out_ = false;
   if (deadline_ < timer_.expiry()) timer_.cancel();
 }
 
-void Connection::ClearDeadline() { deadline_ = std::chrono::steady_clock::time_point::max(); }
+void Connection::ClearDeadline() { deadline_ = Clock::time_point::max(); }
+
+void Connection::ScheduleCompressionRelease() {
+  compression_->release_at = Clock::now() + kCompressionReleaseDelay;
+  if (compression_->release_at < timer_.expiry()) timer_.cancel();
+}
+
+bool Connection::StartCompression() {
+  if (compression_) return false;
+  auto compression = std::make_unique<Compression>();
+  compression->in.Adopt(Buffered());
+  begin_ = end_ = scan_ = 0;
+  discarding_ = false;
+  compression_ = std::move(compression);
+  return true;
+}
+
+size_t Connection::CompressionMemory() const {
+  return compression_ ? compression_->in.MemoryHeld() + compression_->out.MemoryHeld() : 0;
+}
 
 void Connection::Drain() {
   auto self = shared_from_this();
@@ -107,11 +151,6 @@ std::string Connection::TlsDescription() const {
   return out;
 }
 
-asio::awaitable<error_code> Connection::Wait(asio::socket_base::wait_type what) {
-  auto [ec] = co_await socket_.async_wait(what, kAwait);
-  co_return ec;
-}
-
 template <typename Op>
 asio::awaitable<int> Connection::TlsCall(Op op) {
   while (true) {
@@ -128,9 +167,45 @@ asio::awaitable<int> Connection::TlsCall(Op op) {
     }
     // OpenSSL read the socket (or wrote it) until EAGAIN, so a new edge
     // will wake this wait.
-    error_code ec = co_await Wait(err == SSL_ERROR_WANT_READ ? asio::socket_base::wait_read
-                                                             : asio::socket_base::wait_write);
+    auto what =
+        err == SSL_ERROR_WANT_READ ? asio::socket_base::wait_read : asio::socket_base::wait_write;
+    auto [ec] = co_await socket_.async_wait(what, kAwait);
     if (ec) co_return kTlsWaitAborted;  // a deadline or drain cancelled it
+  }
+}
+
+asio::awaitable<error_code> Connection::ReadTransport(char* room, size_t size, size_t* n) {
+  *n = 0;
+  if (!ssl_) {
+    auto [ec, got] = co_await socket_.async_read_some(asio::buffer(room, size), kAwait);
+    *n = got;
+    co_return ec;
+  }
+  auto read = [&] { return SSL_read_ex(ssl_.get(), room, size, n); };
+  int err = co_await TlsCall(read);
+  if (err == SSL_ERROR_NONE) co_return error_code();
+  if (err == SSL_ERROR_ZERO_RETURN) co_return asio::error::eof;
+  // A TCP close without close_notify ends the session like an EOF.
+  if (err == SSL_ERROR_SYSCALL) co_return asio::error::connection_reset;
+  co_return asio::error::operation_aborted;  // cancelled, or a TLS protocol error
+}
+
+asio::awaitable<error_code> Connection::ReadCompressed(char* room, size_t size, size_t* n) {
+  Inflater& in = compression_->in;
+  while (true) {
+    // Never more than `room`: the caller's line and literal limits apply to
+    // the inflated bytes, so a compression bomb is cut off like a long line.
+    Inflater::Outcome outcome = in.Inflate(room, size, n);
+    if (outcome == Inflater::Outcome::kEnded) co_return asio::error::eof;
+    if (outcome != Inflater::Outcome::kOk) co_return asio::error::invalid_argument;
+    if (*n > 0) co_return error_code();
+    // Nothing came out, so every buffered compressed byte was consumed.
+    std::span<char> input = in.InputRoom();
+    if (input.empty()) co_return asio::error::invalid_argument;
+    size_t got = 0;
+    error_code ec = co_await ReadTransport(input.data(), input.size(), &got);
+    if (ec) co_return ec;
+    in.Commit(got);
   }
 }
 
@@ -142,13 +217,18 @@ asio::awaitable<size_t> Connection::ReadMore(Duration timeout, ReadStatus* statu
   if (idle && begin_ == end_) {
     // Waiting for the next command: most sessions spend their life here
     // (IDLE), so let go of the buffer and wait for the socket first. Data
-    // already in the kernel or in OpenSSL's record buffer would bring no new
-    // readiness edge, so only wait when there is none.
+    // already in the kernel, in OpenSSL's record buffer or in the inflater
+    // would bring no new readiness edge, so only wait when there is none.
     buf_.reset();
     capacity_ = begin_ = end_ = scan_ = 0;
-    bool pending = ssl_ && SSL_has_pending(ssl_.get());
-    if (!pending && socket_.available(ec) == 0 && !ec)
-      ec = co_await Wait(asio::socket_base::wait_read);
+    bool pending =
+        (ssl_ && SSL_has_pending(ssl_.get())) || (compression_ && compression_->in.HasPending());
+    if (!pending && socket_.available(ec) == 0 && !ec) {
+      waiting_idle_ = true;
+      if (compression_) ScheduleCompressionRelease();
+      std::tie(ec) = co_await socket_.async_wait(asio::socket_base::wait_read, kAwait);
+      waiting_idle_ = false;
+    }
   }
   size_t n = 0;
   if (!ec) {
@@ -169,19 +249,10 @@ asio::awaitable<size_t> Connection::ReadMore(Duration timeout, ReadStatus* statu
     }
     char* room = buf_.get() + end_;
     const size_t room_size = capacity_ - end_;
-    if (ssl_) {
-      auto read = [&] { return SSL_read_ex(ssl_.get(), room, room_size, &n); };
-      int err = co_await TlsCall(read);
-      if (err == SSL_ERROR_ZERO_RETURN) {
-        ec = asio::error::eof;
-      } else if (err == SSL_ERROR_SYSCALL) {
-        // A TCP close without close_notify ends the session like an EOF.
-        ec = asio::error::connection_reset;
-      } else if (err != SSL_ERROR_NONE) {
-        ec = asio::error::operation_aborted;  // cancelled, or a TLS protocol error
-      }
+    if (compression_) {
+      ec = co_await ReadCompressed(room, room_size, &n);
     } else {
-      std::tie(ec, n) = co_await socket_.async_read_some(asio::buffer(room, room_size), kAwait);
+      ec = co_await ReadTransport(room, room_size, &n);
     }
   }
   ClearDeadline();
@@ -247,31 +318,68 @@ void Connection::Consume(size_t n) {
   if (scan_ < begin_) scan_ = begin_;
 }
 
+asio::awaitable<error_code> Connection::WriteTransport(const char* data, size_t size) {
+  if (!ssl_) {
+    auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(data, size), kAwait);
+    co_return ec;
+  }
+  size_t done = 0;
+  while (done < size) {
+    size_t n = 0;
+    auto write = [&] { return SSL_write_ex(ssl_.get(), data + done, size - done, &n); };
+    int err = co_await TlsCall(write);
+    if (err != SSL_ERROR_NONE) co_return asio::error::broken_pipe;
+    done += n;
+  }
+  co_return error_code();
+}
+
+asio::awaitable<error_code> Connection::WriteCompressed(std::string_view data) {
+  Deflater& out = compression_->out;
+  if (!out.Begin(data)) co_return asio::error::no_memory;
+  while (true) {
+    std::span<const char> piece;
+    if (!out.Next(&piece)) co_return asio::error::invalid_argument;
+    if (piece.empty()) co_return error_code();
+    error_code ec = co_await WriteTransport(piece.data(), piece.size());
+    if (ec) {
+      // Finish the flush without sending, so the deflater is not left
+      // in mid-flush (the connection is lost anyway).
+      while (out.Next(&piece) && !piece.empty()) {
+      }
+      co_return ec;
+    }
+  }
+}
+
 asio::awaitable<bool> Connection::Flush(Duration timeout) {
   if (out_.empty()) co_return true;
+  // A notification written while a read waits (IDLE) must not take the
+  // read's deadline away: it is put back afterwards.
+  const auto read_deadline = deadline_;
   SetDeadline(timeout);
+  // Taken out of out_, so that bytes queued while this write waits go with
+  // the next Flush() instead of moving the buffer under the write.
+  std::string data;
+  data.swap(out_);
   error_code ec;
-  if (ssl_) {
-    size_t done = 0;
-    while (done < out_.size() && !ec) {
-      size_t n = 0;
-      auto write = [&] {
-        return SSL_write_ex(ssl_.get(), out_.data() + done, out_.size() - done, &n);
-      };
-      int err = co_await TlsCall(write);
-      if (err != SSL_ERROR_NONE) ec = asio::error::broken_pipe;
-      done += n;
-    }
+  if (compression_) {
+    ec = co_await WriteCompressed(data);
+    // A notification sent while the session waits for its next command.
+    if (waiting_idle_) ScheduleCompressionRelease();
   } else {
-    std::tie(ec, std::ignore) = co_await asio::async_write(socket_, asio::buffer(out_), kAwait);
+    ec = co_await WriteTransport(data.data(), data.size());
   }
-  ClearDeadline();
-  // Give the memory back: a large response must not stay with the session.
-  std::string().swap(out_);
+  deadline_ = read_deadline;
+  // `data` goes out of scope: a large response's memory does not stay with
+  // the session.
   co_return !ec;
 }
 
 asio::awaitable<bool> Connection::StartTls(asio::ssl::context& context, Duration timeout) {
+  // TLS goes under compression, never above it (RFC 4978 §3); IMAP allows
+  // STARTTLS only before COMPRESS anyway.
+  if (compression_) co_return false;
   begin_ = end_ = scan_ = 0;
   discarding_ = false;
   ssl_.reset(SSL_new(context.native_handle()));

@@ -7,7 +7,8 @@
 // holds no input or output buffer, and TLS runs OpenSSL directly on the
 // non-blocking socket with SSL_MODE_RELEASE_BUFFERS (Asio's ssl::stream
 // keeps four 17 KB buffers per connection), so thousands of IDLE sessions
-// cost a few KB each.
+// cost a few KB each. With COMPRESS (RFC 4978) the zlib states are let go
+// too once the connection has been idle for a moment (net/deflate.h).
 //
 // Every method runs on the connection's executor (one io_context thread),
 // except Drain(), which may be called from any thread.
@@ -84,6 +85,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Closes the socket now. Pending operations complete with errors.
   void Close();
 
+  // RFC 4978: from now on both directions are raw DEFLATE, inside TLS when
+  // TLS is on (§3: compress first, then encrypt). Input already buffered
+  // arrived after the command that turned compression on, so it is the start
+  // of the compressed stream. Output is compressed and sync-flushed on every
+  // Flush(). False (nothing changed) if zlib cannot allocate, or if it is
+  // already on.
+  bool StartCompression();
+  bool compressed() const { return compression_ != nullptr; }
+  // Bytes of zlib state and compression buffers held now (0 without COMPRESS).
+  size_t CompressionMemory() const;
+
   bool tls() const { return ssl_ != nullptr; }
   // "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)" for Received:.
   std::string TlsDescription() const;
@@ -96,16 +108,27 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // `idle`: nothing is expected soon, so the input buffer is let go while
   // waiting for the socket to become readable.
   asio::awaitable<size_t> ReadMore(Duration timeout, ReadStatus* status, bool idle);
-  // Waits until the socket is readable (wait_read) or writable (wait_write).
-  asio::awaitable<error_code> Wait(asio::socket_base::wait_type what);
   // One TLS operation retried until OpenSSL stops asking for the socket:
   // `op` returns SSL_*_ex's result; the outcome is SSL_get_error's code
   // (SSL_ERROR_NONE on success).
   template <typename Op>
   asio::awaitable<int> TlsCall(Op op);
+  // One read or one whole write on the transport: the socket, or TLS.
+  asio::awaitable<error_code> ReadTransport(char* room, size_t size, size_t* n);
+  asio::awaitable<error_code> WriteTransport(const char* data, size_t size);
+  // Inflates into `room`, reading compressed bytes as needed, until at
+  // least one byte comes out.
+  asio::awaitable<error_code> ReadCompressed(char* room, size_t size, size_t* n);
+  asio::awaitable<error_code> WriteCompressed(std::string_view data);
+  // Asks the watchdog to release the zlib states if the connection is still
+  // waiting for input a moment from now.
+  void ScheduleCompressionRelease();
   void SetDeadline(Duration timeout);
   void ClearDeadline();
-  asio::awaitable<void> Watchdog(std::shared_ptr<Connection> self);
+  // The watchdog: a completion handler on timer_ rather than a coroutine
+  // (a coroutine and its co_spawn cost about 800 bytes per connection).
+  void ArmWatchdog();
+  void OnWatchdog();
 
   struct SslFree {
     void operator()(SSL* ssl) const { SSL_free(ssl); }
@@ -118,7 +141,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::chrono::steady_clock::time_point deadline_;
   bool timed_out_ = false;
   bool idle_ = false;
-  bool drained_ = false;  // a drain interrupted the current read
+  bool waiting_idle_ = false;  // in ReadMore's wait for readability, nothing buffered
+  bool drained_ = false;       // a drain interrupted the current read
   bool draining_ = false;
   bool closed_ = false;
 
@@ -132,6 +156,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   size_t scan_ = 0;          // where the search for LF resumes
   bool discarding_ = false;  // inside an over-long line
   std::string out_;
+
+  struct Compression;                         // the zlib states and when to release them
+  std::unique_ptr<Compression> compression_;  // null unless COMPRESS is on
 
   std::string remote_ip_;
   uint16_t remote_port_ = 0;

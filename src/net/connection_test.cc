@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "net/tls.h"
+#include "net/zlib_peer_test_util.h"
 
 namespace postern::net {
 namespace {
@@ -202,6 +203,122 @@ TEST_F(ConnectionTest, StartTlsDiscardsPipelinedPlaintext) {
   EXPECT_TRUE(handshake);
   EXPECT_EQ(after_tls, "EHLO after") << "plaintext pipelined before the handshake was used";
   std::filesystem::remove_all(dir);
+}
+
+// RFC 4978 over a real socket: the client's compressed command arrives in
+// the same packet as the one that turned compression on, and the answer
+// comes back compressed after the plain OK.
+TEST_F(ConnectionTest, CompressionBothWays) {
+  PeerCompressor peer;
+  std::vector<std::string> got;
+  Send("a COMPRESS DEFLATE\r\n" + peer.Compress("b NOOP\r\n"));
+  Serve([&](Connection& c) -> asio::awaitable<void> {
+    Line line = co_await c.ReadLine(100, 5s, false);
+    got.emplace_back(line.text);
+    c.Queue("a OK DEFLATE active\r\n");
+    co_await c.Flush(5s);
+    EXPECT_TRUE(c.StartCompression());
+    EXPECT_FALSE(c.StartCompression());
+    line = co_await c.ReadLine(100, 5s, false);
+    got.emplace_back(line.text);
+    c.Queue("b OK NOOP completed\r\n");
+    co_await c.Flush(5s);
+    line = co_await c.ReadLine(100, 5s, false);
+    got.emplace_back(line.text);
+    c.Queue("* BYE\r\n");
+    co_await c.Flush(5s);
+  });
+  std::string plain = "a OK DEFLATE active\r\n";
+  std::string head(plain.size(), '\0');
+  asio::read(client_, asio::buffer(head));
+  EXPECT_EQ(head, plain);
+  PeerInflater inflater;
+  // The first compressed answer arrives whole before the client sends more:
+  // it was sync-flushed.
+  std::string answer;
+  while (answer.size() < 21) {
+    char buf[256];
+    size_t n = client_.read_some(asio::buffer(buf));
+    answer += inflater.Inflate(std::string_view(buf, n));
+  }
+  EXPECT_EQ(answer, "b OK NOOP completed\r\n");
+  Send(peer.Compress("c LOGOUT\r\n"));
+  EXPECT_EQ(inflater.Inflate(ReadAll()), "* BYE\r\n");
+  EXPECT_EQ(got, (std::vector<std::string>{"a COMPRESS DEFLATE", "b NOOP", "c LOGOUT"}));
+}
+
+// A line that inflates to 20 MB is discarded like any over-long line; the
+// next one is read.
+TEST_F(ConnectionTest, CompressedBombHitsTheLineLimit) {
+  PeerCompressor peer;
+  std::vector<std::pair<ReadStatus, std::string>> got;
+  size_t largest_memory = 0;
+  Send(peer.Compress(std::string(20'000'000, 'x') + "\r\nNEXT\r\n"));
+  Serve([&](Connection& c) -> asio::awaitable<void> {
+    c.StartCompression();
+    for (int i = 0; i < 2; ++i) {
+      Line line = co_await c.ReadLine(1024, 5s, false);
+      got.emplace_back(line.status, std::string(line.text));
+      largest_memory = std::max(largest_memory, c.CompressionMemory());
+    }
+  });
+  ReadAll();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].first, ReadStatus::kTooLong);
+  EXPECT_EQ(got[1].first, ReadStatus::kOk);
+  EXPECT_EQ(got[1].second, "NEXT");
+  EXPECT_LT(largest_memory, 128u * 1024);
+}
+
+TEST_F(ConnectionTest, CorruptCompressedInputEndsTheRead) {
+  ReadStatus status = ReadStatus::kOk;
+  Send("\xff\xff\xff\xff not deflate\r\n");
+  Serve([&](Connection& c) -> asio::awaitable<void> {
+    c.StartCompression();
+    Line line = co_await c.ReadLine(100, 5s, false);
+    status = line.status;
+  });
+  ReadAll();
+  EXPECT_EQ(status, ReadStatus::kError);
+}
+
+// A compressed connection waiting for its next command lets go of its zlib
+// states after a moment, and reads the next command with the history the
+// client's compressor refers to.
+TEST_F(ConnectionTest, IdleCompressedConnectionReleasesItsState) {
+  PeerCompressor peer;
+  PeerInflater inflater;
+  const std::string command = "a1 SELECT \"a mailbox with a long name\"\r\n";
+  std::vector<std::string> got;
+  std::atomic<Connection*> conn{nullptr};
+  Send(peer.Compress(command));
+  Serve([&](Connection& c) -> asio::awaitable<void> {
+    c.StartCompression();
+    conn = &c;
+    for (int i = 0; i < 2; ++i) {
+      Line line = co_await c.ReadLine(1024, 10s, true);
+      got.emplace_back(line.text);
+      c.Queue("* 0 EXISTS\r\n");
+      co_await c.Flush(5s);
+    }
+  });
+  char buf[256];
+  size_t n = client_.read_some(asio::buffer(buf));
+  EXPECT_EQ(inflater.Inflate(std::string_view(buf, n)), "* 0 EXISTS\r\n");
+  auto memory = [&] {
+    std::promise<size_t> held;
+    asio::post(ctx_, [&] { held.set_value(conn.load()->CompressionMemory()); });
+    return held.get_future().get();
+  };
+  EXPECT_GT(memory(), 32'000u);
+  std::this_thread::sleep_for(2500ms);
+  EXPECT_LE(memory(), command.size()) << "only the client's history is kept";
+  std::string again = peer.Compress(command);
+  EXPECT_LT(again.size(), 12u) << "the repeat refers back to the first command";
+  Send(again);
+  EXPECT_EQ(inflater.Inflate(ReadAll()), "* 0 EXISTS\r\n");
+  EXPECT_EQ(got, (std::vector<std::string>{command.substr(0, command.size() - 2),
+                                           command.substr(0, command.size() - 2)}));
 }
 
 }  // namespace

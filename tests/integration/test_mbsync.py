@@ -47,42 +47,48 @@ def message_id(data):
     return m.group(1).decode()
 
 
-@unittest.skipUnless(MBSYNC, "mbsync (isync) is not installed; scripts/install-deps.sh")
-class TestMbsync(ServerTestCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.work = os.path.join(cls.server.dir, "mbsync")
-        cls.maildir = os.path.join(cls.work, "mail")
-        os.makedirs(cls.maildir)
-        cls.rc = os.path.join(cls.work, "mbsyncrc")
-        with open(cls.rc, "w") as f:
-            f.write(f"""IMAPAccount postern
+def write_mbsyncrc(server, work, sync="Sync All\nExpunge Both"):
+    """An mbsyncrc in `work` for the server's INBOX over IMAPS, trusting its
+    certificate, into the Maildir work/mail; returns (rc path, Maildir path)."""
+    maildir = os.path.join(work, "mail")
+    os.makedirs(maildir)
+    rc = os.path.join(work, "mbsyncrc")
+    with open(rc, "w") as f:
+        f.write(f"""IMAPAccount postern
 Host 127.0.0.1
-Port {cls.server.imaps_port}
+Port {server.imaps_port}
 User {DEMO}
-Pass "{cls.server.passwords[DEMO]}"
+Pass "{server.passwords[DEMO]}"
 SSLType IMAPS
 SSLVersions TLSv1.2 TLSv1.3
 SystemCertificates no
-CertificateFile {os.path.join(cls.server.dir, "tls", "cert.pem")}
+CertificateFile {os.path.join(server.dir, "tls", "cert.pem")}
 PipelineDepth 50
 
 IMAPStore far
 Account postern
 
 MaildirStore near
-Path {cls.maildir}/
-Inbox {cls.maildir}/INBOX
+Path {maildir}/
+Inbox {maildir}/INBOX
 
 Channel inbox
 Far :far:INBOX
 Near :near:INBOX
 Create Near
-Sync All
-Expunge Both
+{sync}
 SyncState *
 """)
+    return rc, maildir
+
+
+@unittest.skipUnless(MBSYNC, "mbsync (isync) is not installed; scripts/install-deps.sh")
+class TestMbsync(ServerTestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.work = os.path.join(cls.server.dir, "mbsync")
+        cls.rc, cls.maildir = write_mbsyncrc(cls.server, cls.work)
 
     # --- helpers ------------------------------------------------------------
     def imap(self):
