@@ -66,11 +66,21 @@ Status WriteNewFile(const std::string& path, const std::string& data) {
   return Status::Ok();
 }
 
-Status MakePrivateDirectory(const std::string& path) {
+// Run as root (the CLI usually is), files take the owner of the data
+// directory, ROOT/.., so that the server can read them after dropping
+// privileges.
+void OwnLikeDataDirectory(const std::string& root, const std::string& path) {
+  struct stat st {};
+  if (::geteuid() != 0 || ::stat((root + "/..").c_str(), &st) != 0) return;
+  (void)::chown(path.c_str(), st.st_uid, st.st_gid);
+}
+
+Status MakePrivateDirectory(const std::string& root, const std::string& path) {
   std::error_code ec;
   fs::create_directories(path, ec);
   if (ec) return PermissionDenied("cannot create " + path + ": " + ec.message());
   ::chmod(path.c_str(), 0700);
+  OwnLikeDataDirectory(root, path);
   return Status::Ok();
 }
 
@@ -132,8 +142,8 @@ Result<KeyInfo> KeyDirectory::Generate(const std::string& domain, Algorithm algo
   }
   PT_ASSIGN_OR_RETURN(PrivateKey key, PrivateKey::Generate(algorithm));
   const std::string dir = root_ + "/" + domain;
-  PT_RETURN_IF_ERROR(MakePrivateDirectory(root_));
-  PT_RETURN_IF_ERROR(MakePrivateDirectory(dir));
+  PT_RETURN_IF_ERROR(MakePrivateDirectory(root_, root_));
+  PT_RETURN_IF_ERROR(MakePrivateDirectory(root_, dir));
   KeyInfo info;
   info.domain = domain;
   info.selector = selector;
@@ -142,6 +152,7 @@ Result<KeyInfo> KeyDirectory::Generate(const std::string& domain, Algorithm algo
   info.path = dir + "/" + selector + "." + std::string(Suffix(algorithm)) + ".pem";
   info.record = KeyRecord(key);
   PT_RETURN_IF_ERROR(WriteNewFile(info.path, key.ToPem()));
+  OwnLikeDataDirectory(root_, info.path);
   return info;
 }
 
@@ -193,7 +204,7 @@ Status KeyDirectory::Retire(const std::string& domain, const std::string& select
   for (const KeyInfo& k : keys) {
     if (k.selector != selector || !k.active) continue;
     const std::string dir = root_ + "/" + domain + "/" + std::string(kRetired);
-    PT_RETURN_IF_ERROR(MakePrivateDirectory(dir));
+    PT_RETURN_IF_ERROR(MakePrivateDirectory(root_, dir));
     const std::string target = dir + "/" + fs::path(k.path).filename().string();
     if (::rename(k.path.c_str(), target.c_str()) != 0) {
       return Internal("cannot move " + k.path + " to " + target + ": " + std::strerror(errno));

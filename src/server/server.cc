@@ -18,6 +18,7 @@
 #include "base/log.h"
 #include "base/strings.h"
 #include "delivery/queue_runner.h"
+#include "dkim/key_directory.h"
 #include "imapserver/imap_server.h"
 #include "mailbox/notifier.h"
 #include "net/async.h"
@@ -217,6 +218,8 @@ int Serve(const config::Config& config, const ServeOptions& options) {
   smtpserver::StoreBackend backend(*store, blocking, runner, backend_options);
   sasl::StoreCredentials credentials(*store, static_cast<uint32_t>(config.auth.scram_iterations));
   backend.UseCredentials(credentials);
+  dkim::KeyDirectory dkim_keys(config.server.data_dir + "/dkim");
+  backend.UseDkimKeys(dkim_keys);
   smtpserver::SmtpServer smtp(pool, backend, SmtpOptions(config, tls));
   if (Status s = smtp.Bind(config.smtp.listen); !s.ok()) return fail(s);
   smtpserver::SubmissionServer submission(pool, backend, SubmissionOptions(config, tls));
