@@ -11,6 +11,8 @@ packages=(
   libgtest-dev libgmock-dev
   # tests, tools and the side-by-side benchmark
   python3 openssl sqlite3 swaks postfix clang-format
+  # a second DKIM implementation that checks our signatures (run in /usr/bin/python3)
+  python3-dkim
   # real mail clients the integration tests drive
   isync fetchmail mutt
 )

@@ -46,5 +46,7 @@ void AddMailCommands(CLI::App& app, Context& ctx, Action* action);  // mailbox, 
 void AddQueueCommands(CLI::App& app, Context& ctx, Action* action);
 void AddConfigCommands(CLI::App& app, Context& ctx, Action* action);
 void AddStatsCommand(CLI::App& app, Context& ctx, Action* action);
+void AddDkimCommands(CLI::App& app, Context& ctx, Action* action);
+void AddDnsCommand(CLI::App& app, Context& ctx, Action* action);
 
 }  // namespace postern::cli

@@ -55,6 +55,8 @@ int main(int argc, char** argv) {
   cli::AddAliasCommands(app, ctx, &action);
   cli::AddMailCommands(app, ctx, &action);
   cli::AddQueueCommands(app, ctx, &action);
+  cli::AddDkimCommands(app, ctx, &action);
+  cli::AddDnsCommand(app, ctx, &action);
   cli::AddStatsCommand(app, ctx, &action);
   cli::AddConfigCommands(app, ctx, &action);
   try {

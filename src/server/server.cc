@@ -18,6 +18,7 @@
 #include "base/log.h"
 #include "base/strings.h"
 #include "delivery/queue_runner.h"
+#include "dkim/key_directory.h"
 #include "imapserver/imap_server.h"
 #include "mailbox/notifier.h"
 #include "net/async.h"
@@ -223,6 +224,8 @@ int Serve(const config::Config& config, const ServeOptions& options) {
   guard_options.window = config.auth.failure_window;
   guard_options.ban = config.auth.block_time;
   auto guard = std::make_shared<sasl::AuthGuard>(guard_options);
+  dkim::KeyDirectory dkim_keys(config.server.data_dir + "/dkim");
+  backend.UseDkimKeys(dkim_keys);
   smtpserver::SmtpServer smtp(pool, backend, SmtpOptions(config, tls));
   if (Status s = smtp.Bind(config.smtp.listen); !s.ok()) return fail(s);
   auto submission_options = SubmissionOptions(config, tls);

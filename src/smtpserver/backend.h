@@ -76,6 +76,16 @@ class Backend {
     (void)account, (void)sender;
     co_return false;
   }
+  // Submission: the DKIM-Signature fields to put on `message` (the client's
+  // header and body, final) whose From: is in `author_domain`: one per
+  // signing key of the domain, "" when it has none. Never refuses the
+  // message: a signing error is logged and the message goes unsigned.
+  // `message` must stay valid until the coroutine returns.
+  virtual asio::awaitable<std::string> DkimSignatures(std::string author_domain,
+                                                      std::string_view message) {
+    (void)author_domain, (void)message;
+    co_return std::string();
+  }
   // A recipient of an authenticated user: like CheckRecipient, but an
   // address in a domain that is not ours is accepted for delivery there.
   virtual asio::awaitable<RecipientCheck> CheckRelayRecipient(std::string address,

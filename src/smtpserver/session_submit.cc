@@ -196,6 +196,7 @@ asio::awaitable<std::optional<Reply>> Session::CheckSubmittedHeader() {
   // Read what is needed first: the views below point into txn_.content,
   // which grows at the end.
   std::vector<std::string> authors;  // From: and Sender: addresses, normalized
+  std::string author_domain;         // of the first From: address, for DKIM
   bool has_from = false, has_date = false, has_message_id = false;
   {
     const std::string_view header =
@@ -216,6 +217,9 @@ asio::awaitable<std::optional<Reply>> Session::CheckSubmittedHeader() {
           co_return Reply(553, "5.7.1",
                           "The " + std::string(field.name) + ": address <" + spec +
                               "> is not valid; use one of your addresses");
+        }
+        if (from && author_domain.empty()) {
+          author_domain = normalized->substr(normalized->rfind('@') + 1);
         }
         if (seen.insert(*normalized).second) authors.push_back(std::move(*normalized));
       }
@@ -245,15 +249,23 @@ asio::awaitable<std::optional<Reply>> Session::CheckSubmittedHeader() {
   if (!has_message_id) {
     added += "Message-ID: <" + txn_.queue_id + "@" + options_.hostname + ">\r\n";
   }
-  if (!added.empty()) {
+  // Header fields we add go where the client's header begins; false when
+  // that passes the memory budget.
+  auto prepend = [this](const std::string& fields) {
     const size_t before = txn_.content.size();
-    txn_.content.insert(txn_.message_begin, added);
+    txn_.content.insert(txn_.message_begin, fields);
     ChargeContent(before);
-    if (txn_.over_budget) {
-      co_return Reply(452, "4.3.1",
+    return !txn_.over_budget;
+  };
+  const Reply no_room(452, "4.3.1",
                       "Insufficient system storage: too much mail in progress, try again later");
-    }
-  }
+  if (!added.empty() && !prepend(added)) co_return no_room;
+  // DKIM signing comes last, over the header as it will leave (with the
+  // Date: and Message-ID: just added), and covers only the client's part:
+  // our Received: field above it is not signed (RFC 6376 §5.4.1).
+  const std::string signatures = co_await backend_.DkimSignatures(
+      author_domain, std::string_view(txn_.content).substr(txn_.message_begin));
+  if (!signatures.empty() && !prepend(signatures)) co_return no_room;
   co_return std::nullopt;
 }
 

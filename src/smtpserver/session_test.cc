@@ -624,8 +624,16 @@ class SubmissionBackend : public FakeBackend {
     c.destinations.push_back({address, false, {}});
     co_return c;
   }
+  // Records what it was asked to sign; a marker field stands for a signature.
+  asio::awaitable<std::string> DkimSignatures(std::string domain,
+                                              std::string_view message) override {
+    std::lock_guard lock(mu);
+    signed_messages.emplace_back(domain, std::string(message));
+    co_return "DKIM-Signature: d=" + domain + "; fake\r\n";
+  }
   sasl::FakeCredentials credentials;
   asio::thread_pool blocking{1};
+  std::vector<std::pair<std::string, std::string>> signed_messages;  // guarded by mu
 };
 
 class SubmissionTest : public SessionTest {
@@ -722,6 +730,17 @@ TEST_F(SubmissionTest, AuthPlainThenSendAsOwnAddressOnly) {
   EXPECT_NE(id, std::string::npos) << content;
   EXPECT_LT(date, from);
   EXPECT_LT(id, from);
+  // DKIM: signed last (over the added Date: and Message-ID:), for the From:
+  // domain, without our Received: field; the signature goes above them.
+  ASSERT_EQ(submission_backend_.signed_messages.size(), 1u);
+  const auto& [signed_domain, signed_text] = submission_backend_.signed_messages[0];
+  EXPECT_EQ(signed_domain, "example.test");
+  EXPECT_TRUE(signed_text.starts_with("Date: ")) << signed_text;
+  EXPECT_NE(signed_text.find("\r\nMessage-ID: <"), std::string::npos);
+  EXPECT_TRUE(signed_text.ends_with("\r\nbody\r\n")) << signed_text;
+  EXPECT_EQ(signed_text.find("Received:"), std::string::npos);
+  const size_t signature = content.find("\r\nDKIM-Signature: d=example.test; fake\r\nDate: ");
+  EXPECT_NE(signature, std::string::npos) << content;
 }
 
 TEST_F(SubmissionTest, ExchangeErrorsAndLoginPrompts) {

@@ -168,6 +168,21 @@ asio::awaitable<Result<bool>> StoreBackend::MaySendAs(std::string account, std::
   co_return co_await Offload(blocking_, std::move(check));
 }
 
+asio::awaitable<std::string> StoreBackend::DkimSignatures(std::string author_domain,
+                                                          std::string_view message) {
+  if (dkim_keys_ == nullptr) co_return std::string();
+  // Reading the key files and RSA signing are blocking work.
+  auto sign = [this, &author_domain, message]() -> Result<std::string> {
+    return dkim_keys_->SignatureFields(author_domain, message, Clock::Real().NowUnix());
+  };
+  Result<std::string> fields = co_await Offload(blocking_, std::move(sign));
+  if (!fields.ok()) {
+    LOG_ERROR("dkim: cannot sign mail from {}: {}", author_domain, fields.status().ToString());
+    co_return std::string();
+  }
+  co_return std::move(*fields);
+}
+
 asio::awaitable<Status> StoreBackend::Accept(Envelope env, std::string content) {
   // Encode (hash, compress) and parse the structure IMAP will ask for: in
   // place when small, on the blocking pool when large.

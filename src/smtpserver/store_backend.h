@@ -10,6 +10,7 @@
 
 #include "delivery/queue_runner.h"
 #include "directory/resolver.h"
+#include "dkim/key_directory.h"
 #include "sasl/credentials.h"
 #include "smtpserver/backend.h"
 #include "store/store.h"
@@ -38,6 +39,12 @@ class StoreBackend final : public Backend {
   asio::awaitable<Result<bool>> MaySendAs(std::string account, std::string sender) override;
   asio::awaitable<RecipientCheck> CheckRelayRecipient(std::string address,
                                                       uint64_t declared_size) override;
+  asio::awaitable<std::string> DkimSignatures(std::string author_domain,
+                                              std::string_view message) override;
+
+  // Submission: the DKIM keys that sign mail from our domains (none: mail
+  // goes unsigned).
+  void UseDkimKeys(dkim::KeyDirectory& keys) { dkim_keys_ = &keys; }
 
   // Submission: the credentials AUTH checks (none: AUTH is refused).
   void UseCredentials(sasl::Credentials& credentials) { credentials_ = &credentials; }
@@ -68,6 +75,7 @@ class StoreBackend final : public Backend {
   StoreBackendOptions options_;
   std::function<size_t()> active_sessions_;
   sasl::Credentials* credentials_ = nullptr;
+  dkim::KeyDirectory* dkim_keys_ = nullptr;
 };
 
 }  // namespace postern::smtpserver
