@@ -84,19 +84,6 @@ std::string InvalidName(const std::string& name, bool sent_in_utf8) {
   return {};
 }
 
-// True if a header of the message or of any part holds an octet above 127.
-bool HasEightBitHeader(std::string_view raw) {
-  const message::Message parsed = message::ParseMessage(raw);
-  std::vector<const message::Part*> parts = {&parsed.root};
-  while (!parts.empty()) {
-    const message::Part* part = parts.back();
-    parts.pop_back();
-    if (HasNonAscii(parsed.HeaderBytes(*part))) return true;
-    for (const message::Part& child : part->children) parts.push_back(&child);
-  }
-  return false;
-}
-
 constexpr std::string_view kQuotaRootName = "User quota";
 constexpr std::string_view kQuotaRoot = "\"User quota\"";
 
@@ -486,12 +473,11 @@ asio::awaitable<Session::Done> Session::Append(const imap::Command& command) {
   std::optional<store::MailboxInfo> mailbox = co_await FindMailbox(args.mailbox);
   if (!mailbox) co_return No("[TRYCREATE] No such mailbox");
   const int64_t id = mailbox->id;
-  // RFC 6855 §4: a server that offers UTF8=ACCEPT refuses 8-bit header
-  // fields from a client that did not enable it (nor IMAP4rev2, whose
-  // headers are UTF-8: RFC 9051 Appendix E item 16).
-  const bool refuse_eight_bit_headers = !Utf8Enabled();
-  auto append = [this, id, refuse_eight_bit_headers,
-                 pending = std::move(pending)]() -> Result<std::vector<store::AppendResult>> {
+  // RFC 6855 §4 asks a server offering UTF8=ACCEPT to refuse 8-bit header
+  // fields from a client that did not enable it. We store them anyway: old
+  // mail with raw 8-bit headers is common, and refusing it would break every
+  // migration by mbsync or a mail client (the message would stay behind).
+  auto append = [this, id, pending = std::move(pending)]() -> Result<std::vector<store::AppendResult>> {
     store::Store& store = context_.store;
     std::vector<store::Store::NewMessage> batch;
     auto unpin = [&store, &batch] {
@@ -510,10 +496,6 @@ asio::awaitable<Session::Done> Session::Append(const imap::Command& command) {
       if (!content.ok()) {
         unpin();
         return InvalidArgument(which + content.status().message());  // UNKNOWN-CTE
-      }
-      if (refuse_eight_bit_headers && HasEightBitHeader(*content)) {
-        unpin();
-        return FailedPrecondition(which + "8-bit header fields need ENABLE UTF8=ACCEPT");
       }
       Result<store::Body> body = store.EncodeBody(*content);
       Status written = !body.ok()      ? body.status()
