@@ -24,6 +24,10 @@ namespace {
 // not hold every message in memory.
 constexpr size_t kFlushAt = 256 * 1024;
 
+// Headers read per trip to the blocking pool (FETCH, SEARCH): bounds the
+// memory and the time of one pool job.
+constexpr size_t kHeaderBatch = 1000;
+
 // Non-UID sequence sets must name existing messages (RFC 9051 §9
 // seq-number); UIDs that do not exist are ignored.
 bool ValidSequenceNumbers(const imap::SequenceSet& set, uint32_t exists) {
@@ -535,15 +539,8 @@ asio::awaitable<Session::Done> Session::Fetch(const imap::Command& command) {
   if (needs_parse) structures = co_await StructuresOf(seqs, needs_preview);
   // Header items alone read the cached headers, all in a few pool trips.
   if (needs_content) needs_header = false;
-  std::vector<std::optional<std::string>> headers;
-  if (needs_header) {
-    std::vector<int64_t> ids;
-    ids.reserve(seqs.size());
-    for (uint32_t seq : seqs) ids.push_back(selected_->at(seq).id);
-    std::optional<std::vector<std::optional<std::string>>> read = co_await HeadersOf(ids);
-    if (!read) co_return No("[SERVERBUG] Cannot read the messages' headers");
-    headers = std::move(*read);
-  }
+  std::vector<std::optional<std::string>> headers;  // of seqs[headers_first...]
+  size_t headers_first = 0;
 
   bool some_gone = false;
   for (size_t index = 0; index < seqs.size(); ++index) {
@@ -552,7 +549,20 @@ asio::awaitable<Session::Done> Session::Fetch(const imap::Command& command) {
     const MessageView m = selected_->at(seq);
     std::optional<std::string> content;  // the message, or only its header
     if (needs_content) content = co_await ContentOf(m);
-    if (needs_header && index < headers.size()) content = std::move(headers[index]);
+    if (needs_header) {
+      if (index == headers_first + headers.size()) {
+        headers_first = index;
+        std::vector<int64_t> ids;  // 0: no such message (expunged meanwhile)
+        for (size_t i = index; i < seqs.size() && i < index + kHeaderBatch; ++i) {
+          ids.push_back(seqs[i] <= selected_->exists() ? selected_->at(seqs[i]).id : 0);
+        }
+        std::optional<std::vector<std::optional<std::string>>> read = co_await HeadersOf(ids);
+        if (!read) co_return No("[SERVERBUG] Cannot read the messages' headers");
+        headers = std::move(*read);
+        if (!selected_ || seq > selected_->exists()) break;
+      }
+      content = std::move(headers[index - headers_first]);
+    }
     if (((needs_content || needs_header) && !content) || (needs_parse && !structures[index])) {
       // Expunged meanwhile: say so and go on (RFC 5530 EXPUNGEISSUED).
       Send("* " + std::to_string(seq) + " FETCH (UID " + std::to_string(m.uid) + ")\r\n");
@@ -857,43 +867,39 @@ asio::awaitable<std::optional<std::vector<uint32_t>>> Session::MatchingMessages(
   std::vector<int64_t> ids;
   ids.reserve(wanted.size());
   for (uint32_t seq : wanted) ids.push_back(selected_->at(seq).id);
-  std::optional<std::vector<std::optional<std::string>>> headers =
-      co_await HeadersOf(std::move(ids));
-  if (!headers) co_return std::nullopt;
-  if (!selected_) co_return hits;
-  Matcher matcher{*selected_, Clock::Real().NowUnix(), pre};
-  size_t next = 0;  // into wanted
-  for (uint32_t seq = 1; seq <= exists && seq <= selected_->exists(); ++seq) {
-    const MessageView& m = selected_->at(seq);
+  const int64_t now = Clock::Real().NowUnix();
+  std::vector<std::optional<std::string>> headers;  // of wanted[first...]
+  size_t next = 0, first = 0;                       // into wanted
+  for (uint32_t seq = 1; seq <= exists && selected_ && seq <= selected_->exists(); ++seq) {
     std::optional<Content> c;
     if (next < wanted.size() && wanted[next] == seq) {
-      std::optional<std::string>& header = (*headers)[next++];
+      if (next == first + headers.size()) {
+        first = next;
+        const size_t end = std::min(ids.size(), first + kHeaderBatch);
+        std::optional<std::vector<std::optional<std::string>>> read = co_await HeadersOf(
+            std::vector<int64_t>(ids.begin() + static_cast<std::ptrdiff_t>(first),
+                                 ids.begin() + static_cast<std::ptrdiff_t>(end)));
+        if (!read) co_return std::nullopt;
+        headers = std::move(*read);
+        if (!selected_ || seq > selected_->exists()) break;
+      }
+      std::optional<std::string>& header = headers[next++ - first];
       if (!header) continue;  // expunged meanwhile
       c.emplace(std::move(*header));
     }
-    if (matcher.Match(criteria, seq, m, c ? &*c : nullptr)) hits.push_back(seq);
+    Matcher matcher{*selected_, now, pre};
+    if (matcher.Match(criteria, seq, selected_->at(seq), c ? &*c : nullptr)) hits.push_back(seq);
   }
   co_return hits;
 }
 
 asio::awaitable<std::optional<std::vector<std::optional<std::string>>>> Session::HeadersOf(
     std::vector<int64_t> ids) {
-  constexpr size_t kBatch = 2000;  // bounds one pool job's time and memory
-  std::vector<std::optional<std::string>> out;
-  out.reserve(ids.size());
-  for (size_t begin = 0; begin < ids.size(); begin += kBatch) {
-    std::vector<int64_t> batch(
-        ids.begin() + static_cast<std::ptrdiff_t>(begin),
-        ids.begin() + static_cast<std::ptrdiff_t>(std::min(ids.size(), begin + kBatch)));
-    auto read = [this, batch = std::move(batch)] {
-      return mailbox::MessageHeaders(context_.store, batch);
-    };
-    Result<std::vector<std::optional<std::string>>> headers =
-        co_await Offload(context_.blocking, std::move(read));
-    if (!headers.ok()) co_return std::nullopt;
-    for (auto& h : *headers) out.push_back(std::move(h));
-  }
-  co_return out;
+  auto read = [this, ids = std::move(ids)] { return mailbox::MessageHeaders(context_.store, ids); };
+  Result<std::vector<std::optional<std::string>>> headers =
+      co_await Offload(context_.blocking, std::move(read));
+  if (!headers.ok()) co_return std::nullopt;
+  co_return std::move(*headers);
 }
 
 void Session::SaveSearchResult(unsigned options, const std::vector<uint32_t>& seqs) {
