@@ -1,6 +1,7 @@
 // IMAP session: message commands (FETCH, STORE, SEARCH, COPY, MOVE,
 // EXPUNGE) on the selected mailbox.
 #include <algorithm>
+#include <iterator>
 #include <unordered_map>
 
 #include "base/clock.h"
@@ -187,31 +188,37 @@ bool IsHeaderKey(const imap::SearchKey& key) {
          key.kind == K::kSubject || key.kind == K::kTo || key.kind == K::kHeader;
 }
 
-// The part of a header key's string the index is asked for, or "" when the
-// index cannot narrow the key. The exact check joins the values of repeated
-// fields with a space, the index keeps one line per field: the longest run
-// of the needle without white space lies within one field's value, so it is
-// in that field's indexed line whenever the whole needle matches. The
+// The parts of a header key's string the index is asked for (a message must
+// hold each to match), none when the index cannot narrow the key. The exact
+// check joins the values of repeated fields with a space, the index keeps one
+// line per field: a run of the needle without white space lies within one
+// field's value, so it is in that field's indexed line whenever the whole
+// needle matches. The two longest runs of 3 or more bytes are asked for
+// (HeaderCandidates counts characters and skips shorter ones). The
 // per-recipient fields stored before each body (Return-Path, Delivered-To:
 // store::MessageInfo::header_prefix) are not indexed.
-std::string IndexedPart(const imap::SearchKey& key) {
+std::vector<std::string> IndexedParts(const imap::SearchKey& key) {
+  constexpr size_t kMostParts = 2;
   if (key.kind == imap::SearchKeyKind::kHeader &&
       (EqualsIgnoreCase(key.field, "Return-Path") || EqualsIgnoreCase(key.field, "Delivered-To"))) {
     return {};
   }
   if (key.value.find('\0') != std::string::npos) return {};
-  std::string_view best;
+  std::vector<std::string_view> runs;
   for (std::string_view run : Split(key.value, ' ')) {
     for (std::string_view part : Split(run, '\t')) {
-      if (part.find_first_of("\r\n") != std::string_view::npos) continue;
-      if (part.size() > best.size()) best = part;
+      if (part.size() < 3 || part.find_first_of("\r\n") != std::string_view::npos) continue;
+      runs.push_back(part);
     }
   }
-  return std::string(best);
+  std::stable_sort(runs.begin(), runs.end(),
+                   [](std::string_view a, std::string_view b) { return a.size() > b.size(); });
+  if (runs.size() > kMostParts) runs.resize(kMostParts);
+  return std::vector<std::string>(runs.begin(), runs.end());
 }
 
 void CollectHeaderKeys(const imap::SearchKey& key, std::vector<const imap::SearchKey*>* out) {
-  if (IsHeaderKey(key) && !IndexedPart(key).empty()) out->push_back(&key);
+  if (IsHeaderKey(key) && !IndexedParts(key).empty()) out->push_back(&key);
   for (const auto& child : key.children) CollectHeaderKeys(child, out);
 }
 
@@ -230,15 +237,19 @@ void ResolveSets(const imap::SearchKey& key, const SelectedMailbox& mailbox, Pre
 // always checked exactly.
 constexpr uint64_t kMayBeCut = message::kMaxSearchableText / 4 / 4;
 
+// For a header key: false when the index rules message `m` out (it cannot
+// match), true when it must be checked exactly.
+bool MayMatchHeader(const imap::SearchKey& key, const MessageView& m, const Prefilter& pre) {
+  auto it = pre.header_candidates.find(&key);
+  if (it == pre.header_candidates.end() || m.size > kMayBeCut) return true;
+  return std::binary_search(it->second.begin(), it->second.end(), m.id);
+}
+
 // Whether matching `key` on message `m` needs its header, given what the
 // prefilter already knows.
 bool NeedsHeader(const imap::SearchKey& key, const MessageView& m, const Prefilter& pre) {
   using K = imap::SearchKeyKind;
-  if (IsHeaderKey(key)) {
-    auto it = pre.header_candidates.find(&key);
-    if (it == pre.header_candidates.end() || m.size > kMayBeCut) return true;
-    return std::binary_search(it->second.begin(), it->second.end(), m.id);
-  }
+  if (IsHeaderKey(key)) return MayMatchHeader(key, m, pre);
   if (key.kind == K::kSentBefore || key.kind == K::kSentOn || key.kind == K::kSentSince) {
     return true;
   }
@@ -285,11 +296,8 @@ struct Matcher {
   int64_t now = 0;
   const Prefilter& pre;
 
-  // A header key: false without looking when the index rules the message out.
   bool MayMatchHeader(const imap::SearchKey& key, const MessageView& m) const {
-    auto it = pre.header_candidates.find(&key);
-    if (it == pre.header_candidates.end() || m.size > kMayBeCut) return true;
-    return std::binary_search(it->second.begin(), it->second.end(), m.id);
+    return imapserver::MayMatchHeader(key, m, pre);
   }
 
   bool Match(const imap::SearchKey& key, uint32_t seq, const MessageView& m, Content* c) const {
@@ -821,8 +829,12 @@ asio::awaitable<std::optional<std::vector<uint32_t>>> Session::MatchingMessages(
                                                                    : store::TextField::kText,
                            key->value);
     }
-    for (const imap::SearchKey* key : header_keys) {
-      queries.emplace_back(store::TextField::kHeader, IndexedPart(*key));
+    std::vector<size_t> owners;  // the header key of each kHeader query
+    for (size_t k = 0; k < header_keys.size(); ++k) {
+      for (std::string& part : IndexedParts(*header_keys[k])) {
+        queries.emplace_back(store::TextField::kHeader, std::move(part));
+        owners.push_back(k);
+      }
     }
     const int64_t mailbox_id = selected_->id();
     // One trip to the pool for every BODY, TEXT and header key of the search.
@@ -847,9 +859,20 @@ asio::awaitable<std::optional<std::vector<uint32_t>>> Session::MatchingMessages(
     for (size_t i = 0; i < text_keys.size(); ++i) {
       pre.text_hits[text_keys[i]] = std::move(*(*found)[i]);
     }
-    for (size_t i = 0; i < header_keys.size(); ++i) {
+    // A key's candidates hold every part the index was asked for.
+    for (size_t i = 0; i < owners.size(); ++i) {
       std::optional<std::vector<int64_t>>& ids = (*found)[text_keys.size() + i];
-      if (ids) pre.header_candidates[header_keys[i]] = std::move(*ids);
+      if (!ids) continue;  // this part cannot narrow
+      const imap::SearchKey* key = header_keys[owners[i]];
+      auto it = pre.header_candidates.find(key);
+      if (it == pre.header_candidates.end()) {
+        pre.header_candidates.emplace(key, std::move(*ids));
+      } else {
+        std::vector<int64_t> both;
+        std::set_intersection(it->second.begin(), it->second.end(), ids->begin(), ids->end(),
+                              std::back_inserter(both));
+        it->second = std::move(both);
+      }
     }
   }
   std::vector<uint32_t> hits;  // sequence numbers
