@@ -7,7 +7,8 @@ Starts a test server (tests/integration/harness.py), appends 10,000 messages
 of about 4 KB over 8 connections (1,000 conversations of 10 messages, with
 References and In-Reply-To), then times FETCH 1:1000 (ENVELOPE), SEARCH
 TEXT (a rare word), SEARCH BODY (a word in every message; a two-letter
-string), SEARCH UNSEEN, SORT (DATE), SORT (SUBJECT), SORT (FROM) and
+string), SEARCH FROM/SUBJECT/HEADER/NOT SUBJECT, FETCH of header fields of 50
+and 1,000 messages, SEARCH UNSEEN, SORT (DATE), SORT (SUBJECT), SORT (FROM) and
 THREAD REFERENCES / ORDEREDSUBJECT as one imaplib client on loopback sees
 them, and prints the size of the full-text index. POSTERN_BIN picks the
 binary."""
@@ -56,6 +57,17 @@ for needle in ("alpha", "zq"):  # in every message; shorter than a trigram (in n
     for rep in range(3):
         t = time.perf_counter(); typ, d = m.search(None, "BODY", needle); e = time.perf_counter() - t
         print(f"SEARCH BODY {needle} over 10000: {e*1000:.1f} ms -> {len(d[0].split())} messages")
+for key in (("FROM", "s5000@"), ("SUBJECT", "topic 77"), ("FROM", "sender"),
+            ("HEADER", "Message-ID", "<42@"), ("NOT", "SUBJECT", "topic 77"), ("FROM", "s5")):
+    for rep in range(3):
+        t = time.perf_counter(); typ, d = m.search(None, *key); e = time.perf_counter() - t
+        print(f"SEARCH {' '.join(key)} over 10000: {e*1000:.1f} ms -> {len(d[0].split())} messages")
+for count in (50, 1000):
+    for rep in range(3):
+        t = time.perf_counter()
+        typ, d = m.fetch(f"1:{count}", "(BODY.PEEK[HEADER.FIELDS (FROM SUBJECT DATE)])")
+        e = time.perf_counter() - t
+        print(f"FETCH 1:{count} (BODY.PEEK[HEADER.FIELDS (FROM SUBJECT DATE)]): {e*1000:.1f} ms")
 for rep in range(2):
     t = time.perf_counter(); typ, d = m.search(None, "UNSEEN"); e = time.perf_counter() - t
     print(f"SEARCH UNSEEN over 10000: {e*1000:.1f} ms")

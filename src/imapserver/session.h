@@ -180,6 +180,11 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::awaitable<std::vector<std::optional<store::MessageParse>>> StructuresOf(
       const std::vector<uint32_t>& seqs, bool need_preview = false);
   asio::awaitable<std::optional<std::string>> ContentOf(const MessageView& message);
+  // The headers of messages as served (mailbox::MessageHeaders), in one trip
+  // to the blocking pool; nullopt for a message gone; nullopt as a whole when
+  // the store failed.
+  asio::awaitable<std::optional<std::vector<std::optional<std::string>>>> HeadersOf(
+      std::vector<int64_t> ids);
 
   // ---- session_sort.cc
   // SORT and UID SORT (RFC 5256, RFC 5957 SORT=DISPLAY, RFC 5267 ESORT).

@@ -1,6 +1,7 @@
 // IMAP session: message commands (FETCH, STORE, SEARCH, COPY, MOVE,
 // EXPUNGE) on the selected mailbox.
 #include <algorithm>
+#include <iterator>
 #include <unordered_map>
 
 #include "base/clock.h"
@@ -23,6 +24,10 @@ namespace {
 // FETCH output is flushed once this much is queued, so a large FETCH does
 // not hold every message in memory.
 constexpr size_t kFlushAt = 256 * 1024;
+
+// Headers read per trip to the blocking pool (FETCH, SEARCH): bounds the
+// memory and the time of one pool job.
+constexpr size_t kHeaderBatch = 1000;
 
 // Non-UID sequence sets must name existing messages (RFC 9051 §9
 // seq-number); UIDs that do not exist are ignored.
@@ -91,6 +96,16 @@ std::string SectionOf(const message::Message& m, const imap::Section& section) {
   return {};
 }
 
+// Whether a FETCH item is answered from the top-level header alone (the
+// cached header: mailbox::MessageHeaders), without reading the body.
+bool HeaderOnly(const imap::FetchItem& item) {
+  if (item.kind == imap::FetchKind::kRfc822Header) return true;
+  if (item.kind != imap::FetchKind::kBodySection || !item.section.part.empty()) return false;
+  return item.section.text == imap::SectionText::kHeader ||
+         item.section.text == imap::SectionText::kHeaderFields ||
+         item.section.text == imap::SectionText::kHeaderFieldsNot;
+}
+
 std::string Partial(std::string data, const std::optional<imap::Partial>& partial) {
   if (!partial) return data;
   if (partial->offset >= data.size()) return {};
@@ -122,7 +137,7 @@ std::optional<std::string> BinarySection(const message::Message& m,
 
 // ---- SEARCH
 
-// Whether matching `key` reads the message itself (BODY and TEXT do not:
+// Whether matching `key` reads the message's header (BODY and TEXT do not:
 // they are answered from the full-text index beforehand, TextHits).
 bool NeedsContent(const imap::SearchKey& key) {
   using K = imap::SearchKeyKind;
@@ -155,6 +170,93 @@ void CollectTextKeys(const imap::SearchKey& key, std::vector<const imap::SearchK
   for (const auto& child : key.children) CollectTextKeys(child, out);
 }
 
+// What a search knows before it looks at any message: the BODY/TEXT answers,
+// the candidates of header keys and the resolved sequence sets.
+struct Prefilter {
+  TextHits text_hits;
+  // For a FROM/TO/CC/BCC/SUBJECT/HEADER key: the ids (ascending) of the
+  // messages whose header MAY match (mailbox::HeaderCandidates); a message
+  // not listed cannot match, one listed is checked exactly. A key without an
+  // entry is checked on every message.
+  std::unordered_map<const imap::SearchKey*, std::vector<int64_t>> header_candidates;
+  std::unordered_map<const imap::SearchKey*, std::vector<imap::SequenceRange>> ranges;
+};
+
+bool IsHeaderKey(const imap::SearchKey& key) {
+  using K = imap::SearchKeyKind;
+  return key.kind == K::kBcc || key.kind == K::kCc || key.kind == K::kFrom ||
+         key.kind == K::kSubject || key.kind == K::kTo || key.kind == K::kHeader;
+}
+
+// The parts of a header key's string the index is asked for (a message must
+// hold each to match), none when the index cannot narrow the key. The exact
+// check joins the values of repeated fields with a space, the index keeps one
+// line per field: a run of the needle without white space lies within one
+// field's value, so it is in that field's indexed line whenever the whole
+// needle matches. The two longest runs of 3 or more bytes are asked for
+// (HeaderCandidates counts characters and skips shorter ones). The
+// per-recipient fields stored before each body (Return-Path, Delivered-To:
+// store::MessageInfo::header_prefix) are not indexed.
+std::vector<std::string> IndexedParts(const imap::SearchKey& key) {
+  constexpr size_t kMostParts = 2;
+  if (key.kind == imap::SearchKeyKind::kHeader &&
+      (EqualsIgnoreCase(key.field, "Return-Path") || EqualsIgnoreCase(key.field, "Delivered-To"))) {
+    return {};
+  }
+  if (key.value.find('\0') != std::string::npos) return {};
+  std::vector<std::string_view> runs;
+  for (std::string_view run : Split(key.value, ' ')) {
+    for (std::string_view part : Split(run, '\t')) {
+      if (part.size() < 3 || part.find_first_of("\r\n") != std::string_view::npos) continue;
+      runs.push_back(part);
+    }
+  }
+  std::stable_sort(runs.begin(), runs.end(),
+                   [](std::string_view a, std::string_view b) { return a.size() > b.size(); });
+  if (runs.size() > kMostParts) runs.resize(kMostParts);
+  return std::vector<std::string>(runs.begin(), runs.end());
+}
+
+void CollectHeaderKeys(const imap::SearchKey& key, std::vector<const imap::SearchKey*>* out) {
+  if (IsHeaderKey(key) && !IndexedParts(key).empty()) out->push_back(&key);
+  for (const auto& child : key.children) CollectHeaderKeys(child, out);
+}
+
+void ResolveSets(const imap::SearchKey& key, const SelectedMailbox& mailbox, Prefilter* out) {
+  using K = imap::SearchKeyKind;
+  if ((key.kind == K::kSequenceSet || key.kind == K::kUid) && !key.set.saved) {
+    out->ranges[&key] =
+        key.set.Resolve(key.kind == K::kUid ? mailbox.LargestUid() : mailbox.exists());
+  }
+  for (const auto& child : key.children) ResolveSets(child, mailbox, out);
+}
+
+// Messages larger than this may have a header whose indexed text was cut
+// (message::kMaxSearchableText gives the header a quarter; decoding and
+// folding make at most 4 bytes of text from one byte of header): they are
+// always checked exactly.
+constexpr uint64_t kMayBeCut = message::kMaxSearchableText / 4 / 4;
+
+// For a header key: false when the index rules message `m` out (it cannot
+// match), true when it must be checked exactly.
+bool MayMatchHeader(const imap::SearchKey& key, const MessageView& m, const Prefilter& pre) {
+  auto it = pre.header_candidates.find(&key);
+  if (it == pre.header_candidates.end() || m.size > kMayBeCut) return true;
+  return std::binary_search(it->second.begin(), it->second.end(), m.id);
+}
+
+// Whether matching `key` on message `m` needs its header, given what the
+// prefilter already knows.
+bool NeedsHeader(const imap::SearchKey& key, const MessageView& m, const Prefilter& pre) {
+  using K = imap::SearchKeyKind;
+  if (IsHeaderKey(key)) return MayMatchHeader(key, m, pre);
+  if (key.kind == K::kSentBefore || key.kind == K::kSentOn || key.kind == K::kSentSince) {
+    return true;
+  }
+  return std::any_of(key.children.begin(), key.children.end(),
+                     [&](const imap::SearchKey& child) { return NeedsHeader(child, m, pre); });
+}
+
 // Case-insensitive substring test (Unicode simple case folding, as BODY and
 // TEXT match); the empty needle matches.
 bool Contains(std::string_view haystack, std::string_view needle) {
@@ -162,7 +264,7 @@ bool Contains(std::string_view haystack, std::string_view needle) {
   return message::FoldCase(haystack).find(message::FoldCase(needle)) != std::string::npos;
 }
 
-// What a search reads from one message's content, computed on demand.
+// What a search reads from one message: its header (prefix included).
 struct Content {
   std::string raw;
   message::Message parsed;
@@ -192,7 +294,11 @@ int64_t DayOf(const imap::Date& date) { return DayOf(date.ToUnixTime()); }
 struct Matcher {
   const SelectedMailbox& mailbox;
   int64_t now = 0;
-  const TextHits& text_hits;
+  const Prefilter& pre;
+
+  bool MayMatchHeader(const imap::SearchKey& key, const MessageView& m) const {
+    return imapserver::MayMatchHeader(key, m, pre);
+  }
 
   bool Match(const imap::SearchKey& key, uint32_t seq, const MessageView& m, Content* c) const {
     using K = imap::SearchKeyKind;
@@ -208,10 +314,10 @@ struct Matcher {
         return !Match(key.children[0], seq, m, c);
       case K::kSequenceSet:
         if (key.set.saved) return mailbox.InSearchResult(m.uid);  // RFC 5182 "$"
-        return key.set.Contains(seq, mailbox.exists());
+        return imap::RangesContain(pre.ranges.at(&key), seq);
       case K::kUid:
         if (key.set.saved) return mailbox.InSearchResult(m.uid);
-        return key.set.Contains(m.uid, mailbox.LargestUid());
+        return imap::RangesContain(pre.ranges.at(&key), m.uid);
       case K::kAll:
         return true;
       case K::kAnswered:
@@ -247,22 +353,22 @@ struct Matcher {
         return key.kind == K::kKeyword ? has : !has;
       }
       case K::kBcc:
-        return c && Contains(c->HeaderText("Bcc"), key.value);
+        return MayMatchHeader(key, m) && c && Contains(c->HeaderText("Bcc"), key.value);
       case K::kCc:
-        return c && Contains(c->HeaderText("Cc"), key.value);
+        return MayMatchHeader(key, m) && c && Contains(c->HeaderText("Cc"), key.value);
       case K::kFrom:
-        return c && Contains(c->HeaderText("From"), key.value);
+        return MayMatchHeader(key, m) && c && Contains(c->HeaderText("From"), key.value);
       case K::kTo:
-        return c && Contains(c->HeaderText("To"), key.value);
+        return MayMatchHeader(key, m) && c && Contains(c->HeaderText("To"), key.value);
       case K::kSubject:
-        return c && Contains(c->HeaderText("Subject"), key.value);
+        return MayMatchHeader(key, m) && c && Contains(c->HeaderText("Subject"), key.value);
       case K::kHeader:
-        if (!c) return false;
+        if (!MayMatchHeader(key, m) || !c) return false;
         if (key.value.empty()) return c->HasHeader(key.field);
         return Contains(c->HeaderText(key.field), key.value);
       case K::kBody:
       case K::kText: {
-        const std::vector<int64_t>& ids = text_hits.at(&key);
+        const std::vector<int64_t>& ids = pre.text_hits.at(&key);
         return std::binary_search(ids.begin(), ids.end(), m.id);
       }
       case K::kBefore:
@@ -329,12 +435,7 @@ asio::awaitable<std::vector<std::optional<store::MessageParse>>> Session::Struct
   for (uint32_t seq : seqs) blobs.push_back(selected_->at(seq).blob);
   // One trip to the pool for the whole FETCH, not one per message.
   auto read = [this, blobs = std::move(blobs), need_preview] {
-    std::vector<std::optional<store::MessageParse>> out;
-    out.reserve(blobs.size());
-    for (const std::string& blob : blobs) {
-      out.push_back(mailbox::CachedStructure(context_.store, blob, need_preview));
-    }
-    return out;
+    return mailbox::CachedStructures(context_.store, blobs, need_preview);
   };
   co_return co_await Offload(context_.blocking, std::move(read));
 }
@@ -346,8 +447,13 @@ asio::awaitable<Session::Done> Session::Fetch(const imap::Command& command) {
   }
   std::vector<uint32_t> seqs = selected_->Resolve(args.set, command.uid);
   bool needs_content = false, needs_parse = false, sets_seen = false, has_flags = false;
-  bool has_uid = false, has_modseq = false, needs_preview = false;
+  bool has_uid = false, has_modseq = false, needs_preview = false, needs_header = false;
   for (const auto& item : args.items) {
+    if (HeaderOnly(item)) {
+      needs_header = true;
+      sets_seen = sets_seen || (item.kind == imap::FetchKind::kBodySection && !item.peek);
+      continue;
+    }
     switch (item.kind) {
       case imap::FetchKind::kRfc822:
       case imap::FetchKind::kRfc822Text:
@@ -439,15 +545,33 @@ asio::awaitable<Session::Done> Session::Fetch(const imap::Command& command) {
 
   std::vector<std::optional<store::MessageParse>> structures;
   if (needs_parse) structures = co_await StructuresOf(seqs, needs_preview);
+  // Header items alone read the cached headers, all in a few pool trips.
+  if (needs_content) needs_header = false;
+  std::vector<std::optional<std::string>> headers;  // of seqs[headers_first...]
+  size_t headers_first = 0;
 
   bool some_gone = false;
   for (size_t index = 0; index < seqs.size(); ++index) {
     const uint32_t seq = seqs[index];
     if (!selected_ || seq > selected_->exists()) break;
     const MessageView m = selected_->at(seq);
-    std::optional<std::string> content;
+    std::optional<std::string> content;  // the message, or only its header
     if (needs_content) content = co_await ContentOf(m);
-    if ((needs_content && !content) || (needs_parse && !structures[index])) {
+    if (needs_header) {
+      if (index == headers_first + headers.size()) {
+        headers_first = index;
+        std::vector<int64_t> ids;  // 0: no such message (expunged meanwhile)
+        for (size_t i = index; i < seqs.size() && i < index + kHeaderBatch; ++i) {
+          ids.push_back(seqs[i] <= selected_->exists() ? selected_->at(seqs[i]).id : 0);
+        }
+        std::optional<std::vector<std::optional<std::string>>> read = co_await HeadersOf(ids);
+        if (!read) co_return No("[SERVERBUG] Cannot read the messages' headers");
+        headers = std::move(*read);
+        if (!selected_ || seq > selected_->exists()) break;
+      }
+      content = std::move(headers[index - headers_first]);
+    }
+    if (((needs_content || needs_header) && !content) || (needs_parse && !structures[index])) {
       // Expunged meanwhile: say so and go on (RFC 5530 EXPUNGEISSUED).
       Send("* " + std::to_string(seq) + " FETCH (UID " + std::to_string(m.uid) + ")\r\n");
       some_gone = true;
@@ -694,49 +818,111 @@ asio::awaitable<Session::Done> Session::Copy(const imap::Command& command, bool 
 asio::awaitable<std::optional<std::vector<uint32_t>>> Session::MatchingMessages(
     const imap::SearchKey& criteria) {
   const bool content = NeedsContent(criteria);
-  std::vector<const imap::SearchKey*> text_keys;
+  std::vector<const imap::SearchKey*> text_keys, header_keys;
   CollectTextKeys(criteria, &text_keys);
-  TextHits text_hits;
-  if (!text_keys.empty()) {
+  CollectHeaderKeys(criteria, &header_keys);
+  Prefilter pre;
+  if (!text_keys.empty() || !header_keys.empty()) {
     std::vector<std::pair<store::TextField, std::string>> queries;
     for (const imap::SearchKey* key : text_keys) {
       queries.emplace_back(key->kind == imap::SearchKeyKind::kBody ? store::TextField::kBody
                                                                    : store::TextField::kText,
                            key->value);
     }
+    std::vector<size_t> owners;  // the header key of each kHeader query
+    for (size_t k = 0; k < header_keys.size(); ++k) {
+      for (std::string& part : IndexedParts(*header_keys[k])) {
+        queries.emplace_back(store::TextField::kHeader, std::move(part));
+        owners.push_back(k);
+      }
+    }
     const int64_t mailbox_id = selected_->id();
-    // One trip to the pool for every BODY and TEXT key of the search.
-    auto find = [this, mailbox_id,
-                 queries = std::move(queries)]() -> Result<std::vector<std::vector<int64_t>>> {
-      std::vector<std::vector<int64_t>> found;
+    // One trip to the pool for every BODY, TEXT and header key of the search.
+    using Found = std::vector<std::optional<std::vector<int64_t>>>;
+    auto find = [this, mailbox_id, queries = std::move(queries)]() -> Result<Found> {
+      Found found;
       for (const auto& [field, needle] : queries) {
-        PT_ASSIGN_OR_RETURN(std::vector<int64_t> ids,
-                            mailbox::FindText(context_.store, mailbox_id, field, needle));
-        found.push_back(std::move(ids));
+        if (field == store::TextField::kHeader) {
+          PT_ASSIGN_OR_RETURN(std::optional<std::vector<int64_t>> ids,
+                              mailbox::HeaderCandidates(context_.store, mailbox_id, needle));
+          found.push_back(std::move(ids));
+        } else {
+          PT_ASSIGN_OR_RETURN(std::vector<int64_t> ids,
+                              mailbox::FindText(context_.store, mailbox_id, field, needle));
+          found.push_back(std::move(ids));
+        }
       }
       return found;
     };
-    Result<std::vector<std::vector<int64_t>>> found =
-        co_await Offload(context_.blocking, std::move(find));
+    Result<Found> found = co_await Offload(context_.blocking, std::move(find));
     if (!found.ok()) co_return std::nullopt;
-    for (size_t i = 0; i < text_keys.size(); ++i) text_hits[text_keys[i]] = std::move((*found)[i]);
+    for (size_t i = 0; i < text_keys.size(); ++i) {
+      pre.text_hits[text_keys[i]] = std::move(*(*found)[i]);
+    }
+    // A key's candidates hold every part the index was asked for.
+    for (size_t i = 0; i < owners.size(); ++i) {
+      std::optional<std::vector<int64_t>>& ids = (*found)[text_keys.size() + i];
+      if (!ids) continue;  // this part cannot narrow
+      const imap::SearchKey* key = header_keys[owners[i]];
+      auto it = pre.header_candidates.find(key);
+      if (it == pre.header_candidates.end()) {
+        pre.header_candidates.emplace(key, std::move(*ids));
+      } else {
+        std::vector<int64_t> both;
+        std::set_intersection(it->second.begin(), it->second.end(), ids->begin(), ids->end(),
+                              std::back_inserter(both));
+        it->second = std::move(both);
+      }
+    }
   }
   std::vector<uint32_t> hits;  // sequence numbers
   if (!selected_) co_return hits;
-  Matcher matcher{*selected_, Clock::Real().NowUnix(), text_hits};
+  ResolveSets(criteria, *selected_, &pre);
   const uint32_t exists = selected_->exists();
-  for (uint32_t seq = 1; seq <= exists && selected_ && seq <= selected_->exists(); ++seq) {
-    const MessageView m = selected_->at(seq);
-    std::optional<Content> c;
-    if (content) {
-      std::optional<std::string> raw = co_await ContentOf(m);
-      if (!raw) continue;
-      c.emplace(std::move(*raw));
+  // The headers of the messages the prefilter leaves undecided, read in
+  // batches (no body is read when the header is cached).
+  std::vector<uint32_t> wanted;  // sequence numbers
+  if (content) {
+    for (uint32_t seq = 1; seq <= exists; ++seq) {
+      if (NeedsHeader(criteria, selected_->at(seq), pre)) wanted.push_back(seq);
     }
-    if (!selected_ || seq > selected_->exists()) break;
-    if (matcher.Match(criteria, seq, m, c ? &*c : nullptr)) hits.push_back(seq);
+  }
+  std::vector<int64_t> ids;
+  ids.reserve(wanted.size());
+  for (uint32_t seq : wanted) ids.push_back(selected_->at(seq).id);
+  const int64_t now = Clock::Real().NowUnix();
+  std::vector<std::optional<std::string>> headers;  // of wanted[first...]
+  size_t next = 0, first = 0;                       // into wanted
+  for (uint32_t seq = 1; seq <= exists && selected_ && seq <= selected_->exists(); ++seq) {
+    std::optional<Content> c;
+    if (next < wanted.size() && wanted[next] == seq) {
+      if (next == first + headers.size()) {
+        first = next;
+        const size_t end = std::min(ids.size(), first + kHeaderBatch);
+        std::optional<std::vector<std::optional<std::string>>> read = co_await HeadersOf(
+            std::vector<int64_t>(ids.begin() + static_cast<std::ptrdiff_t>(first),
+                                 ids.begin() + static_cast<std::ptrdiff_t>(end)));
+        if (!read) co_return std::nullopt;
+        headers = std::move(*read);
+        if (!selected_ || seq > selected_->exists()) break;
+      }
+      std::optional<std::string>& header = headers[next++ - first];
+      if (!header) continue;  // expunged meanwhile
+      c.emplace(std::move(*header));
+    }
+    Matcher matcher{*selected_, now, pre};
+    if (matcher.Match(criteria, seq, selected_->at(seq), c ? &*c : nullptr)) hits.push_back(seq);
   }
   co_return hits;
+}
+
+asio::awaitable<std::optional<std::vector<std::optional<std::string>>>> Session::HeadersOf(
+    std::vector<int64_t> ids) {
+  auto read = [this, ids = std::move(ids)] { return mailbox::MessageHeaders(context_.store, ids); };
+  Result<std::vector<std::optional<std::string>>> headers =
+      co_await Offload(context_.blocking, std::move(read));
+  if (!headers.ok()) co_return std::nullopt;
+  co_return std::move(*headers);
 }
 
 void Session::SaveSearchResult(unsigned options, const std::vector<uint32_t>& seqs) {

@@ -1,10 +1,10 @@
 // IMAP session: SORT and THREAD (RFC 5256) on the selected mailbox, with
 // SORT=DISPLAY (RFC 5957) and ESORT (RFC 5267). The messages are chosen as
 // SEARCH chooses them (MatchingMessages); what orders them comes from the
-// parse cache (the ENVELOPE), so SORT and THREAD ORDEREDSUBJECT read no
-// message. THREAD REFERENCES needs the References field, which the cache
-// does not hold: it reads each message's header. The work runs in one trip
-// to the blocking pool.
+// parse cache (the ENVELOPE, all messages' rows in one store read), so SORT
+// and THREAD ORDEREDSUBJECT read no message. THREAD REFERENCES reads the
+// cached headers (mailbox::MessageHeaders), not the bodies. The work runs in
+// one trip to the blocking pool.
 #include <algorithm>
 
 #include "base/strings.h"
@@ -21,6 +21,7 @@ namespace {
 
 // What the pool needs of each message found.
 struct Found {
+  int64_t id = 0;
   uint32_t seq = 0;
   uint32_t number = 0;  // what the response shows: seq or UID
   int64_t internal_date = 0;
@@ -34,42 +35,40 @@ std::vector<Found> FoundOf(const SelectedMailbox& selected, const std::vector<ui
   out.reserve(seqs.size());
   for (uint32_t seq : seqs) {
     const MessageView& m = selected.at(seq);
-    out.push_back({seq, uid ? m.uid : seq, m.internal_date, m.size, m.blob});
+    out.push_back({m.id, seq, uid ? m.uid : seq, m.internal_date, m.size, m.blob});
   }
   return out;
 }
 
-// The envelope the parse cache holds for a body; nullopt if it is gone.
-std::optional<message::Envelope> CachedEnvelope(store::Store& store, const std::string& blob) {
-  std::optional<store::MessageParse> parse = mailbox::CachedStructure(store, blob);
-  if (!parse) return std::nullopt;
-  return message::ReadImapEnvelope(parse->envelope);
-}
-
-// The header of a raw message: up to and including the empty line that ends
-// it (all of it when there is none).
-std::string_view HeaderOf(std::string_view raw) {
-  const size_t crlf = raw.find("\r\n\r\n");
-  const size_t lf = raw.find("\n\n");
-  size_t end = std::string_view::npos;
-  if (crlf != std::string_view::npos) end = crlf + 4;
-  if (lf != std::string_view::npos) end = std::min(end, lf + 2);
-  return end == std::string_view::npos ? raw : raw.substr(0, end);
+// The envelopes the parse cache holds for the bodies of `found` (one store
+// read); nullopt for a body gone.
+std::vector<std::optional<message::Envelope>> CachedEnvelopes(store::Store& store,
+                                                              const std::vector<Found>& found) {
+  std::vector<std::string> blobs;
+  blobs.reserve(found.size());
+  for (const Found& f : found) blobs.push_back(f.blob);
+  std::vector<std::optional<message::Envelope>> out;
+  out.reserve(found.size());
+  for (std::optional<store::MessageParse>& parse : mailbox::CachedStructures(store, blobs)) {
+    if (parse) {
+      out.push_back(message::ReadImapEnvelope(parse->envelope));
+    } else {
+      out.emplace_back();
+    }
+  }
+  return out;
 }
 
 // What THREAD REFERENCES reads of a stored message: the envelope fields it
-// uses, as ImapEnvelope would write them, and the raw References value.
-// Read from the header itself (one read, no parse of the body), since the
-// References field must be read from there anyway.
+// uses, as ImapEnvelope would write them, and the raw References value,
+// from the message's (cached) header.
 struct ReferencesFields {
   message::Envelope envelope;
   std::string references;
 };
 
-std::optional<ReferencesFields> ReadReferencesFields(store::Store& store, const std::string& blob) {
-  Result<std::string> body = store.ReadBody(blob);
-  if (!body.ok()) return std::nullopt;
-  const message::Message header = message::ParseMessage(HeaderOf(*body));
+ReferencesFields ReferencesFieldsOf(std::string_view header_bytes) {
+  const message::Message header = message::ParseMessage(header_bytes);
   auto text = [&](std::string_view name) {
     const message::HeaderField* field = header.root.FindField(name);
     return field ? std::string(TrimWhitespace(message::Unfold(field->value))) : std::string();
@@ -102,12 +101,14 @@ asio::awaitable<Session::Done> Session::Sort(const imap::Command& command) {
   if (matches.error) co_return *matches.error;
   auto compute = [this, found = FoundOf(*selected_, matches.seqs, false),
                   criteria = args.criteria] {
-    const bool envelopes = NeedsEnvelope(criteria);
+    std::vector<std::optional<message::Envelope>> envelopes;
+    if (NeedsEnvelope(criteria)) envelopes = CachedEnvelopes(context_.store, found);
     std::vector<SortValues> values;
     values.reserve(found.size());
-    for (const Found& f : found) {
-      std::optional<message::Envelope> envelope;
-      if (envelopes) envelope = CachedEnvelope(context_.store, f.blob);
+    for (size_t i = 0; i < found.size(); ++i) {
+      const Found& f = found[i];
+      const std::optional<message::Envelope> none;
+      const std::optional<message::Envelope>& envelope = envelopes.empty() ? none : envelopes[i];
       values.push_back(
           SortValuesOf(envelope ? &*envelope : nullptr, f.seq, f.internal_date, f.size, criteria));
     }
@@ -135,16 +136,25 @@ asio::awaitable<Session::Done> Session::Thread(const imap::Command& command) {
   auto compute = [this, found = FoundOf(*selected_, matches.seqs, command.uid), references] {
     std::vector<message::ThreadMessage> messages;
     messages.reserve(found.size());
-    for (const Found& f : found) {
-      if (references) {
-        std::optional<ReferencesFields> fields = ReadReferencesFields(context_.store, f.blob);
+    if (references) {
+      std::vector<int64_t> ids;
+      ids.reserve(found.size());
+      for (const Found& f : found) ids.push_back(f.id);
+      Result<std::vector<std::optional<std::string>>> headers =
+          mailbox::MessageHeaders(context_.store, ids);
+      for (size_t i = 0; i < found.size(); ++i) {
+        std::optional<ReferencesFields> fields;
+        if (headers.ok() && (*headers)[i]) fields = ReferencesFieldsOf(*(*headers)[i]);
         messages.push_back(ThreadInputOf(fields ? &fields->envelope : nullptr,
-                                         fields ? fields->references : "", f.number,
-                                         f.internal_date));
-      } else {
-        std::optional<message::Envelope> envelope = CachedEnvelope(context_.store, f.blob);
-        messages.push_back(
-            ThreadInputOf(envelope ? &*envelope : nullptr, "", f.number, f.internal_date));
+                                         fields ? fields->references : "", found[i].number,
+                                         found[i].internal_date));
+      }
+    } else {
+      std::vector<std::optional<message::Envelope>> envelopes =
+          CachedEnvelopes(context_.store, found);
+      for (size_t i = 0; i < found.size(); ++i) {
+        messages.push_back(ThreadInputOf(envelopes[i] ? &*envelopes[i] : nullptr, "",
+                                         found[i].number, found[i].internal_date));
       }
     }
     return message::FormatThreads(references ? message::ThreadByReferences(messages)

@@ -76,4 +76,23 @@ Result<std::vector<int64_t>> FindText(store::Store& store, int64_t mailbox_id,
   return matching;
 }
 
+Result<std::optional<std::vector<int64_t>>> HeaderCandidates(store::Store& store,
+                                                             int64_t mailbox_id,
+                                                             std::string_view needle) {
+  const std::string folded = message::FoldCase(needle);
+  // Below a trigram the index is no help; a line break cannot be in one
+  // field's indexed text, though the exact check joins fields with a space.
+  size_t characters = 0;
+  for (char c : folded) characters += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  if (characters < 3 || folded.find_first_of("\r\n") != std::string::npos) {
+    return std::optional<std::vector<int64_t>>();
+  }
+  PT_ASSIGN_OR_RETURN(store::TextSearchResult found,
+                      store.SearchText(mailbox_id, store::TextField::kHeader, folded));
+  std::vector<int64_t> ids = std::move(found.matching);
+  for (const auto& [id, blob] : found.unindexed) ids.push_back(id);
+  std::sort(ids.begin(), ids.end());
+  return std::optional<std::vector<int64_t>>(std::move(ids));
+}
+
 }  // namespace postern::mailbox

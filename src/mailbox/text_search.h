@@ -23,4 +23,14 @@ namespace postern::mailbox {
 Result<std::vector<int64_t>> FindText(store::Store& store, int64_t mailbox_id,
                                       store::TextField field, std::string_view needle);
 
+// The ids (ascending) of the messages of the mailbox whose header MAY hold
+// `needle` in some field: those whose indexed header text ("name: value"
+// lines, decoded, folded) holds it, and every message not indexed yet. A
+// superset, for IMAP SEARCH FROM/SUBJECT/HEADER...: the caller still checks
+// each candidate exactly. nullopt when the index cannot narrow the search
+// (a needle under 3 characters, or one that spans fields).
+Result<std::optional<std::vector<int64_t>>> HeaderCandidates(store::Store& store,
+                                                             int64_t mailbox_id,
+                                                             std::string_view needle);
+
 }  // namespace postern::mailbox

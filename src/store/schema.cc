@@ -220,6 +220,14 @@ UPDATE messages SET email_id = random();
 ALTER TABLE parses ADD COLUMN preview TEXT;
 )sql";
 
+// Version 8: each body's top-level header, byte for byte (at most 256 KiB;
+// NULL for longer ones and for bodies parsed before this version, which get
+// it when a header FETCH, header SEARCH or THREAD first reads them), so
+// those read and decompress no body.
+constexpr const char* kSchemaHeaders = R"sql(
+ALTER TABLE parses ADD COLUMN header BLOB;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
@@ -231,6 +239,7 @@ const std::vector<Migration>& Migrations() {
       {5, "SCRAM-SHA-256 secrets of accounts", kSchemaScram},
       {6, "full-text index of message text", kSchemaFullText},
       {7, "object ids of mailboxes and messages, message previews", kSchemaObjectIds},
+      {8, "cached top-level header of each body", kSchemaHeaders},
   };
   return migrations;
 }

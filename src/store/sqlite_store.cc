@@ -380,12 +380,29 @@ Result<std::string> SqliteStore::ReadMessage(const MessageInfo& message) {
   return out;
 }
 
-Result<std::optional<MessageParse>> SqliteStore::ReadParse(const std::string& hash) {
-  PT_ASSIGN_OR_RETURN(auto db, Read());
-  PT_ASSIGN_OR_RETURN(auto q, db->Prepare("SELECT p.envelope, p.body, p.bodystructure, "
-                                          "p.preview FROM blobs b JOIN parses p ON p.id = "
-                                          "b.parse_id WHERE b.hash = ?"));
-  q.BindAll(hash);
+namespace {
+
+constexpr const char* kReadParseSql =
+    "SELECT p.envelope, p.body, p.bodystructure, p.preview FROM blobs b JOIN parses p ON p.id = "
+    "b.parse_id WHERE b.hash = ?";
+
+// One read transaction around several statements: one snapshot, and the
+// WAL read lock taken once rather than once per statement.
+class ReadTransaction {
+ public:
+  explicit ReadTransaction(Database& db) : db_(db) { open_ = db_.Run("BEGIN").ok(); }
+  ~ReadTransaction() {
+    if (open_) (void)db_.Run("COMMIT");
+  }
+  ReadTransaction(const ReadTransaction&) = delete;
+  ReadTransaction& operator=(const ReadTransaction&) = delete;
+
+ private:
+  Database& db_;
+  bool open_ = false;
+};
+
+Result<std::optional<MessageParse>> StepParse(Statement& q) {
   if (!q.Step()) {
     PT_RETURN_IF_ERROR(q.status());
     return std::optional<MessageParse>();
@@ -395,28 +412,103 @@ Result<std::optional<MessageParse>> SqliteStore::ReadParse(const std::string& ha
   return std::optional<MessageParse>(std::move(parse));
 }
 
-Status SqliteStore::SaveParse(const std::string& hash, const MessageParse& parse) {
-  return Write([&](Database& db, WriteEffects&) -> Status {
-    PT_ASSIGN_OR_RETURN(auto q, db.Prepare("SELECT parse_id IS NULL FROM blobs WHERE hash = ?"));
+}  // namespace
+
+Result<std::optional<MessageParse>> SqliteStore::ReadParse(const std::string& hash) {
+  PT_ASSIGN_OR_RETURN(auto db, Read());
+  PT_ASSIGN_OR_RETURN(auto q, db->Prepare(kReadParseSql));
+  q.BindAll(hash);
+  return StepParse(q);
+}
+
+Result<std::vector<std::optional<MessageParse>>> SqliteStore::ReadParses(
+    const std::vector<std::string>& hashes) {
+  std::vector<std::optional<MessageParse>> out;
+  out.reserve(hashes.size());
+  if (hashes.empty()) return out;
+  PT_ASSIGN_OR_RETURN(auto db, Read());
+  ReadTransaction transaction(*db);
+  PT_ASSIGN_OR_RETURN(auto q, db->Prepare(kReadParseSql));
+  for (const std::string& hash : hashes) {
+    q.Reset();
     q.BindAll(hash);
+    PT_ASSIGN_OR_RETURN(std::optional<MessageParse> parse, StepParse(q));
+    out.push_back(std::move(parse));
+  }
+  return out;
+}
+
+Result<std::vector<std::optional<StoredHeader>>> SqliteStore::ReadHeaders(
+    const std::vector<int64_t>& message_ids) {
+  std::vector<std::optional<StoredHeader>> out;
+  out.reserve(message_ids.size());
+  if (message_ids.empty()) return out;
+  PT_ASSIGN_OR_RETURN(auto db, Read());
+  ReadTransaction transaction(*db);
+  PT_ASSIGN_OR_RETURN(auto q, db->Prepare("SELECT m.blob, m.header_prefix, p.header FROM "
+                                          "messages m JOIN blobs b ON b.hash = m.blob LEFT JOIN "
+                                          "parses p ON p.id = b.parse_id WHERE m.id = ?"));
+  for (int64_t id : message_ids) {
+    q.Reset();
+    q.BindAll(id);
     if (!q.Step()) {
       PT_RETURN_IF_ERROR(q.status());
-      return NotFound("no body " + hash);
+      out.emplace_back();
+      continue;
     }
-    const bool missing = q.Int(0) != 0;
-    q.Reset();
-    if (parse.text) PT_RETURN_IF_ERROR(IndexIfMissing(db, hash, *parse.text));
-    if (!missing) {
-      if (!parse.preview) return Status::Ok();
+    StoredHeader header{q.Text(0), q.Text(1), std::nullopt};
+    if (!q.IsNull(2)) header.header = q.Text(2);
+    out.push_back(std::move(header));
+  }
+  return out;
+}
+
+Status SqliteStore::SaveParse(const std::string& hash, const MessageParse& parse) {
+  return Write([&](Database& db, WriteEffects&) -> Status { return SaveParseIn(db, hash, parse); });
+}
+
+Status SqliteStore::SaveParses(const std::vector<std::pair<std::string, MessageParse>>& parses) {
+  if (parses.empty()) return Status::Ok();
+  return Write([&](Database& db, WriteEffects&) -> Status {
+    for (const auto& [hash, parse] : parses) {
+      Status s = SaveParseIn(db, hash, parse);
+      // A body collected meanwhile: nothing to cache for it.
+      if (!s.ok() && s.code() != StatusCode::kNotFound) return s;
+    }
+    return Status::Ok();
+  });
+}
+
+Status SqliteStore::SaveParseIn(Database& db, const std::string& hash, const MessageParse& parse) {
+  PT_ASSIGN_OR_RETURN(auto q, db.Prepare("SELECT parse_id IS NULL FROM blobs WHERE hash = ?"));
+  q.BindAll(hash);
+  if (!q.Step()) {
+    PT_RETURN_IF_ERROR(q.status());
+    return NotFound("no body " + hash);
+  }
+  const bool missing = q.Int(0) != 0;
+  q.Reset();
+  if (parse.text) PT_RETURN_IF_ERROR(IndexIfMissing(db, hash, *parse.text));
+  if (!missing) {
+    if (parse.preview) {
       PT_ASSIGN_OR_RETURN(auto set, db.Prepare("UPDATE parses SET preview = ? WHERE preview IS "
                                                "NULL AND id = (SELECT parse_id FROM blobs WHERE "
                                                "hash = ?)"));
-      return set.BindAll(*parse.preview, hash).Run();
+      PT_RETURN_IF_ERROR(set.BindAll(*parse.preview, hash).Run());
     }
-    PT_ASSIGN_OR_RETURN(int64_t id, InsertParse(db, parse));
-    PT_ASSIGN_OR_RETURN(auto set, db.Prepare("UPDATE blobs SET parse_id = ? WHERE hash = ?"));
-    return set.BindAll(id, hash).Run();
-  });
+    if (parse.header && parse.header->size() <= kMaxCachedHeader) {
+      PT_ASSIGN_OR_RETURN(auto set, db.Prepare("UPDATE parses SET header = ? WHERE header IS "
+                                               "NULL AND id = (SELECT parse_id FROM blobs WHERE "
+                                               "hash = ?)"));
+      set.BindBlob(1, *parse.header);
+      set.Bind(2, hash);
+      PT_RETURN_IF_ERROR(set.Run());
+    }
+    return Status::Ok();
+  }
+  PT_ASSIGN_OR_RETURN(int64_t id, InsertParse(db, parse));
+  PT_ASSIGN_OR_RETURN(auto set, db.Prepare("UPDATE blobs SET parse_id = ? WHERE hash = ?"));
+  return set.BindAll(id, hash).Run();
 }
 
 }  // namespace postern::store

@@ -93,6 +93,11 @@ class SqliteStore final : public Store {
   Status SetSubscribed(int64_t account_id, const std::string& name, bool subscribed) override;
   Result<std::optional<MessageParse>> ReadParse(const std::string& hash) override;
   Status SaveParse(const std::string& hash, const MessageParse& parse) override;
+  Result<std::vector<std::optional<MessageParse>>> ReadParses(
+      const std::vector<std::string>& hashes) override;
+  Status SaveParses(const std::vector<std::pair<std::string, MessageParse>>& parses) override;
+  Result<std::vector<std::optional<StoredHeader>>> ReadHeaders(
+      const std::vector<int64_t>& message_ids) override;
   Result<TextSearchResult> SearchText(int64_t mailbox_id, TextField field,
                                       std::string_view folded_needle) override;
   Status SaveTexts(const std::vector<std::pair<std::string, MessageText>>& texts) override;
@@ -190,6 +195,7 @@ class SqliteStore final : public Store {
   Status InsertBlob(Database& db, const std::string& hash, uint64_t size, uint64_t stored_size,
                     std::string_view inline_body, const std::optional<MessageParse>& parse);
   Result<int64_t> InsertParse(Database& db, const MessageParse& parse);
+  Status SaveParseIn(Database& db, const std::string& hash, const MessageParse& parse);
   // The full-text index row of a body (sqlite_store_text.cc), in a savepoint
   // of its own: if it fails, that is logged and the body stays unindexed
   // (nullopt) rather than failing the delivery; a search indexes it later.

@@ -101,12 +101,17 @@ Status SqliteStore::InsertBlob(Database& db, const std::string& hash, uint64_t s
 
 Result<int64_t> SqliteStore::InsertParse(Database& db, const MessageParse& parse) {
   PT_ASSIGN_OR_RETURN(auto ins, db.Prepare("INSERT INTO parses(envelope, body, bodystructure, "
-                                           "preview) VALUES(?, ?, ?, ?)"));
+                                           "preview, header) VALUES(?, ?, ?, ?, ?)"));
   ins.BindAll(parse.envelope, parse.body, parse.body_structure);
   if (parse.preview) {
     ins.Bind(4, *parse.preview);
   } else {
     ins.BindNull(4);
+  }
+  if (parse.header && parse.header->size() <= kMaxCachedHeader) {
+    ins.BindBlob(5, *parse.header);
+  } else {
+    ins.BindNull(5);
   }
   PT_RETURN_IF_ERROR(ins.Run());
   return db.LastInsertId();

@@ -22,11 +22,12 @@ constexpr const char* kIndexedSql =
     "WHERE message_texts MATCH ?2 AND m.mailbox_id = ?1 "
     "UNION ALL SELECT m.id, m.blob, 1 FROM blobs b CROSS JOIN messages m INDEXED BY "
     "messages_by_blob ON m.blob = b.hash WHERE b.text_id IS NULL AND m.mailbox_id = ?1";
-// The same by reading each indexed text (?3: the header counts too).
+// The same by reading each indexed text (?3: the header counts, ?4: the
+// body counts).
 constexpr const char* kScanSql =
     "SELECT m.id, m.blob, b.text_id IS NULL FROM messages m JOIN blobs b ON b.hash = m.blob "
     "LEFT JOIN message_texts t ON t.rowid = b.text_id WHERE m.mailbox_id = ?1 AND "
-    "(b.text_id IS NULL OR instr(t.body, ?2) > 0 OR (?3 AND instr(t.header, ?2) > 0))";
+    "(b.text_id IS NULL OR (?4 AND instr(t.body, ?2) > 0) OR (?3 AND instr(t.header, ?2) > 0))";
 
 size_t CountCharacters(std::string_view utf8) {
   return static_cast<size_t>(std::count_if(utf8.begin(), utf8.end(), [](char c) {
@@ -39,7 +40,9 @@ size_t CountCharacters(std::string_view utf8) {
 // quote itself, written twice. With the trigram tokenizer a phrase matches
 // where its trigrams follow each other: a substring.
 std::string PhraseQuery(TextField field, std::string_view needle) {
-  std::string query = field == TextField::kBody ? "body : \"" : "\"";
+  std::string query = field == TextField::kBody     ? "body : \""
+                      : field == TextField::kHeader ? "header : \""
+                                                    : "\"";
   for (char c : needle) {
     if (c == '"') query += '"';
     query += c;
@@ -87,7 +90,7 @@ Result<TextSearchResult> SqliteStore::SearchText(int64_t mailbox_id, TextField f
     }
     if (!indexed.ok()) {
       PT_ASSIGN_OR_RETURN(auto q, db->Prepare(kScanSql));
-      q.BindAll(mailbox_id, folded_needle, field == TextField::kText);
+      q.BindAll(mailbox_id, folded_needle, field != TextField::kBody, field != TextField::kHeader);
       PT_RETURN_IF_ERROR(Collect(q, &out));
     }
   }

@@ -120,12 +120,31 @@ struct MessageParse {
   // The RFC 8970 preview (message/preview.h); nullopt when not computed yet
   // (bodies parsed before previews were kept).
   std::optional<std::string> preview;
+  // The body's top-level header, byte for byte (message::Message::HeaderBytes
+  // of the root: the blank line that ends it included), so header FETCH
+  // items, header SEARCH keys and THREAD read no body. nullopt when not kept:
+  // parsed before schema 8, or longer than kMaxCachedHeader. Written with the
+  // parse; read back only by ReadHeaders, never by ReadParse(s).
+  std::optional<std::string> header;
+};
+
+// Headers longer than this are not cached (MessageParse::header): such a
+// message's header is read from its body, as before the cache.
+inline constexpr size_t kMaxCachedHeader = 256 * 1024;
+
+// What ReadHeaders returns for one message: its header as IMAP serves it is
+// `prefix` followed by `header` (when cached).
+struct StoredHeader {
+  std::string blob;
+  std::string prefix;                 // MessageInfo::header_prefix
+  std::optional<std::string> header;  // MessageParse::header; nullopt: not cached
 };
 
 // Where a full-text search looks (IMAP SEARCH BODY and TEXT).
 enum class TextField {
-  kBody,  // the body's text
-  kText,  // the header's text or the body's
+  kBody,    // the body's text
+  kText,    // the header's text or the body's
+  kHeader,  // the header's text only
 };
 
 struct TextSearchResult {
@@ -386,13 +405,25 @@ class Store : public directory::DirectoryLookup {
   // text (parse.text) if that is not indexed yet, and its preview
   // (parse.preview) if the cached structure has none.
   virtual Status SaveParse(const std::string& hash, const MessageParse& parse) = 0;
+  // ReadParse of many bodies with one statement in one read transaction; the
+  // result is parallel to `hashes`.
+  virtual Result<std::vector<std::optional<MessageParse>>> ReadParses(
+      const std::vector<std::string>& hashes) = 0;
+  // SaveParse of many bodies in one write transaction; also fills in the
+  // header (parse.header) of a cached structure without one.
+  virtual Status SaveParses(const std::vector<std::pair<std::string, MessageParse>>& parses) = 0;
+  // The cached headers of messages (by message id), in one read transaction;
+  // parallel to `message_ids`, nullopt for a message that no longer exists.
+  virtual Result<std::vector<std::optional<StoredHeader>>> ReadHeaders(
+      const std::vector<int64_t>& message_ids) = 0;
 
   // Full-text search: the messages of a mailbox whose indexed text holds
   // `folded_needle` (message::FoldCase'd by the caller) as a substring, in the
   // header or the body (kText) or the body only (kBody). The empty needle
   // matches every message. Needles of 3 characters or more are looked up in
   // the index (SQLite FTS5, trigram tokenizer); shorter ones are searched for
-  // in the indexed texts one by one.
+  // in the indexed texts one by one. kHeader looks in the header's text only
+  // ("name: value" lines, message/search_text.h).
   virtual Result<TextSearchResult> SearchText(int64_t mailbox_id, TextField field,
                                               std::string_view folded_needle) = 0;
   // Indexes the texts of bodies (blob hash, text) in one transaction; bodies
