@@ -477,7 +477,8 @@ asio::awaitable<Session::Done> Session::Append(const imap::Command& command) {
   // fields from a client that did not enable it. We store them anyway: old
   // mail with raw 8-bit headers is common, and refusing it would break every
   // migration by mbsync or a mail client (the message would stay behind).
-  auto append = [this, id, pending = std::move(pending)]() -> Result<std::vector<store::AppendResult>> {
+  auto append = [this, id,
+                 pending = std::move(pending)]() -> Result<std::vector<store::AppendResult>> {
     store::Store& store = context_.store;
     std::vector<store::Store::NewMessage> batch;
     auto unpin = [&store, &batch] {
