@@ -260,6 +260,76 @@ void AddUserCommands(CLI::App& app, Context& ctx, Action* action) {
     };
   });
 
+  // App passwords: one per device or program, each revocable alone.
+  CLI::App* app_password = user->add_subcommand(
+      "app-password", "Passwords for one device or program each (add, list, remove)");
+  app_password->require_subcommand(1);
+  auto app_name = std::make_shared<std::string>();
+  CLI::App* app_add = app_password->add_subcommand(
+      "add", "Create an app password, print it once; it works wherever the password does");
+  app_add->add_option("ADDRESS", o->address, "user@domain")->required();
+  app_add->add_option("NAME", *app_name, "What it is for, e.g. phone or laptop-thunderbird")
+      ->required();
+  app_add->callback([=, &ctx] {
+    *action = [=, &ctx]() -> Status {
+      PT_ASSIGN_OR_RETURN(std::string address, directory::NormalizeAddress(o->address));
+      if (app_name->empty() || app_name->size() > 64) {
+        return InvalidArgument("NAME must be 1 to 64 characters, e.g. phone");
+      }
+      const std::string password = directory::GenerateAppPassword();
+      PT_ASSIGN_OR_RETURN(store::Store * store, ctx.Store());
+      PT_RETURN_IF_ERROR(
+          store->AddAppPassword(address, *app_name, directory::AppPasswordHash(password)));
+      if (ctx.globals().json) {
+        PrintJson({{"address", address}, {"name", *app_name}, {"password", password}});
+        return Status::Ok();
+      }
+      std::printf("App password \"%s\" of %s: %s\n", app_name->c_str(), address.c_str(),
+                  password.c_str());
+      std::printf(
+          "(shown only now; use it instead of the password in that device's IMAP, POP3 and "
+          "SMTP settings;\n remove it with: postern user app-password remove %s %s)\n",
+          address.c_str(), app_name->c_str());
+      return Status::Ok();
+    };
+  });
+  app_add->add_flag("--json", ctx.globals().json, "Print JSON");
+  CLI::App* app_list = app_password->add_subcommand("list", "List a user's app passwords");
+  app_list->add_option("ADDRESS", o->address, "user@domain")->required();
+  app_list->add_flag("--json", ctx.globals().json, "Print JSON");
+  app_list->callback([=, &ctx] {
+    *action = [=, &ctx]() -> Status {
+      PT_ASSIGN_OR_RETURN(std::string address, directory::NormalizeAddress(o->address));
+      PT_ASSIGN_OR_RETURN(store::Store * store, ctx.Store());
+      PT_ASSIGN_OR_RETURN(auto passwords, store->ListAppPasswords(address));
+      if (ctx.globals().json) {
+        json out = json::array();
+        for (const auto& p : passwords) {
+          out.push_back({{"name", p.name}, {"created", FormatIsoUtc(p.created)}});
+        }
+        PrintJson(out);
+        return Status::Ok();
+      }
+      Table t({"NAME", "CREATED"});
+      for (const auto& p : passwords) t.Add({p.name, FormatIsoUtc(p.created)});
+      t.Print("No app passwords");
+      return Status::Ok();
+    };
+  });
+  CLI::App* app_remove = app_password->add_subcommand(
+      "remove", "Revoke an app password: logins with it fail from now on");
+  app_remove->add_option("ADDRESS", o->address, "user@domain")->required();
+  app_remove->add_option("NAME", *app_name, "As listed by app-password list")->required();
+  app_remove->callback([=, &ctx] {
+    *action = [=, &ctx]() -> Status {
+      PT_ASSIGN_OR_RETURN(std::string address, directory::NormalizeAddress(o->address));
+      PT_ASSIGN_OR_RETURN(store::Store * store, ctx.Store());
+      PT_RETURN_IF_ERROR(store->RemoveAppPassword(address, *app_name));
+      std::printf("Removed app password \"%s\" of %s\n", app_name->c_str(), address.c_str());
+      return Status::Ok();
+    };
+  });
+
   CLI::App* quota = user->add_subcommand("quota", "Set a user's storage and message quotas");
   quota->add_option("ADDRESS", o->address, "user@domain")->required();
   quota->add_option("--quota", o->quota, "Storage quota, e.g. 2G (0 = unlimited)");

@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include "base/strings.h"
+#include "directory/scram_secrets.h"
 
 namespace postern::directory {
 namespace {
@@ -51,6 +52,35 @@ std::string GeneratePassword(size_t length) {
   std::string out;
   for (size_t i = 0; i < length; ++i) {
     out.push_back(kAlphabet[randombytes_uniform(sizeof(kAlphabet) - 1)]);
+  }
+  return out;
+}
+
+std::string GenerateAppPassword() {
+  // 32 characters, 5 bits each: lowercase letters without i, l, o and
+  // digits without 1, so none can be misread as another.
+  static constexpr char kAlphabet[] = "abcdefghjkmnpqrstuvwxyz023456789";
+  static_assert(sizeof(kAlphabet) - 1 == 32);
+  SodiumReady();
+  std::string out;
+  for (int i = 0; i < 16; ++i) {
+    if (i > 0 && i % 4 == 0) out.push_back('-');
+    out.push_back(kAlphabet[randombytes_uniform(32)]);
+  }
+  return out;
+}
+
+std::string AppPasswordHash(std::string_view password) {
+  std::string canonical;
+  for (char c : password) {
+    if (c == '-' || c == ' ') continue;
+    canonical.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c));
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : Sha256(canonical)) {
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 15]);
   }
   return out;
 }

@@ -59,7 +59,24 @@ PasswordCheck StoreCredentials::CheckPassword(std::string_view user, std::string
     return check;
   }
   if (!directory::VerifyPassword(password, (*found)->password_hash)) {
-    check.reason = "wrong password";
+    // An app password of the account? Found by its hash (no slow hash to
+    // try per app password). It never upgrades SCRAM secrets: those derive
+    // from the main password.
+    Result<std::optional<std::string>> app =
+        store_.FindAppPassword((*found)->id, directory::AppPasswordHash(password));
+    if (!app.ok()) {
+      check.outcome = PasswordCheck::Outcome::kUnavailable;
+      check.reason = app.status().ToString();
+      return check;
+    }
+    if (!app->has_value()) {
+      check.reason = "wrong password";
+      return check;
+    }
+    check.outcome = PasswordCheck::Outcome::kAccepted;
+    check.account = std::move(**found);
+    check.app_password = std::move(**app);
+    LOG_DEBUG("sasl: <{}> used app password \"{}\"", address, check.app_password);
     return check;
   }
   check.outcome = PasswordCheck::Outcome::kAccepted;

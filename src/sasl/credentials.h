@@ -29,6 +29,7 @@ struct PasswordCheck {
   enum class Outcome { kAccepted, kRejected, kUnavailable };
   Outcome outcome = Outcome::kRejected;
   std::optional<directory::AccountInfo> account;  // kAccepted
+  std::string app_password;  // kAccepted with an app password: its name (for logs)
   // kRejected / kUnavailable: why, for the server log only. A client is never
   // told whether the account exists.
   std::string reason;

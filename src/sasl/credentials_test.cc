@@ -92,6 +92,32 @@ TEST_F(StoreCredentialsTest, PasswordChecks) {
       PasswordCheck::Outcome::kRejected);
 }
 
+TEST_F(StoreCredentialsTest, AppPasswordsWorkLikeThePasswordButNeverTouchScram) {
+  StoreCredentials credentials(*store_, 4096);
+  const std::string app = directory::GenerateAppPassword();
+  ASSERT_TRUE(
+      store_->AddAppPassword("old@example.test", "phone", directory::AppPasswordHash(app)).ok());
+  PasswordCheck ok = credentials.CheckPassword("old@example.test", app);
+  ASSERT_EQ(ok.outcome, PasswordCheck::Outcome::kAccepted) << ok.reason;
+  EXPECT_EQ(ok.app_password, "phone");
+  // Typed without dashes, in capitals: the same app password.
+  std::string typed = app;
+  std::erase(typed, '-');
+  EXPECT_EQ(credentials.CheckPassword("old@example.test", AsciiToUpper(typed)).outcome,
+            PasswordCheck::Outcome::kAccepted);
+  // SCRAM secrets are derived from the main password only.
+  EXPECT_EQ(ScramOf("old@example.test"), "");
+  // Another account's app password is no key to this one.
+  EXPECT_EQ(credentials.CheckPassword("new@example.test", app).outcome,
+            PasswordCheck::Outcome::kRejected);
+  ASSERT_TRUE(store_->RemoveAppPassword("old@example.test", "phone").ok());
+  EXPECT_EQ(credentials.CheckPassword("old@example.test", app).outcome,
+            PasswordCheck::Outcome::kRejected);
+  // The main password still works.
+  EXPECT_EQ(credentials.CheckPassword("old@example.test", "old password").outcome,
+            PasswordCheck::Outcome::kAccepted);
+}
+
 TEST_F(StoreCredentialsTest, ScramWorksForAccountsWithSecrets) {
   StoreCredentials credentials(*store_, 4096);
   StepResult ok = Scram(credentials, "new@example.test", "new password");

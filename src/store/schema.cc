@@ -228,6 +228,20 @@ constexpr const char* kSchemaHeaders = R"sql(
 ALTER TABLE parses ADD COLUMN header BLOB;
 )sql";
 
+// Version 9: app passwords (directory/password.h): per account, by name,
+// stored as the hex SHA-256 of a generated 80-bit password; a login looks
+// one up by its hash.
+constexpr const char* kSchemaAppPasswords = R"sql(
+CREATE TABLE app_passwords (
+  account_id INTEGER NOT NULL REFERENCES accounts(id),
+  name TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  created INTEGER NOT NULL,
+  PRIMARY KEY (account_id, name)
+);
+CREATE INDEX app_passwords_by_hash ON app_passwords(hash);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
@@ -240,6 +254,7 @@ const std::vector<Migration>& Migrations() {
       {6, "full-text index of message text", kSchemaFullText},
       {7, "object ids of mailboxes and messages, message previews", kSchemaObjectIds},
       {8, "cached top-level header of each body", kSchemaHeaders},
+      {9, "app passwords", kSchemaAppPasswords},
   };
   return migrations;
 }

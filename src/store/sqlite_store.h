@@ -51,6 +51,12 @@ class SqliteStore final : public Store {
   Status RemoveAccount(const std::string& address) override;
   Result<std::vector<AccountInfo>> ListAccounts(const std::string& domain) override;
   Status SetPassword(const std::string& address, const StoredPassword& password) override;
+  Status AddAppPassword(const std::string& address, const std::string& name,
+                        const std::string& hash) override;
+  Result<std::vector<AppPasswordInfo>> ListAppPasswords(const std::string& address) override;
+  Status RemoveAppPassword(const std::string& address, const std::string& name) override;
+  Result<std::optional<std::string>> FindAppPassword(int64_t account_id,
+                                                     const std::string& hash) override;
   Status SetScramSecrets(const std::string& address, const std::string& password_hash,
                          const std::string& scram_sha256) override;
   Status SetQuota(const std::string& address, uint64_t quota_bytes,

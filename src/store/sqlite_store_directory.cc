@@ -166,6 +166,7 @@ Status SqliteStore::DeleteAccountData(Database& db, int64_t account_id, WriteEff
            "= ?)",
            "DELETE FROM changes WHERE account_id = ?",
            "DELETE FROM mailboxes WHERE account_id = ?",
+           "DELETE FROM app_passwords WHERE account_id = ?",
            "DELETE FROM accounts WHERE id = ?",
        }) {
     PT_ASSIGN_OR_RETURN(auto del, db.Prepare(sql));
@@ -241,6 +242,69 @@ Status SqliteStore::SetQuota(const std::string& address, uint64_t quota_bytes,
     if (db.Changes() == 0) return NotFound("no user " + address + ": see `postern user list`");
     return Status::Ok();
   });
+}
+
+namespace {
+Result<int64_t> AccountId(Database& db, const std::string& address) {
+  PT_ASSIGN_OR_RETURN(auto q, db.Prepare("SELECT id FROM accounts WHERE address = ?"));
+  q.BindAll(address);
+  if (!q.Step()) {
+    PT_RETURN_IF_ERROR(q.status());
+    return NotFound("no user " + address + ": see `postern user list`");
+  }
+  return q.Int(0);
+}
+}  // namespace
+
+Status SqliteStore::AddAppPassword(const std::string& address, const std::string& name,
+                                   const std::string& hash) {
+  return Write([&](Database& db, WriteEffects&) -> Status {
+    PT_ASSIGN_OR_RETURN(int64_t id, AccountId(db, address));
+    PT_ASSIGN_OR_RETURN(auto q, db.Prepare("INSERT OR IGNORE INTO app_passwords(account_id, name, "
+                                           "hash, created) VALUES(?, ?, ?, ?)"));
+    PT_RETURN_IF_ERROR(q.BindAll(id, name, hash, Now()).Run());
+    if (db.Changes() == 0) {
+      return AlreadyExists("user " + address + " already has an app password named " + name);
+    }
+    return Status::Ok();
+  });
+}
+
+Result<std::vector<AppPasswordInfo>> SqliteStore::ListAppPasswords(const std::string& address) {
+  PT_ASSIGN_OR_RETURN(auto db, Read());
+  PT_ASSIGN_OR_RETURN(int64_t id, AccountId(*db, address));
+  PT_ASSIGN_OR_RETURN(auto q, db->Prepare("SELECT name, created FROM app_passwords WHERE "
+                                          "account_id = ? ORDER BY name"));
+  q.BindAll(id);
+  std::vector<AppPasswordInfo> out;
+  while (q.Step()) out.push_back(AppPasswordInfo{q.Text(0), q.Int(1)});
+  PT_RETURN_IF_ERROR(q.status());
+  return out;
+}
+
+Status SqliteStore::RemoveAppPassword(const std::string& address, const std::string& name) {
+  return Write([&](Database& db, WriteEffects&) -> Status {
+    PT_ASSIGN_OR_RETURN(int64_t id, AccountId(db, address));
+    PT_ASSIGN_OR_RETURN(auto q,
+                        db.Prepare("DELETE FROM app_passwords WHERE account_id = ? AND name = ?"));
+    PT_RETURN_IF_ERROR(q.BindAll(id, name).Run());
+    if (db.Changes() == 0) {
+      return NotFound("user " + address + " has no app password named " + name +
+                      ": see `postern user app-password list " + address + "`");
+    }
+    return Status::Ok();
+  });
+}
+
+Result<std::optional<std::string>> SqliteStore::FindAppPassword(int64_t account_id,
+                                                                const std::string& hash) {
+  PT_ASSIGN_OR_RETURN(auto db, Read());
+  PT_ASSIGN_OR_RETURN(auto q, db->Prepare("SELECT name FROM app_passwords WHERE hash = ? AND "
+                                          "account_id = ?"));
+  q.BindAll(hash, account_id);
+  if (q.Step()) return std::optional<std::string>(q.Text(0));
+  PT_RETURN_IF_ERROR(q.status());
+  return std::optional<std::string>();
 }
 
 Status SqliteStore::InsertAlias(Database& db, const std::string& source,

@@ -166,6 +166,34 @@ TEST_F(StoreTest, ScramSecretsWithThePassword) {
   EXPECT_EQ((*all)[1].scram_sha256, "SCRAM-SHA-256$c");
 }
 
+TEST_F(StoreTest, AppPasswords) {
+  ASSERT_TRUE(store_->AddDomain("example.test").ok());
+  auto acct = store_->AddAccount("demo@example.test", "hash", 0, 0);
+  ASSERT_TRUE(acct.ok());
+  auto other = store_->AddAccount("other@example.test", "hash", 0, 0);
+  ASSERT_TRUE(other.ok());
+  ASSERT_TRUE(store_->AddAppPassword("demo@example.test", "phone", "h1").ok());
+  ASSERT_TRUE(store_->AddAppPassword("demo@example.test", "laptop", "h2").ok());
+  EXPECT_EQ(store_->AddAppPassword("demo@example.test", "phone", "h3").code(),
+            StatusCode::kAlreadyExists);
+  EXPECT_EQ(store_->AddAppPassword("nobody@example.test", "phone", "h4").code(),
+            StatusCode::kNotFound);
+  auto list = store_->ListAppPasswords("demo@example.test");
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].name, "laptop");
+  EXPECT_EQ((*list)[1].name, "phone");
+  EXPECT_EQ(**store_->FindAppPassword(acct->id, "h1"), "phone");
+  EXPECT_FALSE(store_->FindAppPassword(other->id, "h1")->has_value());
+  EXPECT_FALSE(store_->FindAppPassword(acct->id, "h3")->has_value());
+  ASSERT_TRUE(store_->RemoveAppPassword("demo@example.test", "phone").ok());
+  EXPECT_EQ(store_->RemoveAppPassword("demo@example.test", "phone").code(), StatusCode::kNotFound);
+  EXPECT_FALSE(store_->FindAppPassword(acct->id, "h1")->has_value());
+  // They go with the account.
+  ASSERT_TRUE(store_->RemoveAccount("demo@example.test").ok());
+  EXPECT_FALSE(store_->FindAppPassword(acct->id, "h2")->has_value());
+}
+
 TEST_F(StoreTest, DomainsAndAccounts) {
   ASSERT_TRUE(store_->AddDomain("example.test").ok());
   EXPECT_EQ(store_->AddDomain("example.test").status().code(), StatusCode::kAlreadyExists);

@@ -33,6 +33,12 @@ using directory::StoredPassword;
 // ---- mail model ----
 
 // Special-use roles (RFC 6154) of the mailboxes every new account gets.
+// An app password as listed (the password itself is never stored).
+struct AppPasswordInfo {
+  std::string name;
+  int64_t created = 0;
+};
+
 struct DefaultMailbox {
   const char* name;
   const char* role;
@@ -329,6 +335,15 @@ class Store : public directory::DirectoryLookup {
                                  const std::string& scram_sha256) = 0;
   virtual Status SetQuota(const std::string& address, uint64_t quota_bytes,
                           uint64_t quota_messages) = 0;
+  // App passwords of an account (directory/password.h), by name; `hash` is
+  // AppPasswordHash of the password. AlreadyExists if the name is taken.
+  virtual Status AddAppPassword(const std::string& address, const std::string& name,
+                                const std::string& hash) = 0;
+  virtual Result<std::vector<AppPasswordInfo>> ListAppPasswords(const std::string& address) = 0;
+  virtual Status RemoveAppPassword(const std::string& address, const std::string& name) = 0;
+  // Whether `hash` is an app password of the account; the name if it is.
+  virtual Result<std::optional<std::string>> FindAppPassword(int64_t account_id,
+                                                             const std::string& hash) = 0;
   virtual Status AddAlias(const std::string& source, const std::vector<std::string>& targets) = 0;
   // Many aliases in one transaction (an import): all or nothing.
   virtual Status AddAliases(const std::vector<AliasInfo>& aliases) = 0;
