@@ -42,7 +42,10 @@ SUBMISSION_OFFSET, SUBMISSIONS_OFFSET = 587, 465
 def free_port_base():
     """A port base whose SMTP, IMAP and POP3 ports are free on 127.0.0.1."""
     for _ in range(200):
-        base = random.randrange(20000, 60000, 100)
+        # Below the kernel's ephemeral range (32768 and up here), so no client
+        # socket of a concurrent test holds one of the ports, and above the
+        # demo's base (10000).
+        base = random.randrange(11000, 31800 - 1000, 100)
         try:
             for offset in (SMTP_OFFSET, IMAP_OFFSET, IMAPS_OFFSET, POP3_OFFSET, POP3S_OFFSET,
                            SUBMISSION_OFFSET, SUBMISSIONS_OFFSET):
@@ -378,7 +381,11 @@ class Server:
                                      + self.read_log())
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
-                    s.recv(100)
+                    # A bound port completes connections before the server
+                    # serves (or dies binding the next listener): only a
+                    # greeting says it is up.
+                    if not s.recv(100).startswith(b"220"):
+                        raise OSError("no greeting yet")
                     s.sendall(b"QUIT\r\n")
                     # Read until the server closes: only then is this probe's
                     # session over, so it no longer counts against the
