@@ -210,9 +210,10 @@ class ConnectionLimitTest(ServerTestCase):
         return c
 
     def test_per_ip_limit(self):
-        a, ra = self.open()
-        b, rb = self.open()
-        self.assertEqual((ra.code, rb.code), (220, 220))
+        # The harness's start-up probe may hold its slot for a moment after it
+        # saw the close (the server releases it once the session has ended).
+        a = self.welcome_again()
+        b = self.welcome_again()
         c, rc = self.open()
         self.assertEqual((rc.code, rc.enhanced), (421, "4.7.0"), rc)
         self.assertIn("too many connections", rc.text)
