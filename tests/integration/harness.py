@@ -369,7 +369,29 @@ class Server:
             return r, m.group(1) if m else None
 
     # --- process ------------------------------------------------------------
-    def start(self, timeout=20):
+    def _rebase(self):
+        """Moves every listener to a new free port base."""
+        self.base = free_port_base()
+        self.port = self.base + SMTP_OFFSET
+        self.imap_port = self.base + IMAP_OFFSET
+        self.imaps_port = self.base + IMAPS_OFFSET
+        self.pop3_port = self.base + POP3_OFFSET
+        self.pop3s_port = self.base + POP3S_OFFSET
+        self.submission_port = self.base + SUBMISSION_OFFSET
+        self.submissions_port = self.base + SUBMISSIONS_OFFSET
+
+        def at(port):
+            return [f"127.0.0.1:{port}"]
+        self.configure({
+            "smtp": {"listen": at(self.port)},
+            "imap": {"listen": at(self.imap_port), "listen_tls": at(self.imaps_port)},
+            "pop3": {"listen": at(self.pop3_port), "listen_tls": at(self.pop3s_port)},
+            "submission": {"listen": at(self.submission_port),
+                           "listen_tls": at(self.submissions_port)},
+        })
+        open(self.log, "w").close()
+
+    def start(self, timeout=20, retries=3):
         with open(os.path.join(self.dir, "stderr.log"), "ab") as stderr:
             self.proc = subprocess.Popen([BIN, "--config", self.config, "serve", "--pid-file",
                                           self.pid_file], stdout=subprocess.DEVNULL,
@@ -377,8 +399,13 @@ class Server:
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                raise AssertionError(f"postern exited with {self.proc.returncode}:\n"
-                                     + self.read_log())
+                log = self.read_log()
+                if "Address already in use" in log and retries > 0:
+                    # Another test's server took a port between our check
+                    # and our bind: move every listener and try again.
+                    self._rebase()
+                    return self.start(timeout, retries - 1)
+                raise AssertionError(f"postern exited with {self.proc.returncode}:\n" + log)
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
                     # A bound port completes connections before the server
