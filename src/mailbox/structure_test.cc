@@ -15,6 +15,7 @@
 #include "mailbox/text_search.h"
 #include "message/mime.h"
 #include "store/sqlite.h"
+#include "store/test_store.h"
 
 namespace postern::mailbox {
 namespace {
@@ -93,13 +94,8 @@ TEST(CachedHeaderTest, VeryLongHeaderIsNotCached) {
 class HeaderStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("headers-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    store::SqliteStoreOptions o;
-    o.data_dir = dir_.string();
-    auto s = store::OpenSqliteStore(o);
+    dir_ = store::FreshTestDir("headers");
+    auto s = store::OpenTestStore(dir_);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(*s);
     ASSERT_TRUE(store_->AddDomain("example.test").ok());

@@ -10,6 +10,7 @@
 #include "mailbox/structure.h"
 #include "message/search_text.h"
 #include "store/sqlite.h"
+#include "store/test_store.h"
 
 namespace postern::mailbox {
 namespace {
@@ -70,13 +71,8 @@ const char* const kNeedles[] = {
 class FindTextTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("findtext-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    store::SqliteStoreOptions o;
-    o.data_dir = dir_.string();
-    auto s = store::OpenSqliteStore(o);
+    dir_ = store::FreshTestDir("findtext");
+    auto s = store::OpenTestStore(dir_);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(*s);
     ASSERT_TRUE(store_->AddDomain("example.test").ok());

@@ -16,6 +16,7 @@
 #include "message/codec.h"
 #include "pop3server/pop3_server.h"
 #include "sasl/credentials.h"
+#include "store/test_store.h"
 
 namespace postern::pop3server {
 namespace {
@@ -30,13 +31,8 @@ constexpr char kDotted[] = "Subject: dots\r\n\r\n.hidden\r\n..two\r\n.\r\nend\r\
 class Pop3SessionTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("pop3-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    store::SqliteStoreOptions o;
-    o.data_dir = dir_.string();
-    auto s = store::OpenSqliteStore(o);
+    dir_ = store::FreshTestDir("pop3");
+    auto s = store::OpenTestStore(dir_);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(*s);
     ASSERT_TRUE(store_->AddDomain("example.test").ok());

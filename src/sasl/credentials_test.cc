@@ -11,6 +11,7 @@
 #include "directory/password.h"
 #include "sasl/mechanism.h"
 #include "store/sqlite_store.h"
+#include "store/test_store.h"
 
 namespace postern::sasl {
 namespace {
@@ -20,13 +21,8 @@ using namespace std::string_literals;
 class StoreCredentialsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("sasl-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    store::SqliteStoreOptions o;
-    o.data_dir = dir_.string();
-    auto s = store::OpenSqliteStore(o);
+    dir_ = store::FreshTestDir("sasl");
+    auto s = store::OpenTestStore(dir_);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(*s);
     ASSERT_TRUE(store_->AddDomain("example.test").ok());

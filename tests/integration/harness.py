@@ -197,14 +197,7 @@ class Server:
 
     def __init__(self, overrides=None, users=("demo@example.test",)):
         self.dir = tempfile.mkdtemp(prefix="postern-it-")
-        self.base = free_port_base()
-        self.port = self.base + SMTP_OFFSET
-        self.imap_port = self.base + IMAP_OFFSET
-        self.imaps_port = self.base + IMAPS_OFFSET
-        self.pop3_port = self.base + POP3_OFFSET
-        self.pop3s_port = self.base + POP3S_OFFSET
-        self.submission_port = self.base + SUBMISSION_OFFSET
-        self.submissions_port = self.base + SUBMISSIONS_OFFSET
+        self._set_ports(free_port_base())
         self.config = os.path.join(self.dir, "postern.toml")
         self.log = os.path.join(self.dir, "postern.log")
         self.pid_file = os.path.join(self.dir, "postern.pid")
@@ -369,16 +362,19 @@ class Server:
             return r, m.group(1) if m else None
 
     # --- process ------------------------------------------------------------
+    def _set_ports(self, base):
+        self.base = base
+        self.port = base + SMTP_OFFSET
+        self.imap_port = base + IMAP_OFFSET
+        self.imaps_port = base + IMAPS_OFFSET
+        self.pop3_port = base + POP3_OFFSET
+        self.pop3s_port = base + POP3S_OFFSET
+        self.submission_port = base + SUBMISSION_OFFSET
+        self.submissions_port = base + SUBMISSIONS_OFFSET
+
     def _rebase(self):
         """Moves every listener to a new free port base."""
-        self.base = free_port_base()
-        self.port = self.base + SMTP_OFFSET
-        self.imap_port = self.base + IMAP_OFFSET
-        self.imaps_port = self.base + IMAPS_OFFSET
-        self.pop3_port = self.base + POP3_OFFSET
-        self.pop3s_port = self.base + POP3S_OFFSET
-        self.submission_port = self.base + SUBMISSION_OFFSET
-        self.submissions_port = self.base + SUBMISSIONS_OFFSET
+        self._set_ports(free_port_base())
 
         def at(port):
             return [f"127.0.0.1:{port}"]

@@ -1,0 +1,33 @@
+// For unit tests: a store in a fresh directory named after the running test.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "store/sqlite_store.h"
+
+namespace postern::store {
+
+// PREFIX-PID-TEST under the temporary directory, removed first.
+inline std::filesystem::path FreshTestDir(std::string_view prefix) {
+  std::filesystem::path dir =
+      std::filesystem::temp_directory_path() /
+      (std::string(prefix) + "-" + std::to_string(::getpid()) + "-" +
+       ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  std::filesystem::remove_all(dir);
+  return dir;
+}
+
+// A new store with its data in `dir`.
+inline Result<std::unique_ptr<Store>> OpenTestStore(const std::filesystem::path& dir) {
+  SqliteStoreOptions options;
+  options.data_dir = dir.string();
+  return OpenSqliteStore(options);
+}
+
+}  // namespace postern::store
