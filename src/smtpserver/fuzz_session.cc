@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <cstdlib>
 
+#include "sasl/exchange.h"
+#include "sasl/fake_credentials.h"
 #include "smtpserver/session.h"
 
 namespace postern::smtpserver {
@@ -38,6 +40,36 @@ class AcceptingBackend : public Backend {
     if (env.recipients.empty() || content.size() > (1u << 20)) std::abort();
     co_return Status::Ok();
   }
+  // Submission: u@example.test / secret (AUTH PLAIN AHVAZXhhbXBsZS50ZXN0AHNlY3JldA==).
+  asio::awaitable<AuthOutcome> Authenticate(std::string name, std::optional<std::string> initial,
+                                            sasl::Ask ask) override {
+    AuthOutcome out;
+    std::unique_ptr<sasl::Mechanism> m = sasl::NewMechanism(name, credentials_);
+    if (!m) {
+      out.supported = false;
+      co_return out;
+    }
+    out.step = co_await sasl::RunExchange(blocking_, *m, std::move(initial), std::move(ask));
+    out.user = m->user();
+    co_return out;
+  }
+  asio::awaitable<Result<bool>> MaySendAs(std::string account, std::string sender) override {
+    co_return account == sender;
+  }
+  asio::awaitable<RecipientCheck> CheckRelayRecipient(std::string address, uint64_t) override {
+    RecipientCheck c;
+    c.reply = smtp::Reply(250, "2.1.5", "Ok");
+    c.destinations.push_back(directory::Destination{address, false, {}});
+    co_return c;
+  }
+
+ private:
+  sasl::FakeCredentials credentials_ = [] {
+    sasl::FakeCredentials c;
+    c.Add("u@example.test", "secret", /*scram=*/false);
+    return c;
+  }();
+  asio::thread_pool blocking_{1};
 };
 
 asio::awaitable<void> Feed(asio::posix::stream_descriptor& client, std::string input) {
@@ -61,6 +93,9 @@ asio::awaitable<void> RunSession(std::shared_ptr<net::Connection> conn, Backend&
 }
 
 }  // namespace
+
+void RunOnce(std::string_view input, Backend& backend, const SessionOptions& options);
+
 }  // namespace postern::smtpserver
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -79,6 +114,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     o.memory = std::make_shared<MemoryBudget>(50000);
     return o;
   }();
+  // The same bytes to an inbound session and to a submission one (AUTH, sender
+  // checks, the added header fields).
+  static SessionOptions submission = [] {
+    SessionOptions o = options;
+    o.submission = true;
+    o.allow_plaintext_auth = true;
+    o.failed_login_delay = std::chrono::milliseconds(0);
+    o.guard = std::make_shared<sasl::AuthGuard>();
+    return o;
+  }();
+  std::string_view input(reinterpret_cast<const char*>(data), size);
+  RunOnce(input, backend, options);
+  RunOnce(input, backend, submission);
+  return 0;
+}
+
+namespace postern::smtpserver {
+void RunOnce(std::string_view input, Backend& backend, const SessionOptions& options) {
   int fds[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) std::abort();
   asio::io_context ctx;
@@ -86,11 +139,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   server_side.assign(asio::ip::tcp::v4(), fds[0]);
   asio::posix::stream_descriptor client(ctx, fds[1]);
   auto conn = std::make_shared<net::Connection>(std::move(server_side));
-  asio::co_spawn(ctx, Feed(client, std::string(reinterpret_cast<const char*>(data), size)),
-                 asio::detached);
+  asio::co_spawn(ctx, Feed(client, std::string(input)), asio::detached);
   asio::co_spawn(ctx, Drain(client), asio::detached);
   asio::co_spawn(ctx, RunSession(conn, backend, options), asio::detached);
   ctx.run();
   if (options.memory->used() != 0) std::abort();  // every reservation was given back
-  return 0;
 }
+}  // namespace postern::smtpserver

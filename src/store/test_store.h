@@ -15,10 +15,9 @@ namespace postern::store {
 
 // PREFIX-PID-TEST under the temporary directory, removed first.
 inline std::filesystem::path FreshTestDir(std::string_view prefix) {
-  std::filesystem::path dir =
-      std::filesystem::temp_directory_path() /
-      (std::string(prefix) + "-" + std::to_string(::getpid()) + "-" +
-       ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                              (std::string(prefix) + "-" + std::to_string(::getpid()) + "-" +
+                               ::testing::UnitTest::GetInstance()->current_test_info()->name());
   std::filesystem::remove_all(dir);
   return dir;
 }
