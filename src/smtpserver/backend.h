@@ -37,6 +37,13 @@ struct AuthOutcome {
   std::string user;  // the identity the client gave, for logs
 };
 
+// The usual Backend::Authenticate: `mechanism` over `credentials`, its steps on
+// `blocking` (sasl::RunExchange).
+asio::awaitable<AuthOutcome> AuthenticateWith(asio::thread_pool& blocking,
+                                              sasl::Credentials& credentials, std::string mechanism,
+                                              std::optional<std::string> initial_response,
+                                              sasl::Ask ask);
+
 struct Envelope {
   std::string queue_id;
   std::string mail_from;  // normalized reverse-path, "" for <>

@@ -43,15 +43,8 @@ class AcceptingBackend : public Backend {
   // Submission: u@example.test / secret (AUTH PLAIN AHVAZXhhbXBsZS50ZXN0AHNlY3JldA==).
   asio::awaitable<AuthOutcome> Authenticate(std::string name, std::optional<std::string> initial,
                                             sasl::Ask ask) override {
-    AuthOutcome out;
-    std::unique_ptr<sasl::Mechanism> m = sasl::NewMechanism(name, credentials_);
-    if (!m) {
-      out.supported = false;
-      co_return out;
-    }
-    out.step = co_await sasl::RunExchange(blocking_, *m, std::move(initial), std::move(ask));
-    out.user = m->user();
-    co_return out;
+    co_return co_await AuthenticateWith(blocking_, credentials_, std::move(name),
+                                        std::move(initial), std::move(ask));
   }
   asio::awaitable<Result<bool>> MaySendAs(std::string account, std::string sender) override {
     co_return account == sender;

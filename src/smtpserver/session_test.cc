@@ -601,15 +601,8 @@ class SubmissionBackend : public FakeBackend {
   SubmissionBackend() { credentials.Add("alice@example.test", "secret"); }
   asio::awaitable<AuthOutcome> Authenticate(std::string name, std::optional<std::string> initial,
                                             sasl::Ask ask) override {
-    AuthOutcome out;
-    std::unique_ptr<sasl::Mechanism> m = sasl::NewMechanism(name, credentials);
-    if (!m) {
-      out.supported = false;
-      co_return out;
-    }
-    out.step = co_await sasl::RunExchange(blocking, *m, std::move(initial), std::move(ask));
-    out.user = m->user();
-    co_return out;
+    co_return co_await AuthenticateWith(blocking, credentials, std::move(name), std::move(initial),
+                                        std::move(ask));
   }
   asio::awaitable<Result<bool>> MaySendAs(std::string account, std::string sender) override {
     co_return sender == account ||

@@ -147,17 +147,9 @@ asio::awaitable<RecipientCheck> StoreBackend::Check(std::string address, bool po
 asio::awaitable<AuthOutcome> StoreBackend::Authenticate(std::string mechanism_name,
                                                         std::optional<std::string> initial_response,
                                                         sasl::Ask ask) {
-  AuthOutcome out;
-  std::unique_ptr<sasl::Mechanism> mechanism =
-      credentials_ ? sasl::NewMechanism(mechanism_name, *credentials_) : nullptr;
-  if (!mechanism) {
-    out.supported = false;
-    co_return out;
-  }
-  out.step = co_await sasl::RunExchange(blocking_, *mechanism, std::move(initial_response),
-                                        std::move(ask));
-  out.user = mechanism->user();
-  co_return out;
+  if (!credentials_) co_return AuthOutcome{false};
+  co_return co_await AuthenticateWith(blocking_, *credentials_, std::move(mechanism_name),
+                                      std::move(initial_response), std::move(ask));
 }
 
 asio::awaitable<Result<bool>> StoreBackend::MaySendAs(std::string account, std::string sender) {
