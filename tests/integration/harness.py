@@ -11,6 +11,7 @@ Environment:
   POSTERN_KEEP  keep the temporary directories for inspection
 """
 import concurrent.futures
+import fcntl
 import json
 import os
 import random
@@ -39,13 +40,46 @@ POP3_OFFSET, POP3S_OFFSET = 110, 995
 SUBMISSION_OFFSET, SUBMISSIONS_OFFSET = 587, 465
 
 
+# Port bases held by servers of this process, each with its lock file open.
+_held_bases = {}
+_LOCK_DIR = os.path.join(tempfile.gettempdir(), "postern-test-ports")
+
+
+def _reserve(base):
+    """Takes the cross-process lock of a port base; False if another test holds it.
+
+    A free-port check alone leaves a window: two tests started at once can both
+    find the same base free, and the second server to bind finds its ports
+    taken while the harness's start-up probe reaches the first server and
+    reports success. The lock is held until release_port_base (or the test
+    process exits, when the kernel drops it).
+    """
+    os.makedirs(_LOCK_DIR, exist_ok=True)
+    f = open(os.path.join(_LOCK_DIR, f"{base}.lock"), "w")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.close()
+        return False
+    _held_bases[base] = f
+    return True
+
+
+def release_port_base(base):
+    f = _held_bases.pop(base, None)
+    if f:
+        f.close()
+
+
 def free_port_base():
-    """A port base whose SMTP, IMAP and POP3 ports are free on 127.0.0.1."""
+    """A port base reserved for this process whose listener ports are free on 127.0.0.1."""
     for _ in range(200):
         # Below the kernel's ephemeral range (32768 and up here), so no client
         # socket of a concurrent test holds one of the ports, and above the
         # demo's base (10000).
         base = random.randrange(11000, 31800 - 1000, 100)
+        if base in _held_bases or not _reserve(base):
+            continue
         try:
             for offset in (SMTP_OFFSET, IMAP_OFFSET, IMAPS_OFFSET, POP3_OFFSET, POP3S_OFFSET,
                            SUBMISSION_OFFSET, SUBMISSIONS_OFFSET):
@@ -53,6 +87,7 @@ def free_port_base():
                     s.bind(("127.0.0.1", base + offset))
             return base
         except OSError:
+            release_port_base(base)
             continue
     raise RuntimeError("no free port base")
 
@@ -374,7 +409,9 @@ class Server:
 
     def _rebase(self):
         """Moves every listener to a new free port base."""
+        old = self.base
         self._set_ports(free_port_base())
+        release_port_base(old)
 
         def at(port):
             return [f"127.0.0.1:{port}"]
@@ -471,6 +508,7 @@ class Server:
 
     def cleanup(self):
         self.kill()
+        release_port_base(self.base)
         if not os.environ.get("POSTERN_KEEP"):
             shutil.rmtree(self.dir, ignore_errors=True)
         else:
