@@ -233,6 +233,73 @@ const std::vector<Key>& Keys() {
        "Most queue entries delivered together in one store transaction.", nullptr,
        [](Config& c, const Value& v) { c.queue.delivery_batch = As<int64_t>(v); }},
 
+      {"queue", "delay_warning", Type::kDuration, R"("4h")",
+       "Tell the sender when a message has waited this long without being delivered (a DSN "
+       "with Action: delayed, RFC 3464), once per recipient, unless the sender asked for no "
+       "delay notices (NOTIFY without DELAY). 0 sends none.",
+       nullptr, [](Config& c, const Value& v) { c.queue.delay_warning = As<int64_t>(v); }},
+
+      {"delivery", "remote_port", Type::kInt, "25",
+       "TCP port of the mail exchangers of other domains. Leave at 25; tests point it at a "
+       "peer MTA on a loopback high port.",
+       nullptr, [](Config& c, const Value& v) { c.delivery.remote_port = As<int64_t>(v); }},
+      {"delivery", "max_connections", Type::kInt, "100",
+       "Outbound SMTP connections open at once, to all destinations together.", nullptr,
+       [](Config& c, const Value& v) { c.delivery.max_connections = As<int64_t>(v); }},
+      {"delivery", "max_connections_per_domain", Type::kInt, "10",
+       "Outbound SMTP connections open at once to one destination domain (or the smarthost).",
+       nullptr,
+       [](Config& c, const Value& v) { c.delivery.max_connections_per_domain = As<int64_t>(v); }},
+      {"delivery", "messages_per_connection", Type::kInt, "100",
+       "Messages sent over one connection (RSET between them) before it is closed.", nullptr,
+       [](Config& c, const Value& v) { c.delivery.messages_per_connection = As<int64_t>(v); }},
+      {"delivery", "connect_timeout", Type::kDuration, R"("30s")",
+       "How long to wait for a TCP connection to a remote host.", nullptr,
+       [](Config& c, const Value& v) { c.delivery.connect_timeout = As<int64_t>(v); }},
+      {"delivery", "command_timeout", Type::kDuration, R"("5m")",
+       "How long to wait for the greeting and for each reply (RFC 5321 §4.5.3.2).", nullptr,
+       [](Config& c, const Value& v) { c.delivery.command_timeout = As<int64_t>(v); }},
+      {"delivery", "data_timeout", Type::kDuration, R"("10m")",
+       "How long to wait for the reply after a whole message (RFC 5321 §4.5.3.2.6).", nullptr,
+       [](Config& c, const Value& v) { c.delivery.data_timeout = As<int64_t>(v); }},
+      {"delivery", "dane", Type::kBool, "true",
+       "Authenticate remote servers with DANE (RFC 7672) when their TLSA records are "
+       "DNSSEC-validated; a server that fails the check is not used.",
+       nullptr, [](Config& c, const Value& v) { c.delivery.dane = As<bool>(v); }},
+      {"delivery", "mta_sts", Type::kBool, "true",
+       "Fetch, cache and obey the MTA-STS policies of recipient domains (RFC 8461): with "
+       "mode enforce, mail goes only to listed MX hosts over verified TLS, or waits.",
+       nullptr, [](Config& c, const Value& v) { c.delivery.mta_sts = As<bool>(v); }},
+      {"delivery", "mta_sts_port", Type::kInt, "443",
+       "HTTPS port of MTA-STS policy hosts. Leave at 443; tests use a high port.", nullptr,
+       [](Config& c, const Value& v) { c.delivery.mta_sts_port = As<int64_t>(v); }},
+      {"delivery", "ca_file", Type::kPath, R"("")",
+       "Extra certificate authorities (PEM) trusted when verifying remote servers, besides the "
+       "system's. Relative to the config file.",
+       nullptr, [](Config& c, const Value& v) { c.delivery.ca_file = As<std::string>(v); }},
+      {"delivery", "smarthost", Type::kString, R"("")",
+       "Relay outbound mail through this server (\"host:port\", e.g. "
+       "\"smtp.provider.example:587\") instead of the recipients' MX hosts: for networks "
+       "where port 25 is blocked. Empty: deliver directly.",
+       nullptr, [](Config& c, const Value& v) { c.delivery.smarthost = As<std::string>(v); }},
+      {"delivery", "smarthost_tls", Type::kEnum, R"("starttls")",
+       "TLS to the smarthost: STARTTLS (a submission port, 587), or none (only for a relay on "
+       "this machine or a trusted network). With STARTTLS its certificate must verify.",
+       "starttls|none",
+       [](Config& c, const Value& v) { c.delivery.smarthost_tls = As<std::string>(v); }},
+      {"delivery", "smarthost_user", Type::kString, R"("")",
+       "User name for AUTH at the smarthost; empty: no authentication.", nullptr,
+       [](Config& c, const Value& v) { c.delivery.smarthost_user = As<std::string>(v); }},
+      {"delivery", "smarthost_password", Type::kString, R"("")",
+       "Password for AUTH at the smarthost.", nullptr,
+       [](Config& c, const Value& v) { c.delivery.smarthost_password = As<std::string>(v); }},
+      {"delivery", "smarthost_domains", Type::kStringList, "[]",
+       "Relay only mail for these recipient domains through the smarthost; empty: all mail.",
+       nullptr,
+       [](Config& c, const Value& v) {
+         c.delivery.smarthost_domains = As<std::vector<std::string>>(v);
+       }},
+
       {"store", "compression_level", Type::kInt, "3",
        "zstd level for stored messages (1 fastest … 19 smallest).", nullptr,
        [](Config& c, const Value& v) { c.store.compression_level = As<int64_t>(v); }},
@@ -425,6 +492,31 @@ Status Validate(Config& c) {
     return InvalidArgument("queue.retry_max must be at least queue.retry_min (and both >= 1s)");
   }
   if (c.queue.delivery_batch < 1) return InvalidArgument("queue.delivery_batch must be >= 1");
+  if (c.queue.delay_warning < 0) return InvalidArgument("queue.delay_warning must be >= 0");
+  if (c.delivery.remote_port < 1 || c.delivery.remote_port > 65535 ||
+      c.delivery.mta_sts_port < 1 || c.delivery.mta_sts_port > 65535) {
+    return InvalidArgument("delivery.remote_port and delivery.mta_sts_port must be TCP ports");
+  }
+  if (c.delivery.max_connections < 1 || c.delivery.max_connections_per_domain < 1 ||
+      c.delivery.messages_per_connection < 1) {
+    return InvalidArgument(
+        "delivery.max_connections, max_connections_per_domain and messages_per_connection "
+        "must be at least 1");
+  }
+  if (c.delivery.connect_timeout < 1 || c.delivery.command_timeout < 1 ||
+      c.delivery.data_timeout < 1) {
+    return InvalidArgument("delivery timeouts must be at least 1s");
+  }
+  if (!c.delivery.smarthost.empty()) {
+    size_t colon = c.delivery.smarthost.rfind(':');
+    if (colon == std::string::npos || colon == 0 ||
+        c.delivery.smarthost.find_first_not_of("0123456789", colon + 1) != std::string::npos ||
+        colon + 1 == c.delivery.smarthost.size() || colon + 6 < c.delivery.smarthost.size() ||
+        std::stoi(c.delivery.smarthost.substr(colon + 1)) > 65535) {
+      return InvalidArgument("delivery.smarthost must be \"host:port\", e.g. "
+                             "\"smtp.provider.example:587\"");
+    }
+  }
   if (c.store.compression_level < 1 || c.store.compression_level > 19) {
     return InvalidArgument("store.compression_level must be between 1 and 19");
   }

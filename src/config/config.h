@@ -76,6 +76,27 @@ struct QueueConfig {
   int64_t retry_max;       // seconds: backoff cap
   int64_t max_age;         // seconds: bounce after this long
   int64_t delivery_batch;  // queue entries delivered per transaction at most
+  int64_t delay_warning;   // seconds; 0 = no delay warnings
+};
+
+// Outbound delivery to other hosts (delivery/outbound.h).
+struct DeliveryConfig {
+  int64_t remote_port;  // TCP port of remote MX hosts (25; tests use a high port)
+  int64_t max_connections;
+  int64_t max_connections_per_domain;
+  int64_t messages_per_connection;
+  int64_t connect_timeout;  // seconds
+  int64_t command_timeout;  // seconds
+  int64_t data_timeout;     // seconds: the reply to the end of DATA
+  bool dane;
+  bool mta_sts;
+  int64_t mta_sts_port;   // HTTPS port of policy hosts (443; tests use a high port)
+  std::string ca_file;    // extra trusted CAs (PEM), absolute after Load(); "" = system only
+  std::string smarthost;  // "host:port" relay for everything (or smarthost_domains)
+  std::string smarthost_tls;  // "starttls" | "none"
+  std::string smarthost_user;
+  std::string smarthost_password;
+  std::vector<std::string> smarthost_domains;  // empty: every domain
 };
 
 struct StoreConfig {
@@ -102,6 +123,7 @@ struct Config {
   Pop3Config pop3;
   SubmissionConfig submission;
   QueueConfig queue;
+  DeliveryConfig delivery;
   StoreConfig store;
   AuthConfig auth;
 };

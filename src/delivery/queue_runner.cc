@@ -137,8 +137,8 @@ asio::awaitable<void> QueueRunner::Loop() {
       } else {
         LOG_ERROR("delivery: cannot read the queue: {}", due.status().ToString());
       }
-      co_await ExpireRemote(now);
       co_await ReturnFailures();
+      co_await WarnDelayed(now);
       if (batch.size() == static_cast<size_t>(options_.batch)) rescan_ = true;
     }
     if (!batch.empty()) {
@@ -158,25 +158,6 @@ asio::awaitable<void> QueueRunner::Loop() {
     co_await timer_->async_wait(kAwait);
   }
   LOG_INFO("delivery: queue runner stopped");
-}
-
-asio::awaitable<void> QueueRunner::ExpireRemote(int64_t now) {
-  // Until this server delivers to other hosts itself, mail for remote
-  // addresses (forwarding aliases, bounces to remote senders) waits in the
-  // queue for the outbound delivery agent, and like any queued mail is
-  // returned once it is older than the queue's maximum age.
-  auto expire = [this, now] {
-    return store_.ExpireRemote(
-        now - options_.retry.max_age,
-        "554 5.4.7 delivery time expired: outbound delivery to other hosts is not available "
-        "in this version of Postern");
-  };
-  auto n = co_await Offload(blocking_, std::move(expire));
-  if (!n.ok()) {
-    LOG_ERROR("delivery: cannot expire queued remote recipients: {}", n.status().ToString());
-  } else if (*n > 0) {
-    LOG_INFO("delivery: {} remote recipients expired in the queue", *n);
-  }
 }
 
 std::vector<store::LocalDelivery> QueueRunner::Plan(const store::QueueEntry& e, int64_t now) const {
@@ -297,8 +278,7 @@ Result<std::optional<store::QueueEntry>> QueueRunner::BuildBounce(const store::Q
   for (const auto& r : failed.recipients) {
     notified->push_back(r.id);
     if (!queue::WantsFailureNotice(failed.mail_from, r.notify)) continue;
-    std::string status = r.last_error.size() > 9 ? r.last_error.substr(4, 5) : "5.0.0";
-    in.recipients.push_back({r.address, r.orcpt, status, r.last_error});
+    in.recipients.push_back({r.address, r.orcpt, queue::EnhancedCodeOf(r.last_error), r.last_error});
   }
   return BuildNotice(std::move(in), failed.blob);
 }
@@ -343,14 +323,16 @@ Result<std::optional<store::QueueEntry>> QueueRunner::BuildNotice(queue::BounceI
   bounce.size = body.ref.size;
   bounce.stored_size = body.ref.stored_size;
   if (!body.in_file) bounce.inline_body = std::move(body.compressed);
-  bounce.client = (in.delivered ? "delivery report of " : "bounce of ") + in.queue_id;
-  bounce.kind = in.delivered ? "report" : "bounce";
+  bounce.client = (in.delivered ? "delivery report of "
+                   : in.delay   ? "delay warning of "
+                                : "bounce of ") +
+                  in.queue_id;
+  bounce.kind = in.delivered ? "report" : in.delay ? "delay" : "bounce";
   for (const auto& d : resolution.destinations) {
     store::QueueRecipient r;
     r.address = d.address;
     r.original = *sender;
     r.local = d.local;
-    if (!r.local) r.last_error = store::kAwaitingOutbound;
     r.next_attempt = in.now;
     bounce.recipients.push_back(std::move(r));
   }
@@ -401,10 +383,57 @@ asio::awaitable<void> QueueRunner::ReturnFailures() {
   }
 }
 
+asio::awaitable<void> QueueRunner::WarnDelayed(int64_t now) {
+  if (options_.delay_warning <= 0) co_return;
+  auto load = [this, now] { return store_.LoadDelayed(now - options_.delay_warning, options_.batch); };
+  auto delayed = co_await Offload(blocking_, std::move(load));
+  if (!delayed.ok()) {
+    LOG_ERROR("delivery: cannot read delayed recipients: {}", delayed.status().ToString());
+    co_return;
+  }
+  for (const auto& entry : *delayed) {
+    auto work = [this, &entry]() -> Result<std::optional<store::QueueEntry>> {
+      queue::BounceInput in;
+      in.queue_id = entry.id;
+      in.envelope_sender = entry.mail_from;
+      in.envid = entry.dsn_envid;
+      in.arrival = entry.created;
+      in.delay = true;
+      in.will_retry_until = entry.created + options_.retry.max_age;
+      std::vector<int64_t> warned;
+      for (const auto& r : entry.recipients) {
+        warned.push_back(r.id);
+        if (!queue::WantsDelayNotice(entry.mail_from, r.notify)) continue;
+        std::string error = r.last_error.empty() ? "451 4.4.7 not delivered yet" : r.last_error;
+        std::string status = queue::EnhancedCodeOf(error);
+        if (status[0] != '4') status = "4.4.7";
+        in.recipients.push_back({r.address, r.orcpt, status, error});
+      }
+      PT_ASSIGN_OR_RETURN(auto notice, BuildNotice(std::move(in), entry.blob));
+      PT_RETURN_IF_ERROR(store_.QueueDelayNotice(notice, warned));
+      return notice;
+    };
+    auto result = co_await Offload(blocking_, std::move(work));
+    if (!result.ok()) {
+      LOG_ERROR("delivery: cannot queue the delay warning for {}: {}", entry.id,
+                result.status().ToString());
+      continue;
+    }
+    if (result->has_value()) {
+      LOG_INFO("delivery: {} delay warning {} queued to <{}>", entry.id, (*result)->id,
+               entry.mail_from);
+      co_await DeliverNotice(std::move(**result));
+    }
+  }
+}
+
 asio::awaitable<void> QueueRunner::DeliverNotice(store::QueueEntry notice) {
   bool local = false;
   for (const auto& r : notice.recipients) local = local || r.local;
-  if (!local) co_return;  // waits in the queue for outbound delivery
+  if (!local) {  // the outbound agent sends it
+    if (on_remote_queued_) on_remote_queued_();
+    co_return;
+  }
   // Recipient ids are assigned by the store; load the entry as stored.
   auto get = [this, id = notice.id] { return store_.GetQueueEntry(id); };
   auto stored = co_await Offload(blocking_, std::move(get));
@@ -427,11 +456,14 @@ asio::awaitable<void> QueueRunner::SendSuccessNotices(std::vector<store::LocalDe
     n.envid = d.success_notice->envid;
     n.arrival = d.success_notice->arrival;
     n.delivered = true;
-    const bool expanded = d.success_notice->action == "expanded";
-    n.recipients.push_back({d.address, d.success_notice->orcpt, "2.0.0",
-                            expanded ? "250 2.0.0 delivered to the members of this alias"
-                                     : "250 2.0.0 delivered to the mailbox",
-                            d.success_notice->action});
+    const std::string& action = d.success_notice->action;
+    n.recipients.push_back(
+        {d.address, d.success_notice->orcpt, "2.0.0",
+         action == "expanded" ? "250 2.0.0 delivered to the members of this alias"
+         : action == "relayed"
+             ? "250 2.0.0 relayed to a server that does not report delivery (no DSN support)"
+             : "250 2.0.0 delivered to the mailbox",
+         action});
   }
   for (auto& entry : by_message) {
     const std::string& id = entry.first;

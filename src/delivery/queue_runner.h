@@ -14,6 +14,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <mutex>
 
 #include "base/clock.h"
@@ -31,6 +32,7 @@ struct QueueRunnerOptions {
   int batch = 256;
   std::string recipient_delimiter = "+";
   int64_t rescan_interval = 60;  // seconds between safety-net rescans
+  int64_t delay_warning = 4 * 3600;  // seconds queued before a delay DSN; 0: none
 };
 
 struct QueueRunnerStats {
@@ -62,6 +64,9 @@ class QueueRunner {
   // set), for deliveries that have committed. Thread-safe.
   void AddNotices(std::vector<store::LocalDelivery> notices);
   void Kick();
+  // Called (on the runner's thread) when a notice for another host has been
+  // queued: the outbound agent's Kick.
+  void OnRemoteQueued(std::function<void()> kick) { on_remote_queued_ = std::move(kick); }
   // Ends the loop after the batch in progress; WaitStopped() blocks until then.
   void Stop();
   bool WaitStopped(std::chrono::milliseconds timeout);
@@ -71,8 +76,10 @@ class QueueRunner {
   asio::awaitable<void> Loop();
   asio::awaitable<void> Recover();
   asio::awaitable<void> Deliver(std::vector<store::QueueEntry> entries);
-  asio::awaitable<void> ExpireRemote(int64_t now);
   asio::awaitable<void> ReturnFailures();
+  // Delay warnings (RFC 3464 Action: delayed) for mail queued longer than
+  // options_.delay_warning, once per recipient.
+  asio::awaitable<void> WarnDelayed(int64_t now);
   Result<std::optional<store::QueueEntry>> BuildBounce(const store::QueueEntry& failed,
                                                        std::vector<int64_t>* notified);
   // The notice described by `in` (queue id, sender, recipients...; the rest
@@ -92,6 +99,7 @@ class QueueRunner {
   mailbox::ChangeNotifier& notifier_;
   QueueRunnerOptions options_;
   const Clock& clock_;
+  std::function<void()> on_remote_queued_;
 
   std::unique_ptr<asio::steady_timer> timer_;
   std::mutex mu_;

@@ -110,5 +110,46 @@ TEST(DsnTest, SuccessReports) {
   EXPECT_EQ(m.find("Body line"), std::string::npos);
 }
 
+TEST(DsnTest, DelayWarnings) {
+  EXPECT_TRUE(WantsDelayNotice("a@b", 0)) << "default: FAILURE,DELAY";
+  EXPECT_TRUE(WantsDelayNotice("a@b", 8 | 4));
+  EXPECT_FALSE(WantsDelayNotice("a@b", 4)) << "NOTIFY=FAILURE alone";
+  EXPECT_FALSE(WantsDelayNotice("a@b", 1)) << "NOTIFY=NEVER";
+  EXPECT_FALSE(WantsDelayNotice("", 0)) << "never to the null sender";
+
+  BounceInput in = Sample();
+  in.delay = true;
+  in.ret = "FULL";
+  in.will_retry_until = in.now + 5 * 86400;
+  FailedRecipient r{"bob@example.net", "rfc822;bob@example.net", "4.4.1",
+                    "451 4.4.1 connection refused", "", "mx.example.net"};
+  in.recipients = {r};
+  std::string m = BuildBounce(in);
+  EXPECT_NE(m.find("Subject: Delayed Mail (still being retried)\r\n"), std::string::npos);
+  EXPECT_NE(m.find("Action: delayed\r\nStatus: 4.4.1\r\nRemote-MTA: dns; mx.example.net\r\n"),
+            std::string::npos);
+  EXPECT_NE(m.find("Will-Retry-Until: "), std::string::npos);
+  EXPECT_NE(m.find("Content-Type: text/rfc822-headers"), std::string::npos);
+  EXPECT_EQ(m.find("Body line"), std::string::npos) << "a warning returns only the header";
+  EXPECT_EQ(m.find("Action: failed"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace postern::queue
+
+namespace postern::queue {
+namespace {
+
+TEST(DsnTest, EnhancedCodeOfReplies) {
+  EXPECT_EQ(EnhancedCodeOf("550 5.1.1 <bob@example.net>: unknown"), "5.1.1");
+  EXPECT_EQ(EnhancedCodeOf("452 4.2.2 mailbox full"), "4.2.2");
+  EXPECT_EQ(EnhancedCodeOf("550 User unknown"), "5.0.0");
+  EXPECT_EQ(EnhancedCodeOf("451 try later"), "4.0.0");
+  EXPECT_EQ(EnhancedCodeOf("550 4.1.1 mismatched class"), "5.0.0");
+  EXPECT_EQ(EnhancedCodeOf(""), "5.0.0");
+  EXPECT_EQ(EnhancedCodeOf("554 5.4.7 delivery time expired"), "5.4.7");
+  EXPECT_EQ(EnhancedCodeOf("550 5.123.4567 too long"), "5.0.0");
+}
+
 }  // namespace
 }  // namespace postern::queue

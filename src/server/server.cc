@@ -17,7 +17,9 @@
 
 #include "base/log.h"
 #include "base/strings.h"
+#include "delivery/outbound.h"
 #include "delivery/queue_runner.h"
+#include "dns/resolver.h"
 #include "dkim/key_directory.h"
 #include "imapserver/imap_server.h"
 #include "mailbox/notifier.h"
@@ -58,6 +60,51 @@ Status DropPrivileges(const std::string& user) {
   }
   LOG_INFO("switched to user {}", user);
   return Status::Ok();
+}
+
+// Verifies the certificates of remote servers (MTA-STS, DANE-TA, smarthost):
+// the system's CAs, and delivery.ca_file's.
+Result<std::shared_ptr<asio::ssl::context>> MakeClientTlsContext(const std::string& ca_file) {
+  auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+  error_code ec;
+  ctx->set_default_verify_paths(ec);
+  if (ec) LOG_WARN("no system certificate authorities: {}", ec.message());
+  if (!ca_file.empty()) {
+    ctx->load_verify_file(ca_file, ec);
+    if (ec) {
+      return InvalidArgument("delivery.ca_file " + ca_file + " cannot be read: " + ec.message());
+    }
+  }
+  return ctx;
+}
+
+delivery::OutboundOptions OutboundOptions(const config::Config& c) {
+  delivery::OutboundOptions o;
+  o.hostname = c.server.hostname;
+  o.retry = {c.queue.retry_min, c.queue.retry_max, c.queue.max_age};
+  o.limits.max_connections = static_cast<int>(c.delivery.max_connections);
+  o.limits.max_per_destination = static_cast<int>(c.delivery.max_connections_per_domain);
+  o.limits.messages_per_connection = static_cast<int>(c.delivery.messages_per_connection);
+  o.remote_port = static_cast<uint16_t>(c.delivery.remote_port);
+  o.connect_timeout = std::chrono::seconds(c.delivery.connect_timeout);
+  o.command_timeout = std::chrono::seconds(c.delivery.command_timeout);
+  o.data_timeout = std::chrono::seconds(c.delivery.data_timeout);
+  o.dane = c.delivery.dane;
+  o.mta_sts = c.delivery.mta_sts;
+  o.mta_sts_port = static_cast<uint16_t>(c.delivery.mta_sts_port);
+  if (!c.delivery.smarthost.empty()) {
+    delivery::Smarthost relay;
+    size_t colon = c.delivery.smarthost.rfind(':');  // validated by config::Load
+    relay.host = c.delivery.smarthost.substr(0, colon);
+    relay.port = static_cast<uint16_t>(std::stoi(c.delivery.smarthost.substr(colon + 1)));
+    relay.tls = c.delivery.smarthost_tls == "none" ? delivery::Smarthost::Tls::kNone
+                                                   : delivery::Smarthost::Tls::kStartTls;
+    relay.user = c.delivery.smarthost_user;
+    relay.password = c.delivery.smarthost_password;
+    relay.domains = c.delivery.smarthost_domains;
+    o.smarthost = std::move(relay);
+  }
+  return o;
 }
 
 // The options IMAP and POP3 servers share, from their config section.
@@ -209,13 +256,28 @@ int Serve(const config::Config& config, const ServeOptions& options) {
   runner_options.retry = {config.queue.retry_min, config.queue.retry_max, config.queue.max_age};
   runner_options.batch = static_cast<int>(config.queue.delivery_batch);
   runner_options.recipient_delimiter = config.smtp.recipient_delimiter;
+  runner_options.delay_warning = config.queue.delay_warning;
   delivery::QueueRunner runner(*store, blocking, notifier, runner_options);
+
+  // Outbound delivery runs on one I/O thread, with its resolver.
+  asio::io_context& outbound_context = pool.Next();
+  auto resolver = dns::MakeResolver(outbound_context, config.dns);
+  if (!resolver.ok()) return fail(resolver.status());
+  auto client_tls = MakeClientTlsContext(config.delivery.ca_file);
+  if (!client_tls.ok()) return fail(client_tls.status());
+  delivery::OutboundAgent outbound(*store, blocking, **resolver, *client_tls,
+                                   OutboundOptions(config));
+  outbound.OnFailures([&runner] { runner.Kick(); });
+  outbound.OnRelayed(
+      [&runner](std::vector<store::LocalDelivery> relayed) { runner.AddNotices(std::move(relayed)); });
+  runner.OnRemoteQueued([&outbound] { outbound.Kick(); });
 
   smtpserver::StoreBackendOptions backend_options;
   backend_options.hostname = config.server.hostname;
   backend_options.recipient_delimiter = config.smtp.recipient_delimiter;
   backend_options.first_retry = config.queue.retry_min;
   smtpserver::StoreBackend backend(*store, blocking, runner, backend_options);
+  backend.OnRemoteQueued([&outbound] { outbound.Kick(); });
   sasl::StoreCredentials credentials(*store, static_cast<uint32_t>(config.auth.scram_iterations));
   backend.UseCredentials(credentials);
   sasl::GuardOptions guard_options;
@@ -262,18 +324,23 @@ int Serve(const config::Config& config, const ServeOptions& options) {
   }
 
   ControlSocket control(pool.First(), ControlSocketPath(config));
-  control.On("flush", [&runner] {
+  control.On("flush", [&runner, &outbound] {
     runner.Kick();
+    outbound.Kick();
     return std::string("ok");
   });
-  control.On("status", [&runner, &smtp, &submission, &imap, &pop3] {
+  control.On("status", [&runner, &outbound, &smtp, &submission, &imap, &pop3] {
     auto st = runner.stats();
+    auto out = outbound.stats();
     return "ok sessions=" + std::to_string(smtp.active_sessions()) +
            " submission_sessions=" + std::to_string(submission.active_sessions()) +
            " imap_sessions=" + std::to_string(imap.active_sessions()) +
            " pop3_sessions=" + std::to_string(pop3.active_sessions()) +
            " delivered=" + std::to_string(st.delivered) +
-           " deferred=" + std::to_string(st.deferred) + " bounced=" + std::to_string(st.failed);
+           " deferred=" + std::to_string(st.deferred) + " bounced=" + std::to_string(st.failed) +
+           " sent=" + std::to_string(out.delivered) +
+           " sent_deferred=" + std::to_string(out.deferred) +
+           " sent_failed=" + std::to_string(out.failed);
   });
   if (Status s = control.Listen(); !s.ok()) {
     // Not fatal: the CLI then says the server does not answer, and queue
@@ -298,6 +365,7 @@ int Serve(const config::Config& config, const ServeOptions& options) {
 
   pool.Start();
   runner.Start(pool.First());
+  outbound.Start(outbound_context);
   smtp.Start();
   submission.Start();
   imap.Start();
@@ -342,6 +410,8 @@ int Serve(const config::Config& config, const ServeOptions& options) {
     }
   }
   control.Close();
+  outbound.Stop();
+  outbound.WaitStopped(std::chrono::seconds(config.server.shutdown_timeout));
   runner.Stop();
   runner.WaitStopped(std::chrono::seconds(config.server.shutdown_timeout));
   pool.Stop();

@@ -177,7 +177,15 @@ std::optional<std::string> DecodeUnitext(std::string_view value) {
 
 std::optional<Reply> ParseMailParameter(const Parameter& p, const ParseOptions& options,
                                         MailParams* mail, unsigned* seen_mask) {
-  enum Seen : unsigned { kSize = 1, kBody = 2, kUtf8 = 4, kRet = 8, kEnvid = 16, kAuth = 32 };
+  enum Seen : unsigned {
+    kSize = 1,
+    kBody = 2,
+    kUtf8 = 4,
+    kRet = 8,
+    kEnvid = 16,
+    kAuth = 32,
+    kRequireTls = 64,
+  };
   auto check = [&](Seen bit, bool needs_value) {
     bool seen = (*seen_mask & bit) != 0;
     std::optional<Reply> error = DuplicateOrValue(p, &seen, needs_value);
@@ -215,6 +223,11 @@ std::optional<Reply> ParseMailParameter(const Parameter& p, const ParseOptions& 
   if (EqualsIgnoreCase(p.keyword, "SMTPUTF8")) {
     if (auto error = check(kUtf8, false)) return error;
     mail->smtputf8 = true;
+    return std::nullopt;
+  }
+  if (EqualsIgnoreCase(p.keyword, "REQUIRETLS")) {
+    if (auto error = check(kRequireTls, false)) return error;
+    mail->requiretls = true;
     return std::nullopt;
   }
   if (EqualsIgnoreCase(p.keyword, "RET")) {

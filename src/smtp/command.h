@@ -54,6 +54,7 @@ struct MailParams {
   DsnRet ret = DsnRet::kUnspecified;  // RET=FULL|HDRS (RFC 3461)
   std::string envid;                  // ENVID=, xtext-decoded
   std::string auth;                   // AUTH=, xtext-decoded ("<>" kept as is)
+  bool requiretls = false;            // REQUIRETLS (RFC 8689)
 };
 
 struct RcptParams {

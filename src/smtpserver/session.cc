@@ -172,6 +172,7 @@ void Session::DoHelo(const smtp::Command& cmd) {
   r.lines = {options_.hostname, "PIPELINING", "SIZE " + std::to_string(options_.max_message_size),
              "8BITMIME",        "SMTPUTF8",   "ENHANCEDSTATUSCODES"};
   if (options_.tls && !conn_->tls()) r.lines.push_back("STARTTLS");
+  if (conn_->tls()) r.lines.push_back("REQUIRETLS");  // RFC 8689 §4
   if (options_.submission && CanAuthenticate()) {
     std::string auth = "AUTH";
     for (std::string_view name : sasl::MechanismNames()) auth += " " + std::string(name);

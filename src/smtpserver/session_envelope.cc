@@ -29,6 +29,13 @@ asio::awaitable<void> Session::DoMail(const smtp::Command& cmd) {
     CountError();
     co_return;
   }
+  // RFC 8689 §4.1: REQUIRETLS is offered only under TLS; the promise to
+  // keep the message on authenticated TLS hops starts with this one.
+  if (cmd.mail.requiretls && !conn_->tls()) {
+    Send(Reply(530, "5.7.10", "REQUIRETLS needs a TLS connection: use STARTTLS first"));
+    CountError();
+    co_return;
+  }
   // RFC 1870 §6.1: a declared size over the fixed limit is refused at once.
   if (cmd.mail.size && *cmd.mail.size > options_.max_message_size) {
     Send(smtp::TooBigReply(options_.max_message_size));

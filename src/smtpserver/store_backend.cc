@@ -213,10 +213,12 @@ asio::awaitable<Status> StoreBackend::Accept(Envelope env, std::string content) 
                   : env.params.ret == smtp::DsnRet::kHeaders ? "HDRS"
                                                              : "";
   entry.dsn_envid = env.params.envid;
+  entry.requiretls = env.params.requiretls;
   entry.client = env.client;
   // One queue recipient per final destination: an address reached through
   // several RCPTs or aliases gets one copy.
   std::set<std::string> seen;
+  bool remote = false;
   std::vector<store::LocalDelivery> expanded;  // "expanded" reports, sent once accepted
   for (const auto& rcpt : env.recipients) {
     // RFC 3461 §5.2.7.3 (c): an alias of several addresses passes NOTIFY on
@@ -246,10 +248,11 @@ asio::awaitable<Status> StoreBackend::Accept(Envelope env, std::string content) 
       r.orcpt = orcpt;
       r.notify = notify;
       r.local = dest.local;
-      if (!r.local) r.last_error = store::kAwaitingOutbound;
       // Local recipients are delivered in the accepting transaction; this is
-      // when whatever stays queued is first retried.
-      r.next_attempt = now + options_.first_retry;
+      // when whatever stays queued is first retried. Remote ones are for the
+      // outbound agent, now.
+      r.next_attempt = r.local ? now + options_.first_retry : now;
+      remote = remote || !r.local;
       entry.recipients.push_back(std::move(r));
     }
   }
@@ -273,6 +276,7 @@ asio::awaitable<Status> StoreBackend::Accept(Envelope env, std::string content) 
   if (committed.status.ok()) {
     runner_.Report(plan, committed.outcomes);
     runner_.AddNotices(std::move(expanded));
+    if (remote && on_remote_queued_) on_remote_queued_();
   }
   co_return committed.status;
 }

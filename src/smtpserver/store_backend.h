@@ -46,6 +46,10 @@ class StoreBackend final : public Backend {
   // goes unsigned).
   void UseDkimKeys(dkim::KeyDirectory& keys) { dkim_keys_ = &keys; }
 
+  // Called once a message with recipients on other hosts is queued: the
+  // outbound agent's Kick.
+  void OnRemoteQueued(std::function<void()> kick) { on_remote_queued_ = std::move(kick); }
+
   // Submission: the credentials AUTH checks (none: AUTH is refused).
   void UseCredentials(sasl::Credentials& credentials) { credentials_ = &credentials; }
 
@@ -74,6 +78,7 @@ class StoreBackend final : public Backend {
   delivery::QueueRunner& runner_;
   StoreBackendOptions options_;
   std::function<size_t()> active_sessions_;
+  std::function<void()> on_remote_queued_;
   sasl::Credentials* credentials_ = nullptr;
   dkim::KeyDirectory* dkim_keys_ = nullptr;
 };
