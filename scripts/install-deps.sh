@@ -9,6 +9,8 @@ packages=(
   libboost1.81-dev libssl-dev libsqlite3-dev libzstd-dev zlib1g-dev libsodium-dev libicu-dev
   libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev
+  # DNS for outbound delivery: the resolver library and the DNSSEC root trust anchor
+  libunbound-dev dns-root-data
   # tests, tools and the side-by-side benchmark
   python3 openssl sqlite3 swaks postfix clang-format
   # a second DKIM implementation that checks our signatures (run in /usr/bin/python3)

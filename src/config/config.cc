@@ -1,5 +1,6 @@
 #include "config/config.h"
 
+#include <arpa/inet.h>
 #include <toml++/toml.h>
 #include <unistd.h>
 
@@ -331,6 +332,35 @@ const std::vector<Key>& Keys() {
       {"auth", "block_time", Type::kDuration, R"("15m")",
        "How long an address or account stays blocked once a limit is reached.", nullptr,
        [](Config& c, const Value& v) { c.auth.block_time = As<int64_t>(v); }},
+
+      {"dns", "resolvers", Type::kStringList, "[]",
+       "DNS servers to forward queries to, as \"ip\" or \"ip@port\". Empty uses the "
+       "name servers of /etc/resolv.conf. Best is a validating resolver on this machine "
+       "(unbound, or systemd-resolved with DNSSEC): queries then never cross the network "
+       "unprotected.",
+       nullptr,
+       [](Config& c, const Value& v) { c.dns.resolvers = As<std::vector<std::string>>(v); }},
+      {"dns", "dnssec", Type::kBool, "true",
+       "Validate answers with DNSSEC from dns.trust_anchor. Needed for DANE (RFC 7672): "
+       "unvalidated TLSA records are never used.",
+       nullptr, [](Config& c, const Value& v) { c.dns.dnssec = As<bool>(v); }},
+      {"dns", "trust_anchor", Type::kPath, R"("/usr/share/dns/root.key")",
+       "The DNSSEC root trust anchor, in zone-file syntax (Debian package dns-root-data).", nullptr,
+       [](Config& c, const Value& v) { c.dns.trust_anchor = As<std::string>(v); }},
+      {"dns", "timeout", Type::kDuration, R"("10s")",
+       "How long one query may take; then it counts as a temporary failure and the delivery "
+       "is retried later.",
+       nullptr, [](Config& c, const Value& v) { c.dns.timeout = As<int64_t>(v); }},
+      {"dns", "static_zone", Type::kPath, R"("")",
+       "For tests only: answer every query from this file, one resource record per line in "
+       "zone-file syntax (`example.net. 300 IN MX 10 mx.example.net.`, `;` starts a comment), "
+       "and never send a query anywhere. Names not in the file do not exist. Relative to the "
+       "config file.",
+       nullptr, [](Config& c, const Value& v) { c.dns.static_zone = As<std::string>(v); }},
+      {"dns", "static_zone_secure", Type::kBool, "false",
+       "For tests only: report answers from dns.static_zone as DNSSEC-validated (to exercise "
+       "DANE).",
+       nullptr, [](Config& c, const Value& v) { c.dns.static_zone_secure = As<bool>(v); }},
   };
   return keys;
 }
@@ -451,6 +481,23 @@ std::string Suggest(const std::string& unknown) {
   return best.empty() ? "" : " (did you mean " + best + "?)";
 }
 
+// "ip" or "ip@port", the forms libunbound's ub_ctx_set_fwd takes.
+bool ValidResolverAddress(const std::string& text) {
+  std::string address = text;
+  if (size_t at = text.find('@'); at != std::string::npos) {
+    address = text.substr(0, at);
+    std::string port = text.substr(at + 1);
+    if (port.empty() || port.size() > 5 ||
+        port.find_first_not_of("0123456789") != std::string::npos || std::stoi(port) == 0 ||
+        std::stoi(port) > 65535) {
+      return false;
+    }
+  }
+  unsigned char buf[sizeof(in6_addr)];
+  return inet_pton(AF_INET, address.c_str(), buf) == 1 ||
+         inet_pton(AF_INET6, address.c_str(), buf) == 1;
+}
+
 Status Validate(Config& c) {
   if (c.server.hostname.empty()) {
     char buf[256] = {0};
@@ -532,6 +579,14 @@ Status Validate(Config& c) {
   if (c.auth.scram_iterations < 4096 || c.auth.scram_iterations > 1000000) {
     return InvalidArgument("auth.scram_iterations must be between 4096 and 1000000");
   }
+  for (const std::string& resolver : c.dns.resolvers) {
+    if (!ValidResolverAddress(resolver)) {
+      return InvalidArgument("dns.resolvers: \"" + resolver +
+                             "\" is not an IP address, optionally with @port (\"192.0.2.53\", "
+                             "\"::1@5353\")");
+    }
+  }
+  if (c.dns.timeout < 1) return InvalidArgument("dns.timeout must be at least 1s");
   return Status::Ok();
 }
 

@@ -114,6 +114,16 @@ struct AuthConfig {
   int64_t block_time;      // seconds
 };
 
+// Name resolution for outbound delivery (dns/resolver.h, docs/dns.md).
+struct DnsConfig {
+  std::vector<std::string> resolvers;  // "ip" or "ip@port"; empty = /etc/resolv.conf
+  bool dnssec;                         // validate with trust_anchor
+  std::string trust_anchor;            // absolute after Load()
+  int64_t timeout;                     // seconds, per query
+  std::string static_zone;             // tests only: answer from this file alone; absolute
+  bool static_zone_secure;             // report static answers as DNSSEC-validated
+};
+
 struct Config {
   std::string path;  // the file it was read from (absolute)
   ServerConfig server;
@@ -126,6 +136,7 @@ struct Config {
   DeliveryConfig delivery;
   StoreConfig store;
   AuthConfig auth;
+  DnsConfig dns;
 };
 
 // Reads and validates `path`. Relative paths inside are resolved against the

@@ -115,6 +115,32 @@ TEST(ConfigTest, AuthLimits) {
   EXPECT_FALSE(Parse("[auth]\nfailure_window = \"0s\"\n", "/").ok());
 }
 
+TEST(ConfigTest, DnsSection) {
+  auto d = Parse("", "/etc/postern");
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_TRUE(d->dns.resolvers.empty());
+  EXPECT_TRUE(d->dns.dnssec);
+  EXPECT_EQ(d->dns.trust_anchor, "/usr/share/dns/root.key");
+  EXPECT_EQ(d->dns.timeout, 10);
+  EXPECT_EQ(d->dns.static_zone, "");
+  EXPECT_FALSE(d->dns.static_zone_secure);
+  auto c = Parse(
+      "[dns]\nresolvers = [\"127.0.0.1\", \"::1@5353\"]\ntimeout = \"3s\"\n"
+      "static_zone = \"zone.txt\"\nstatic_zone_secure = true\n",
+      "/etc/postern");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->dns.resolvers, (std::vector<std::string>{"127.0.0.1", "::1@5353"}));
+  EXPECT_EQ(c->dns.timeout, 3);
+  EXPECT_EQ(c->dns.static_zone, "/etc/postern/zone.txt");
+  EXPECT_TRUE(c->dns.static_zone_secure);
+  for (const char* bad :
+       {"dns.example", "127.0.0.1@", "127.0.0.1@0", "127.0.0.1@65536", "127.0.0.1@53x", "1.2.3"}) {
+    auto r = Parse(std::string("[dns]\nresolvers = [\"") + bad + "\"]\n", "/");
+    EXPECT_FALSE(r.ok()) << bad;
+  }
+  EXPECT_FALSE(Parse("[dns]\ntimeout = 0\n", "/").ok());
+}
+
 TEST(ConfigTest, SizesAndDurations) {
   EXPECT_EQ(*ParseByteSize("1024"), 1024);
   EXPECT_EQ(*ParseByteSize("4 KiB"), 4096);
