@@ -46,12 +46,38 @@ json EntryJson(const store::QueueEntry& e) {
                      {"state", StateName(r.state)},
                      {"attempts", r.attempts},
                      {"next_attempt", FormatIsoUtc(r.next_attempt)},
-                     {"last_error", r.last_error}});
+                     {"last_error", r.last_error},
+                     {"warned", r.warned}});
   }
   return {{"id", e.id},          {"created", FormatIsoUtc(e.created)},
           {"from", e.mail_from}, {"size", e.size},
           {"kind", e.kind},      {"client", e.client},
+          {"held", e.held},      {"requiretls", e.requiretls},
           {"recipients", rcpts}};
+}
+
+// last_error of recipients returned by `postern queue bounce`; the DSN's
+// Status field is its enhanced code (RFC 3463 §3.1: 5.0.0, other or undefined).
+constexpr char kReturnedByAdministrator[] = "554 5.0.0 returned to the sender by the administrator";
+
+// Asks a running server to look at its queue at once (the control socket's
+// "flush", as `postern queue flush` does) and prints `now` if it answered,
+// else `later` with the reason.
+void TellServer(Context& ctx, const std::string& now, const std::string& later) {
+  auto config = ctx.Config();
+  Result<std::string> reply =
+      config.ok() ? server::SendControl(server::ControlSocketPath(**config), "flush")
+                  : Result<std::string>(config.status());
+  if (reply.ok()) {
+    std::printf("%s\n", now.c_str());
+  } else {
+    std::printf("%s (%s)\n", later.c_str(), reply.status().message().c_str());
+  }
+}
+
+// "1 delivery", "3 deliveries".
+std::string Deliveries(int64_t n) {
+  return std::to_string(n) + (n == 1 ? " delivery" : " deliveries");
 }
 
 }  // namespace
@@ -135,13 +161,15 @@ void AddQueueCommands(CLI::App& app, Context& ctx, Action* action) {
         PrintJson(out);
         return Status::Ok();
       }
-      Table t({"ID", "ARRIVED", "SIZE", "FROM", "RECIPIENTS"});
+      Table t({"ID", "ARRIVED", "SIZE", "FROM", "STATE", "RECIPIENTS"});
       for (const auto& e : entries) {
         std::string rcpts;
         for (const auto& r : e.recipients) {
-          rcpts += (rcpts.empty() ? "" : ", ") + r.address + " (" + StateName(r.state) + ")";
+          rcpts += (rcpts.empty() ? "" : ", ") + r.address + " (" + StateName(r.state) +
+                   (r.local ? "" : ", remote") + ")";
         }
-        t.Add({e.id, Age(e.created), FormatBytes(e.size), "<" + e.mail_from + ">", rcpts});
+        t.Add({e.id, Age(e.created), FormatBytes(e.size), "<" + e.mail_from + ">",
+               e.held ? "held" : "queued", rcpts});
       }
       t.Print("The queue is empty");
       return Status::Ok();
@@ -161,16 +189,20 @@ void AddQueueCommands(CLI::App& app, Context& ctx, Action* action) {
         PrintJson(EntryJson(*entry));
         return Status::Ok();
       }
-      std::printf("ID:       %s\nArrived:  %s (%s)\nFrom:     <%s>\nSize:     %s\nClient:   %s\n",
-                  entry->id.c_str(), FormatIsoUtc(entry->created).c_str(),
-                  Age(entry->created).c_str(), entry->mail_from.c_str(),
-                  FormatBytes(entry->size).c_str(), entry->client.c_str());
-      Table t({"RECIPIENT", "STATE", "ATTEMPTS", "NEXT ATTEMPT", "LAST ERROR"});
+      std::printf(
+          "ID:         %s\nArrived:    %s (%s)\nFrom:       <%s>\nSize:       %s\n"
+          "Client:     %s\n",
+          entry->id.c_str(), FormatIsoUtc(entry->created).c_str(), Age(entry->created).c_str(),
+          entry->mail_from.c_str(), FormatBytes(entry->size).c_str(), entry->client.c_str());
+      std::printf("Held:       %s\nREQUIRETLS: %s\n",
+                  entry->held ? "yes (postern queue release to deliver it)" : "no",
+                  entry->requiretls ? "yes" : "no");
+      Table t({"RECIPIENT", "STATE", "ATTEMPTS", "NEXT ATTEMPT", "WARNED", "LAST ERROR"});
       for (const auto& r : entry->recipients) {
         t.Add({r.address + (r.local ? "" : " (remote)"), StateName(r.state),
                std::to_string(r.attempts),
                r.state == store::RecipientState::kPending ? FormatIsoUtc(r.next_attempt) : "-",
-               r.last_error});
+               r.warned ? "yes" : "no", r.last_error});
       }
       std::printf("\n");
       t.Print("No recipients");
@@ -189,19 +221,95 @@ void AddQueueCommands(CLI::App& app, Context& ctx, Action* action) {
     };
   });
 
+  CLI::App* retry =
+      queue->add_subcommand("retry", "Retry the waiting deliveries of one queued message now");
+  retry->add_option("ID", *id, "Queue ID (from queue list)")->required();
+  retry->callback([=, &ctx] {
+    *action = [=, &ctx]() -> Status {
+      PT_ASSIGN_OR_RETURN(store::Store * store, ctx.Store());
+      PT_ASSIGN_OR_RETURN(int64_t n, store->RetryQueueEntry(*id));
+      if (n == 0) {
+        std::printf("%s has no delivery waiting\n", id->c_str());
+        return Status::Ok();
+      }
+      PT_ASSIGN_OR_RETURN(auto entry, store->GetQueueEntry(*id));
+      if (entry && entry->held) {
+        std::printf("%s of %s made due, but the message is held: postern queue release %s\n",
+                    Deliveries(n).c_str(), id->c_str(), id->c_str());
+        return Status::Ok();
+      }
+      TellServer(ctx, "Retrying " + Deliveries(n) + " of " + *id + " now",
+                 Deliveries(n) + " of " + *id + " will be retried when the server starts");
+      return Status::Ok();
+    };
+  });
+
+  CLI::App* hold = queue->add_subcommand(
+      "hold", "Keep a queued message from being delivered (or warned or expired) until released");
+  hold->add_option("ID", *id, "Queue ID (from queue list)")->required();
+  hold->callback([=, &ctx] {
+    *action = [=, &ctx]() -> Status {
+      PT_ASSIGN_OR_RETURN(store::Store * store, ctx.Store());
+      PT_RETURN_IF_ERROR(store->HoldQueueEntry(*id, true));
+      TellServer(ctx,
+                 *id + " is held: nothing is delivered until `postern queue release " + *id + "`",
+                 *id + " is held until `postern queue release " + *id + "`");
+      return Status::Ok();
+    };
+  });
+
+  CLI::App* release = queue->add_subcommand(
+      "release", "Release a held message: its waiting deliveries are retried now");
+  release->add_option("ID", *id, "Queue ID (from queue list)")->required();
+  release->callback([=, &ctx] {
+    *action = [=, &ctx]() -> Status {
+      PT_ASSIGN_OR_RETURN(store::Store * store, ctx.Store());
+      PT_RETURN_IF_ERROR(store->HoldQueueEntry(*id, false));
+      PT_ASSIGN_OR_RETURN(int64_t n, store->RetryQueueEntry(*id));
+      TellServer(
+          ctx, *id + " is released: retrying " + Deliveries(n) + " now",
+          *id + " is released: " + Deliveries(n) + " will be retried when the server starts");
+      return Status::Ok();
+    };
+  });
+
+  CLI::App* bounce = queue->add_subcommand(
+      "bounce",
+      "Fail every waiting delivery of a queued message: the sender gets a bounce (DSN) saying "
+      "it was returned by the administrator");
+  bounce->add_option("ID", *id, "Queue ID (from queue list)")->required();
+  bounce->callback([=, &ctx] {
+    *action = [=, &ctx]() -> Status {
+      PT_ASSIGN_OR_RETURN(store::Store * store, ctx.Store());
+      PT_ASSIGN_OR_RETURN(int64_t n, store->BounceQueueEntry(*id, kReturnedByAdministrator));
+      if (n == 0) {
+        std::printf("%s has no delivery waiting: nothing to return\n", id->c_str());
+        return Status::Ok();
+      }
+      PT_ASSIGN_OR_RETURN(auto entry, store->GetQueueEntry(*id));
+      const std::string sender = entry ? entry->mail_from : "";
+      const std::string failed = Deliveries(n) + " of " + *id + " failed";
+      if (sender.empty()) {
+        // RFC 3461 §6.2 / RFC 5321 §6.1: never a bounce to the null sender.
+        const std::string what = failed + "; no bounce (the message has the null sender): the " +
+                                 "server removes it from the queue";
+        TellServer(ctx, what + " now", what + " when it starts");
+        return Status::Ok();
+      }
+      TellServer(
+          ctx, failed + "; the server is sending the bounce (DSN) to <" + sender + "> now",
+          failed + "; the bounce (DSN) to <" + sender + "> will be sent when the server starts");
+      return Status::Ok();
+    };
+  });
+
   CLI::App* flush = queue->add_subcommand("flush", "Retry every waiting delivery now");
   flush->callback([=, &ctx] {
     *action = [=, &ctx]() -> Status {
       PT_ASSIGN_OR_RETURN(store::Store * store, ctx.Store());
       PT_ASSIGN_OR_RETURN(int64_t n, store->FlushQueue());
-      PT_ASSIGN_OR_RETURN(const config::Config* config, ctx.Config());
-      auto reply = server::SendControl(server::ControlSocketPath(*config), "flush");
-      if (reply.ok()) {
-        std::printf("%lld deliveries are being retried now\n", static_cast<long long>(n));
-      } else {
-        std::printf("%lld deliveries will be retried when the server starts (%s)\n",
-                    static_cast<long long>(n), reply.status().message().c_str());
-      }
+      TellServer(ctx, std::to_string(n) + " deliveries are being retried now",
+                 std::to_string(n) + " deliveries will be retried when the server starts");
       return Status::Ok();
     };
   });

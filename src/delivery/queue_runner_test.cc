@@ -272,6 +272,48 @@ TEST_F(QueueRunnerTest, SuccessReportsWhenAsked) {
   EXPECT_EQ(runner_->stats().bounces, 0u);
 }
 
+// An entry held by the administrator is left alone: not recovered at start,
+// not retried when due, until it is released.
+TEST_F(QueueRunnerTest, HeldEntriesAreNotDelivered) {
+  auto held = Queue("bob@remote.test", {"alice@example.test"}, "Subject: t\r\n\r\nhello\r\n",
+                    [](store::QueueEntry& e) { e.held = true; });
+  StartRunner();
+  runner_->Kick();
+  clock_.Advance(std::chrono::seconds(61));  // due
+  runner_->Kick();
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(InboxCount("alice@example.test"), 0u);
+  EXPECT_EQ(runner_->stats().delivered, 0u);
+  EXPECT_EQ(store_->ListQueue()->size(), 1u);
+
+  ASSERT_TRUE(store_->HoldQueueEntry(held.id, false).ok());
+  runner_->Kick();
+  ASSERT_TRUE(Eventually([&] { return InboxCount("alice@example.test") == 1; }));
+  EXPECT_TRUE(Eventually([&] { return store_->ListQueue()->empty(); }));
+}
+
+// `postern queue bounce`: the administrator fails the pending recipients and
+// the runner returns the message to its sender.
+TEST_F(QueueRunnerTest, AdministratorBounceIsReturned) {
+  auto e = Queue("alice@example.test", {"friend@elsewhere.test"}, "Subject: t\r\n\r\nhello\r\n",
+                 [](store::QueueEntry& e) {
+                   e.held = true;
+                   e.recipients[0].local = false;
+                 });
+  StartRunner();
+  auto n = store_->BounceQueueEntry(e.id, "554 5.0.0 returned by the administrator");
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 1);
+  runner_->Kick();
+  ASSERT_TRUE(Eventually([&] { return runner_->stats().bounces == 1; }));
+  ASSERT_TRUE(Eventually([&] { return InboxCount("alice@example.test") == 1; }));
+  Result<std::string> text = FirstInboxMessage("alice@example.test");
+  ASSERT_TRUE(text.ok()) << text.status().ToString();
+  EXPECT_NE(text->find("Status: 5.0.0"), std::string::npos) << *text;
+  EXPECT_NE(text->find("returned by the administrator"), std::string::npos);
+  EXPECT_TRUE(Eventually([&] { return store_->ListQueue()->empty(); }));
+}
+
 // A forward to another host waits in the queue (there is no outbound
 // delivery yet) and is returned to the sender once older than max_age.
 TEST_F(QueueRunnerTest, RemoteRecipientsExpireAndBounce) {

@@ -242,6 +242,32 @@ CREATE TABLE app_passwords (
 CREATE INDEX app_passwords_by_hash ON app_passwords(hash);
 )sql";
 
+// Version 10: the store side of outbound delivery.
+// - queue.held: held by the administrator (`postern queue hold`); neither
+//   the local queue runner nor the outbound agent touches the entry.
+// - queue.requiretls: RFC 8689 REQUIRETLS was given on MAIL FROM.
+// - queue_recipients.warned: a delay warning DSN (RFC 3464 Action: delayed)
+//   was sent for the recipient, so only one is.
+// - queue_recipients_remote_due: the outbound agent's due recipients, as
+//   queue_recipients_due is the local runner's.
+// - mta_sts_policies: the MTA-STS policy cache (RFC 8461 §5), one row per
+//   policy domain; `policy` is the policy text as fetched, `expires` is
+//   fetched + max_age.
+constexpr const char* kSchemaOutbound = R"sql(
+ALTER TABLE queue ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE queue ADD COLUMN requiretls INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE queue_recipients ADD COLUMN warned INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX queue_recipients_remote_due ON queue_recipients(next_attempt)
+  WHERE state = 0 AND local = 0;
+CREATE TABLE mta_sts_policies (
+  domain    TEXT PRIMARY KEY,
+  policy_id TEXT NOT NULL,
+  policy    TEXT NOT NULL,
+  fetched   INTEGER NOT NULL,
+  expires   INTEGER NOT NULL
+);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
@@ -255,6 +281,8 @@ const std::vector<Migration>& Migrations() {
       {7, "object ids of mailboxes and messages, message previews", kSchemaObjectIds},
       {8, "cached top-level header of each body", kSchemaHeaders},
       {9, "app passwords", kSchemaAppPasswords},
+      {10, "outbound delivery: held entries, REQUIRETLS, delay warnings, MTA-STS policies",
+       kSchemaOutbound},
   };
   return migrations;
 }

@@ -240,6 +240,45 @@ TEST(SchemaTest, ObjectIdMigrationGivesExistingRowsIds) {
   std::filesystem::remove_all(dir);
 }
 
+// Version 10 keeps queued mail: existing entries are not held and did not
+// ask for REQUIRETLS, their recipients were not warned; the outbound agent's
+// due recipients are found through their own partial index.
+TEST(SchemaTest, OutboundMigrationKeepsTheQueue) {
+  auto dir = TempDir("outbound");
+  auto db = Database::Open((dir / "p.db").string(), true);
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE(Migrate(**db, "", 9).ok());
+  ASSERT_TRUE((*db)
+                  ->Exec("INSERT INTO blobs(hash, size, stored_size, refs, created) "
+                         "VALUES ('aa', 1, 1, 1, 1);"
+                         "INSERT INTO queue(id, created, mail_from, blob, size) "
+                         "VALUES ('Q1', 1, 'a@example.test', 'aa', 1);"
+                         "INSERT INTO queue_recipients(queue_id, address, local, next_attempt) "
+                         "VALUES ('Q1', 'b@remote.test', 0, 5);")
+                  .ok());
+  ASSERT_TRUE(Migrate(**db, "").ok());
+  auto q = (*db)->Prepare(
+      "SELECT q.held, q.requiretls, r.warned, r.next_attempt FROM queue q "
+      "JOIN queue_recipients r ON r.queue_id = q.id");
+  ASSERT_TRUE(q.ok() && q->Step());
+  EXPECT_EQ(q->Int(0), 0);
+  EXPECT_EQ(q->Int(1), 0);
+  EXPECT_EQ(q->Int(2), 0);
+  EXPECT_EQ(q->Int(3), 5);
+  auto plan = (*db)->Prepare(
+      "EXPLAIN QUERY PLAN SELECT queue_id FROM queue_recipients "
+      "WHERE state = 0 AND local = 0 AND next_attempt <= 10");
+  ASSERT_TRUE(plan.ok());
+  std::string details;
+  while (plan->Step()) details += plan->Text(3) + "\n";
+  EXPECT_NE(details.find("queue_recipients_remote_due"), std::string::npos) << details;
+  EXPECT_TRUE((*db)
+                  ->Exec("INSERT INTO mta_sts_policies(domain, policy_id, policy, fetched, "
+                         "expires) VALUES ('remote.test', 'id1', 'version: STSv1', 1, 2)")
+                  .ok());
+  std::filesystem::remove_all(dir);
+}
+
 TEST(SchemaTest, SnapshotTakenBeforeUpgradeAndFailedMigrationRollsBack) {
   const std::vector<Migration> list = {
       {1, "t", "CREATE TABLE t(a INTEGER); INSERT INTO t VALUES(7);"},

@@ -124,6 +124,17 @@ class SqliteStore final : public Store {
       const std::vector<LocalDelivery>& batch) override;
   Status QueueBounce(const std::optional<QueueEntry>& bounce,
                      const std::vector<int64_t>& notified_recipient_ids) override;
+  Result<std::vector<QueueEntry>> LoadDueRemote(int64_t now, int limit) override;
+  Result<std::optional<int64_t>> NextRemoteAttempt() override;
+  Status RecordRemoteOutcomes(const std::vector<RemoteOutcome>& outcomes) override;
+  Result<std::vector<QueueEntry>> LoadDelayed(int64_t created_before, int limit) override;
+  Status QueueDelayNotice(const std::optional<QueueEntry>& notice,
+                          const std::vector<int64_t>& warned_recipient_ids) override;
+  Status HoldQueueEntry(const std::string& id, bool held) override;
+  Result<int64_t> RetryQueueEntry(const std::string& id) override;
+  Result<int64_t> BounceQueueEntry(const std::string& id, const std::string& error) override;
+  Result<std::optional<MtaStsRecord>> GetMtaStsPolicy(const std::string& domain) override;
+  Status PutMtaStsPolicy(const MtaStsRecord& record) override;
   Result<StoreStats> Stats() override;
   Result<int64_t> CollectGarbage(int64_t min_age_seconds) override;
 
@@ -195,6 +206,13 @@ class SqliteStore final : public Store {
   Status ReleaseBlob(Database& db, const std::string& hash, WriteEffects& effects);
   Status DeleteQueueEntry(Database& db, const std::string& id, WriteEffects& effects);
   Status RemoveIfFinished(Database& db, const std::string& id, WriteEffects& effects);
+  // One write transaction: `notice` queued (if any), then `then`; the
+  // notice's blob is unpinned afterwards (QueueBounce, QueueDelayNotice).
+  Status QueueNotice(const std::optional<QueueEntry>& notice, const WriteFn& then);
+  // Runs `sql` (bound by `bind`) if queue entry `id` exists, else NotFound;
+  // returns the rows it changed (the queue administration methods).
+  Result<int64_t> UpdateQueueEntry(const std::string& id, const char* sql,
+                                   const std::function<void(Statement&)>& bind);
   Status InsertQueueEntry(Database& db, QueueEntry& entry);  // fills recipient ids
   // The blob row of a new body (inline data included), or nothing if it exists.
   Status InsertBlob(Database& db, const QueueEntry& entry);

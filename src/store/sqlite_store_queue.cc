@@ -21,6 +21,8 @@ QueueEntry ReadEntry(const Statement& q) {
   e.dsn_envid = q.Text(8);
   e.client = q.Text(9);
   e.kind = q.Text(10);
+  e.held = q.Int(11) != 0;
+  e.requiretls = q.Int(12) != 0;
   return e;
 }
 
@@ -36,13 +38,19 @@ QueueRecipient ReadRecipient(const Statement& q) {
   r.attempts = static_cast<int>(q.Int(7));
   r.next_attempt = q.Int(8);
   r.last_error = q.Text(9);
+  r.warned = q.Int(10) != 0;
   return r;
 }
 
-#define ENTRY_COLUMNS \
-  "id, created, mail_from, blob, size, body_type, smtputf8, dsn_ret, dsn_envid, client, kind"
-#define RECIPIENT_COLUMNS \
-  "id, address, original, orcpt, notify, local, state, attempts, next_attempt, last_error"
+#define ENTRY_COLUMNS                                                                           \
+  "id, created, mail_from, blob, size, body_type, smtputf8, dsn_ret, dsn_envid, client, kind, " \
+  "held, requiretls"
+// A condition on queue_recipients: its entry is not held.
+#define NOT_HELD \
+  "NOT EXISTS (SELECT 1 FROM queue WHERE queue.id = queue_recipients.queue_id AND held = 1)"
+#define RECIPIENT_COLUMNS                                                                    \
+  "id, address, original, orcpt, notify, local, state, attempts, next_attempt, last_error, " \
+  "warned"
 
 // Recipient filters for LoadEntries (string literals: statement cache keys).
 constexpr const char* kAllRecipients =
@@ -53,6 +61,27 @@ constexpr const char* kPendingLocalRecipients =
 constexpr const char* kFailedRecipients =
     "SELECT " RECIPIENT_COLUMNS
     " FROM queue_recipients WHERE queue_id = ? AND state = 2 ORDER BY id";
+constexpr const char* kPendingRemoteRecipients =
+    "SELECT " RECIPIENT_COLUMNS
+    " FROM queue_recipients WHERE queue_id = ? AND state = 0 AND local = 0 ORDER BY id";
+constexpr const char* kUnwarnedRecipients =
+    "SELECT " RECIPIENT_COLUMNS
+    " FROM queue_recipients WHERE queue_id = ? AND state = 0 AND warned = 0 ORDER BY id";
+
+// The first row's next_attempt of "SELECT next_attempt ... ORDER BY
+// next_attempt LIMIT 1" (walks the partial index in order and stops at the
+// first recipient of an entry not held), if any.
+Result<std::optional<int64_t>> EarliestOf(Statement& q) {
+  if (!q.Step()) {
+    PT_RETURN_IF_ERROR(q.status());
+    return std::optional<int64_t>();
+  }
+  return std::optional<int64_t>(q.Int(0));
+}
+
+std::string NoSuchEntry(const std::string& id) {
+  return "no queue entry " + id + ": see `postern queue list`";
+}
 
 }  // namespace
 
@@ -122,19 +151,20 @@ Status SqliteStore::InsertQueueEntry(Database& db, QueueEntry& e) {
   PT_ASSIGN_OR_RETURN(auto ref, db.Prepare("UPDATE blobs SET refs = refs + 1 WHERE hash = ?"));
   PT_RETURN_IF_ERROR(ref.BindAll(e.blob).Run());
   PT_ASSIGN_OR_RETURN(auto ins, db.Prepare("INSERT INTO queue(" ENTRY_COLUMNS
-                                           ") VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+                                           ") VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
   PT_RETURN_IF_ERROR(ins.BindAll(e.id, e.created, e.mail_from, e.blob, e.size, e.body_type,
-                                 e.smtputf8, e.dsn_ret, e.dsn_envid, e.client, e.kind)
+                                 e.smtputf8, e.dsn_ret, e.dsn_envid, e.client, e.kind, e.held,
+                                 e.requiretls)
                          .Run());
   PT_ASSIGN_OR_RETURN(auto rcpt, db.Prepare("INSERT INTO queue_recipients(queue_id, address, "
                                             "original, orcpt, notify, local, state, attempts, "
-                                            "next_attempt, last_error) VALUES(?, ?, ?, ?, ?, ?, "
-                                            "?, ?, ?, ?)"));
+                                            "next_attempt, last_error, warned) VALUES(?, ?, ?, "
+                                            "?, ?, ?, ?, ?, ?, ?, ?)"));
   for (auto& r : e.recipients) {
     rcpt.Reset();
     PT_RETURN_IF_ERROR(rcpt.BindAll(e.id, r.address, r.original, r.orcpt, r.notify, r.local,
                                     static_cast<int>(r.state), r.attempts, r.next_attempt,
-                                    r.last_error)
+                                    r.last_error, r.warned)
                            .Run());
     r.id = db.LastInsertId();
   }
@@ -306,7 +336,7 @@ Status SqliteStore::DeleteQueueEntry(Database& db, const std::string& id, WriteE
   q.BindAll(id);
   if (!q.Step()) {
     PT_RETURN_IF_ERROR(q.status());
-    return NotFound("no queue entry " + id + ": see `postern queue list`");
+    return NotFound(NoSuchEntry(id));
   }
   std::string blob = q.Text(0);
   q.Reset();
@@ -351,16 +381,19 @@ Result<int64_t> SqliteStore::FlushQueue() {
 Result<std::vector<QueueEntry>> SqliteStore::LoadDueLocal(int64_t now, bool include_untried,
                                                           int limit) {
   auto bind = [&](Statement& q) { q.BindAll(now, limit); };
+  // Held entries are left alone (a held entry is rare: the check is per
+  // recipient found, through the queue's primary key).
   if (!include_untried) {
     return LoadMatching(
         "SELECT DISTINCT queue_id FROM queue_recipients WHERE state = 0 AND "
-        "local = 1 AND next_attempt <= ? LIMIT ?",
+        "local = 1 AND next_attempt <= ? AND " NOT_HELD " LIMIT ?",
         bind, kPendingLocalRecipients);
   }
   return LoadMatching(
       "SELECT queue_id FROM queue_recipients WHERE state = 0 AND local = 1 AND "
-      "next_attempt <= ?1 UNION SELECT queue_id FROM queue_recipients WHERE "
-      "state = 0 AND local = 1 AND attempts = 0 LIMIT ?2",
+      "next_attempt <= ?1 AND " NOT_HELD
+      " UNION SELECT queue_id FROM queue_recipients WHERE "
+      "state = 0 AND local = 1 AND attempts = 0 AND " NOT_HELD " LIMIT ?2",
       bind, kPendingLocalRecipients);
 }
 
@@ -372,11 +405,10 @@ Result<std::vector<QueueEntry>> SqliteStore::LoadFailed(int limit) {
 
 Result<std::optional<int64_t>> SqliteStore::NextLocalAttempt() {
   PT_ASSIGN_OR_RETURN(auto db, Read());
-  PT_ASSIGN_OR_RETURN(auto q, db->Prepare("SELECT MIN(next_attempt) FROM queue_recipients WHERE "
-                                          "state = 0 AND local = 1"));
-  if (!q.Step()) return q.status();
-  if (q.IsNull(0)) return std::optional<int64_t>();
-  return std::optional<int64_t>(q.Int(0));
+  PT_ASSIGN_OR_RETURN(auto q, db->Prepare("SELECT next_attempt FROM queue_recipients WHERE "
+                                          "state = 0 AND local = 1 AND " NOT_HELD
+                                          " ORDER BY next_attempt LIMIT 1"));
+  return EarliestOf(q);
 }
 
 Result<int64_t> SqliteStore::ExpireRemote(int64_t created_before, const std::string& error) {
@@ -384,7 +416,8 @@ Result<int64_t> SqliteStore::ExpireRemote(int64_t created_before, const std::str
   PT_RETURN_IF_ERROR(Write([&](Database& db, WriteEffects&) -> Status {
     PT_ASSIGN_OR_RETURN(auto q, db.Prepare("UPDATE queue_recipients SET state = 2, last_error = ? "
                                            "WHERE state = 0 AND local = 0 AND queue_id IN "
-                                           "(SELECT id FROM queue WHERE created <= ?)"));
+                                           "(SELECT id FROM queue WHERE created <= ? AND "
+                                           "held = 0)"));
     PT_RETURN_IF_ERROR(q.BindAll(error, created_before).Run());
     n = db.Changes();
     return Status::Ok();
@@ -416,11 +449,19 @@ Result<std::vector<DeliveryOutcome>> SqliteStore::DeliverLocal(
   return outcomes;
 }
 
-Status SqliteStore::QueueBounce(const std::optional<QueueEntry>& bounce,
-                                const std::vector<int64_t>& notified) {
-  std::optional<QueueEntry> entry = bounce;
+Status SqliteStore::QueueNotice(const std::optional<QueueEntry>& notice, const WriteFn& then) {
+  std::optional<QueueEntry> entry = notice;
   Status s = Write([&](Database& db, WriteEffects& effects) -> Status {
     if (entry) PT_RETURN_IF_ERROR(InsertQueueEntry(db, *entry));
+    return then(db, effects);
+  });
+  if (notice) blobs_->Unpin(notice->blob);
+  return s;
+}
+
+Status SqliteStore::QueueBounce(const std::optional<QueueEntry>& bounce,
+                                const std::vector<int64_t>& notified) {
+  return QueueNotice(bounce, [&](Database& db, WriteEffects& effects) -> Status {
     std::set<std::string> touched;
     for (int64_t id : notified) {
       PT_ASSIGN_OR_RETURN(auto q, db.Prepare("UPDATE queue_recipients SET state = 3 WHERE id = ? "
@@ -432,8 +473,102 @@ Status SqliteStore::QueueBounce(const std::optional<QueueEntry>& bounce,
     for (const auto& id : touched) PT_RETURN_IF_ERROR(RemoveIfFinished(db, id, effects));
     return Status::Ok();
   });
-  if (bounce) blobs_->Unpin(bounce->blob);
-  return s;
+}
+
+Result<std::vector<QueueEntry>> SqliteStore::LoadDueRemote(int64_t now, int limit) {
+  return LoadMatching(
+      "SELECT DISTINCT queue_id FROM queue_recipients WHERE state = 0 AND local = 0 AND "
+      "next_attempt <= ? AND " NOT_HELD " LIMIT ?",
+      [&](Statement& q) { q.BindAll(now, limit); }, kPendingRemoteRecipients);
+}
+
+Result<std::optional<int64_t>> SqliteStore::NextRemoteAttempt() {
+  PT_ASSIGN_OR_RETURN(auto db, Read());
+  PT_ASSIGN_OR_RETURN(auto q, db->Prepare("SELECT next_attempt FROM queue_recipients WHERE "
+                                          "state = 0 AND local = 0 AND " NOT_HELD
+                                          " ORDER BY next_attempt LIMIT 1"));
+  return EarliestOf(q);
+}
+
+Status SqliteStore::RecordRemoteOutcomes(const std::vector<RemoteOutcome>& outcomes) {
+  return Write([&](Database& db, WriteEffects& effects) -> Status {
+    PT_ASSIGN_OR_RETURN(auto upd,
+                        db.Prepare("UPDATE queue_recipients SET state = ?1, attempts = "
+                                   "attempts + 1, next_attempt = CASE WHEN ?1 = 0 THEN ?2 ELSE "
+                                   "next_attempt END, last_error = CASE WHEN ?1 = 1 THEN "
+                                   "last_error ELSE ?3 END WHERE id = ?4 AND state = 0 "
+                                   "RETURNING queue_id"));
+    std::set<std::string> touched;
+    for (const RemoteOutcome& o : outcomes) {
+      const RecipientState state = o.kind == RemoteOutcome::kDelivered ? RecipientState::kDelivered
+                                   : o.kind == RemoteOutcome::kFailed  ? RecipientState::kFailed
+                                                                       : RecipientState::kPending;
+      upd.Reset();
+      upd.BindAll(static_cast<int>(state), o.next_attempt, o.error, o.recipient_id);
+      while (upd.Step()) touched.insert(upd.Text(0));
+      PT_RETURN_IF_ERROR(upd.status());
+    }
+    for (const auto& id : touched) PT_RETURN_IF_ERROR(RemoveIfFinished(db, id, effects));
+    return Status::Ok();
+  });
+}
+
+Result<std::vector<QueueEntry>> SqliteStore::LoadDelayed(int64_t created_before, int limit) {
+  return LoadMatching(
+      "SELECT DISTINCT q.id FROM queue q JOIN queue_recipients r ON r.queue_id = q.id "
+      "WHERE q.created <= ? AND q.held = 0 AND r.state = 0 AND r.warned = 0 LIMIT ?",
+      [&](Statement& q) { q.BindAll(created_before, limit); }, kUnwarnedRecipients);
+}
+
+Status SqliteStore::QueueDelayNotice(const std::optional<QueueEntry>& notice,
+                                     const std::vector<int64_t>& warned) {
+  return QueueNotice(notice, [&](Database& db, WriteEffects&) -> Status {
+    PT_ASSIGN_OR_RETURN(auto q, db.Prepare("UPDATE queue_recipients SET warned = 1 WHERE id = ?"));
+    for (int64_t id : warned) {
+      q.Reset();
+      PT_RETURN_IF_ERROR(q.BindAll(id).Run());
+    }
+    return Status::Ok();
+  });
+}
+
+Result<int64_t> SqliteStore::UpdateQueueEntry(const std::string& id, const char* sql,
+                                              const std::function<void(Statement&)>& bind) {
+  int64_t n = 0;
+  PT_RETURN_IF_ERROR(Write([&](Database& db, WriteEffects&) -> Status {
+    PT_ASSIGN_OR_RETURN(auto known, db.Prepare("SELECT 1 FROM queue WHERE id = ?"));
+    known.BindAll(id);
+    if (!known.Step()) {
+      PT_RETURN_IF_ERROR(known.status());
+      return NotFound(NoSuchEntry(id));
+    }
+    known.Reset();
+    PT_ASSIGN_OR_RETURN(auto q, db.Prepare(sql));
+    bind(q);
+    PT_RETURN_IF_ERROR(q.Run());
+    n = db.Changes();
+    return Status::Ok();
+  }));
+  return n;
+}
+
+Status SqliteStore::HoldQueueEntry(const std::string& id, bool held) {
+  return UpdateQueueEntry(id, "UPDATE queue SET held = ? WHERE id = ?",
+                          [&](Statement& q) { q.BindAll(held, id); })
+      .status();
+}
+
+Result<int64_t> SqliteStore::RetryQueueEntry(const std::string& id) {
+  const int64_t now = Now();
+  return UpdateQueueEntry(
+      id, "UPDATE queue_recipients SET next_attempt = ? WHERE queue_id = ? AND state = 0",
+      [&](Statement& q) { q.BindAll(now, id); });
+}
+
+Result<int64_t> SqliteStore::BounceQueueEntry(const std::string& id, const std::string& error) {
+  return UpdateQueueEntry(
+      id, "UPDATE queue_recipients SET state = 2, last_error = ? WHERE queue_id = ? AND state = 0",
+      [&](Statement& q) { q.BindAll(error, id); });
 }
 
 }  // namespace postern::store

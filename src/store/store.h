@@ -230,6 +230,7 @@ struct QueueRecipient {
   int attempts = 0;
   int64_t next_attempt = 0;
   std::string last_error;
+  bool warned = false;  // a delay warning (RFC 3464 Action: delayed) was sent
 };
 
 struct QueueEntry {
@@ -250,6 +251,11 @@ struct QueueEntry {
   std::string dsn_envid;
   std::string client;  // "helo [ip]"
   std::string kind = "inbound";
+  // Held by the administrator (`postern queue hold`): no delivery, local or
+  // remote, and no delay warning until released.
+  bool held = false;
+  // RFC 8689 REQUIRETLS was given on MAIL FROM: relay only over verified TLS.
+  bool requiretls = false;
   std::vector<QueueRecipient> recipients;
 };
 
@@ -286,6 +292,26 @@ struct DeliveryOutcome {
   int64_t mailbox_id = 0;
   uint32_t uid = 0;
   uint64_t modseq = 0;
+};
+
+// One outbound (remote) delivery attempt's result, as recorded by
+// Store::RecordRemoteOutcomes.
+struct RemoteOutcome {
+  int64_t recipient_id = 0;
+  enum Kind { kDelivered, kDeferred, kFailed } kind = kDeferred;
+  std::string error;         // the reply text ("550 5.1.1 ..."), kDeferred/kFailed
+  int64_t next_attempt = 0;  // kDeferred: when to try again
+};
+
+// A cached MTA-STS policy (RFC 8461 §5): the policy text as fetched, its id
+// from the _mta-sts TXT record, when it was fetched and when it expires
+// (fetched + max_age), Unix seconds.
+struct MtaStsRecord {
+  std::string domain;  // the policy domain, lowercase A-labels
+  std::string policy_id;
+  std::string policy;
+  int64_t fetched = 0;
+  int64_t expires = 0;
 };
 
 struct StoreStats {
@@ -464,9 +490,10 @@ class Store : public directory::DirectoryLookup {
   virtual Result<std::vector<QueueEntry>> ListQueue() = 0;
   virtual Result<std::optional<QueueEntry>> GetQueueEntry(const std::string& id) = 0;
   virtual Status RemoveQueueEntry(const std::string& id) = 0;
-  // Makes every pending recipient due now. Returns how many.
+  // Makes every pending recipient (local or remote) due now, held entries
+  // included (they stay held). Returns how many.
   virtual Result<int64_t> FlushQueue() = 0;
-  // Queue entries with pending local recipients due at `now` (and, with
+  // Entries not held with pending local recipients due at `now` (and, with
   // `include_untried`, those never attempted: acknowledged before a crash or
   // restart), at most `limit` entries; each lists only those recipients.
   virtual Result<std::vector<QueueEntry>> LoadDueLocal(int64_t now, bool include_untried,
@@ -490,6 +517,43 @@ class Store : public directory::DirectoryLookup {
   // the given failed recipients as notified, in one transaction.
   virtual Status QueueBounce(const std::optional<QueueEntry>& bounce,
                              const std::vector<int64_t>& notified_recipient_ids) = 0;
+
+  // Outbound delivery (remote recipients, local = 0).
+  // Entries not held with pending remote recipients due at `now`, at most
+  // `limit`; each lists only those recipients (like LoadDueLocal).
+  virtual Result<std::vector<QueueEntry>> LoadDueRemote(int64_t now, int limit) = 0;
+  // The earliest next_attempt of any pending remote recipient of an entry
+  // not held, if any.
+  virtual Result<std::optional<int64_t>> NextRemoteAttempt() = 0;
+  // Applies the outcomes in one transaction, each only to a recipient still
+  // pending: delivered -> kDelivered; failed -> kFailed with `error` as
+  // last_error (ReturnFailures of the local queue runner then bounces it);
+  // deferred -> one more attempt, next_attempt and last_error set. Entries
+  // left with nothing pending or failed are removed.
+  virtual Status RecordRemoteOutcomes(const std::vector<RemoteOutcome>& outcomes) = 0;
+
+  // Delay warnings (RFC 3464 Action: delayed). Entries not held, created at
+  // or before `created_before`, with pending recipients (local or remote)
+  // not warned yet, at most `limit`; each lists only those recipients.
+  virtual Result<std::vector<QueueEntry>> LoadDelayed(int64_t created_before, int limit) = 0;
+  // Queues `notice` (if any, as QueueBounce does) and marks the recipients
+  // warned, in one transaction.
+  virtual Status QueueDelayNotice(const std::optional<QueueEntry>& notice,
+                                  const std::vector<int64_t>& warned_recipient_ids) = 0;
+
+  // Queue administration (`postern queue`). Each is NotFound for an unknown id.
+  // Holds (no delivery attempts, no delay warnings) or releases an entry.
+  virtual Status HoldQueueEntry(const std::string& id, bool held) = 0;
+  // Makes the entry's pending recipients due now. Returns how many.
+  virtual Result<int64_t> RetryQueueEntry(const std::string& id) = 0;
+  // Fails every pending recipient of the entry with `error` as last_error
+  // (the queue runner then sends the bounce). Returns how many.
+  virtual Result<int64_t> BounceQueueEntry(const std::string& id, const std::string& error) = 0;
+
+  // The MTA-STS policy cache (RFC 8461 §5), by policy domain. Put replaces
+  // the domain's record.
+  virtual Result<std::optional<MtaStsRecord>> GetMtaStsPolicy(const std::string& domain) = 0;
+  virtual Status PutMtaStsPolicy(const MtaStsRecord& record) = 0;
 
   // Totals for `postern stats`.
   virtual Result<StoreStats> Stats() = 0;

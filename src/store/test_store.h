@@ -22,10 +22,12 @@ inline std::filesystem::path FreshTestDir(std::string_view prefix) {
   return dir;
 }
 
-// A new store with its data in `dir`.
-inline Result<std::unique_ptr<Store>> OpenTestStore(const std::filesystem::path& dir) {
+// A new store with its data in `dir` (and `clock`, if given, as its clock).
+inline Result<std::unique_ptr<Store>> OpenTestStore(const std::filesystem::path& dir,
+                                                    const Clock* clock = nullptr) {
   SqliteStoreOptions options;
   options.data_dir = dir.string();
+  options.clock = clock;
   return OpenSqliteStore(options);
 }
 
