@@ -1,11 +1,14 @@
 #include "net/connection.h"
 
 #include <openssl/err.h>
+#include <openssl/x509v3.h>
 
 #include <boost/asio/write.hpp>
 #include <cstring>
+#include <mutex>
 
 #include "net/deflate.h"
+#include "net/tls.h"
 
 namespace postern::net {
 namespace {
@@ -50,6 +53,33 @@ Connection::Connection(asio::ip::tcp::socket socket)
 }
 
 Connection::~Connection() = default;
+
+asio::awaitable<Result<std::shared_ptr<Connection>>> Connection::Connect(
+    asio::any_io_executor executor, asio::ip::tcp::endpoint endpoint, Duration timeout,
+    std::optional<asio::ip::address> local) {
+  // Shared with the timer's handler, which may run after this frame is gone.
+  auto socket = std::make_shared<asio::ip::tcp::socket>(executor);
+  const std::string where = endpoint.address().to_string() + " port " +
+                            std::to_string(endpoint.port());
+  error_code ec;
+  socket->open(endpoint.protocol(), ec);
+  if (!ec && local) socket->bind(asio::ip::tcp::endpoint(*local, 0), ec);
+  if (ec) co_return Unavailable("cannot open a socket for " + where + ": " + ec.message());
+  auto expired = std::make_shared<bool>(false);
+  asio::steady_timer timer(executor, timeout);
+  auto on_expiry = [socket, expired](error_code timer_ec) {
+    if (timer_ec) return;
+    *expired = true;
+    error_code ignored;
+    socket->close(ignored);
+  };
+  timer.async_wait(std::move(on_expiry));
+  std::tie(ec) = co_await socket->async_connect(endpoint, kAwait);
+  timer.cancel();
+  if (*expired) co_return DeadlineExceeded("connection to " + where + " timed out");
+  if (ec) co_return Unavailable("cannot connect to " + where + ": " + ec.message());
+  co_return std::make_shared<Connection>(std::move(*socket));
+}
 
 void Connection::Start() { ArmWatchdog(); }
 
@@ -274,6 +304,15 @@ asio::awaitable<size_t> Connection::ReadMore(Duration timeout, ReadStatus* statu
 }
 
 asio::awaitable<Line> Connection::ReadLine(size_t max_length, Duration timeout, bool idle) {
+  return ReadLineWithin(max_length, timeout, Clock::time_point::max(), idle);
+}
+
+asio::awaitable<Line> Connection::ReadLineBefore(size_t max_length, Clock::time_point deadline) {
+  return ReadLineWithin(max_length, Duration::zero(), deadline, false);
+}
+
+asio::awaitable<Line> Connection::ReadLineWithin(size_t max_length, Duration timeout,
+                                                 Clock::time_point deadline, bool idle) {
   if (scan_ < begin_) scan_ = begin_;
   while (true) {
     const void* hit = end_ > scan_ ? std::memchr(buf_.get() + scan_, '\n', end_ - scan_) : nullptr;
@@ -296,6 +335,11 @@ asio::awaitable<Line> Connection::ReadLine(size_t max_length, Duration timeout, 
       end_ = scan_ = begin_;
     }
     if (idle && draining_) co_return Line{ReadStatus::kDrained, {}};
+    if (deadline != Clock::time_point::max()) {
+      const auto now = Clock::now();
+      if (now >= deadline) co_return Line{ReadStatus::kTimeout, {}};
+      timeout = deadline - now;
+    }
     idle_ = idle;
     ReadStatus status;
     size_t n = co_await ReadMore(timeout, &status, idle);
@@ -376,10 +420,7 @@ asio::awaitable<bool> Connection::Flush(Duration timeout) {
   co_return !ec;
 }
 
-asio::awaitable<bool> Connection::StartTls(asio::ssl::context& context, Duration timeout) {
-  // TLS goes under compression, never above it (RFC 4978 §3); IMAP allows
-  // STARTTLS only before COMPRESS anyway.
-  if (compression_) co_return false;
+bool Connection::NewSsl(asio::ssl::context& context) {
   begin_ = end_ = scan_ = 0;
   discarding_ = false;
   ssl_.reset(SSL_new(context.native_handle()));
@@ -388,18 +429,143 @@ asio::awaitable<bool> Connection::StartTls(asio::ssl::context& context, Duration
   if (!ssl_ || ec || SSL_set_fd(ssl_.get(), socket_.native_handle()) != 1) {
     ERR_clear_error();
     tls_failed_ = true;
-    co_return false;
+    return false;
   }
   // SSL_MODE_RELEASE_BUFFERS: OpenSSL frees its record buffers whenever they
   // are empty, which is almost always for an idle session.
   SSL_set_mode(ssl_.get(), SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                                SSL_MODE_RELEASE_BUFFERS);
+  return true;
+}
+
+asio::awaitable<bool> Connection::StartTls(asio::ssl::context& context, Duration timeout) {
+  // TLS goes under compression, never above it (RFC 4978 §3); IMAP allows
+  // STARTTLS only before COMPRESS anyway.
+  if (compression_) co_return false;
+  if (!NewSsl(context)) co_return false;
   SSL_set_accept_state(ssl_.get());
   SetDeadline(timeout);
   auto handshake = [this] { return SSL_do_handshake(ssl_.get()); };
   int err = co_await TlsCall(handshake);
   ClearDeadline();
   co_return err == SSL_ERROR_NONE;
+}
+
+namespace {
+
+// SSL_CTX_dane_enable changes the shared context; serialize the first call.
+std::mutex dane_mutex;
+
+std::string VerifyError(long code) {
+  return std::string("certificate verification failed: ") +
+         X509_verify_cert_error_string(code);
+}
+
+}  // namespace
+
+asio::awaitable<ClientTlsResult> Connection::StartTlsClient(asio::ssl::context& context,
+                                                            const ClientTls& options,
+                                                            Duration timeout) {
+  ClientTlsResult result;
+  if (compression_) {
+    result.error = "TLS cannot start under compression";
+    co_return result;
+  }
+  using Verify = ClientTls::Verify;
+  if (options.verify == Verify::kDane) {
+    std::lock_guard lock(dane_mutex);
+    if (SSL_CTX_dane_enable(context.native_handle()) <= 0) {
+      ERR_clear_error();
+      result.error = "cannot enable DANE on the TLS context";
+      co_return result;
+    }
+  }
+  if (!NewSsl(context)) {
+    result.error = "cannot create a TLS session";
+    co_return result;
+  }
+  SSL* ssl = ssl_.get();
+  SSL_set_connect_state(ssl);
+  // Verification never aborts the handshake: its outcome is read afterwards,
+  // so opportunistic TLS can still tell whether the peer was authenticated.
+  SSL_set_verify(ssl, SSL_VERIFY_NONE, nullptr);
+  if (!options.sni.empty() && SSL_set_tlsext_host_name(ssl, options.sni.c_str()) != 1) {
+    ERR_clear_error();
+  }
+  if (options.verify == Verify::kDane) {
+    const std::string& base = options.names.empty() ? options.sni : options.names.front();
+    if (SSL_dane_enable(ssl, base.empty() ? nullptr : base.c_str()) <= 0) {
+      ERR_clear_error();
+      tls_failed_ = true;
+      result.error = "cannot enable DANE for this connection";
+      co_return result;
+    }
+    SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    for (size_t i = 1; i < options.names.size(); ++i) {
+      SSL_add1_host(ssl, options.names[i].c_str());
+    }
+    int usable = 0;
+    for (const auto& record : options.tlsa) {
+      const auto* data = reinterpret_cast<const unsigned char*>(record.data.data());
+      if (SSL_dane_tlsa_add(ssl, record.usage, record.selector, record.matching, data,
+                            record.data.size()) > 0) {
+        ++usable;
+      }
+    }
+    ERR_clear_error();
+    if (usable == 0) {
+      tls_failed_ = true;
+      result.error = "no usable TLSA record";
+      co_return result;
+    }
+  }
+  SetDeadline(timeout);
+  auto handshake = [this] { return SSL_do_handshake(ssl_.get()); };
+  int err = co_await TlsCall(handshake);
+  const bool timed_out = timed_out_;
+  ClearDeadline();
+  if (err != SSL_ERROR_NONE) {
+    tls_failed_ = true;
+    result.error = timed_out ? "TLS handshake timed out" : "TLS handshake failed";
+    // The certificate check cannot have failed the handshake (SSL_VERIFY_NONE),
+    // so this is the peer's or the protocol's doing.
+    co_return result;
+  }
+  const long chain = SSL_get_verify_result(ssl);
+  if (options.verify == Verify::kDane) {
+    result.verified = chain == X509_V_OK && SSL_get0_dane_authority(ssl, nullptr, nullptr) >= 0;
+    if (!result.verified) {
+      result.error = chain != X509_V_OK ? VerifyError(chain) : "no TLSA record matched";
+    }
+    result.ok = result.verified;
+    co_return result;
+  }
+  X509* peer = SSL_get0_peer_certificate(ssl);
+  bool name_ok = false;
+  if (peer) {
+    if (options.names.empty()) {
+      name_ok = !options.sni.empty() && CertificateMatchesName(peer, options.sni);
+    } else {
+      for (const auto& name : options.names) {
+        if (CertificateMatchesName(peer, name)) {
+          name_ok = true;
+          break;
+        }
+      }
+    }
+  }
+  result.verified = peer && chain == X509_V_OK && name_ok;
+  if (!result.verified) {
+    if (!peer) {
+      result.error = "the server sent no certificate";
+    } else if (chain != X509_V_OK) {
+      result.error = VerifyError(chain);
+    } else {
+      result.error = "no certificate name matches";
+    }
+  }
+  result.ok = options.verify == Verify::kNone || result.verified;
+  co_return result;
 }
 
 }  // namespace postern::net

@@ -20,9 +20,12 @@
 #include <chrono>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "base/status.h"
 #include "net/asio.h"
 
 namespace postern::net {
@@ -38,6 +41,42 @@ enum class ReadStatus {
   kError,    // a network or TLS error
 };
 
+// Client-side TLS (SMTP STARTTLS towards another server): what to send and
+// how to authenticate the peer.
+struct ClientTls {
+  std::string sni;  // server name to send (empty: none)
+  // kNone: opportunistic, any certificate is accepted. kName: the chain must
+  // verify against the context's trust store and a name below must match.
+  // kDane: the certificate must match one of `tlsa` (RFC 7672) through
+  // OpenSSL's DANE support; DANE-TA(2) also checks `names`.
+  enum class Verify { kNone, kName, kDane } verify = Verify::kNone;
+  // Acceptable names. "*.example.net" is an MTA-STS pattern (RFC 8461 §4.1):
+  // it matches a certificate name of exactly one more label (or the same
+  // pattern). The certificate's own wildcards cover the leftmost label only
+  // (RFC 6125 §6.4.3, no partial-label wildcards). For kDane, names[0] is
+  // the base domain given to SSL_dane_enable (sni when names is empty).
+  std::vector<std::string> names;
+  struct Tlsa {
+    uint8_t usage = 0, selector = 0, matching = 0;
+    std::string data;  // the association data as raw bytes (not hex)
+  };
+  // kDane: records OpenSSL rejects as unusable are skipped; none usable is
+  // a failure before any handshake.
+  std::vector<Tlsa> tlsa;
+};
+
+struct ClientTlsResult {
+  // The handshake succeeded and the peer passed the verification that was
+  // asked for (always, for kNone). When false, the connection must not carry
+  // mail: close it.
+  bool ok = false;
+  // The peer was authenticated: chain and name (kName; with kNone, against
+  // `names`, or `sni` when names is empty), or a TLSA match (kDane). Reported
+  // honestly for kNone too.
+  bool verified = false;
+  std::string error;  // why the handshake or the verification failed
+};
+
 struct Line {
   ReadStatus status = ReadStatus::kOk;
   // The line without its LF and without one CR before it. Valid until the
@@ -48,6 +87,11 @@ struct Line {
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   explicit Connection(asio::ip::tcp::socket socket);
+  // Opens a TCP connection to `endpoint` within `timeout`, from `local` when
+  // given (port chosen by the system). The connection is not Start()ed.
+  static asio::awaitable<Result<std::shared_ptr<Connection>>> Connect(
+      asio::any_io_executor executor, asio::ip::tcp::endpoint endpoint, Duration timeout,
+      std::optional<asio::ip::address> local = std::nullopt);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -58,6 +102,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Reads one line. `max_length` counts the line ending. With `idle`, a
   // Drain() interrupts the wait (kDrained).
   asio::awaitable<Line> ReadLine(size_t max_length, Duration timeout, bool idle);
+  // Reads one line that must be complete by `deadline` however slowly its
+  // bytes arrive (a client reading a hostile server's reply).
+  asio::awaitable<Line> ReadLineBefore(size_t max_length,
+                                       std::chrono::steady_clock::time_point deadline);
 
   // Makes at least one byte available and returns every buffered byte.
   // The caller Consume()s what it used.
@@ -78,6 +126,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // client pipelined after STARTTLS must not be read as if they had arrived
   // under TLS (CVE-2011-0411 class).
   asio::awaitable<bool> StartTls(asio::ssl::context& context, Duration timeout);
+
+  // Client-side TLS handshake (SMTP STARTTLS as a client). Buffered input is
+  // discarded first: a server that sent bytes after its 220 is not trusted
+  // with them. The peer is checked as `options` asks (see ClientTls).
+  // `context` is a client context with the trust store loaded (kName); for
+  // kDane, DANE is enabled on it here (once; harmless to repeat).
+  asio::awaitable<ClientTlsResult> StartTlsClient(asio::ssl::context& context,
+                                                  const ClientTls& options, Duration timeout);
 
   // Asks an idle session to end (thread-safe; see ReadLine's `idle`).
   void Drain();
@@ -108,6 +164,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // `idle`: nothing is expected soon, so the input buffer is let go while
   // waiting for the socket to become readable.
   asio::awaitable<size_t> ReadMore(Duration timeout, ReadStatus* status, bool idle);
+  // ReadLine and ReadLineBefore: each wait for input gets `timeout`, or what
+  // is left until `deadline` when one is given.
+  asio::awaitable<Line> ReadLineWithin(size_t max_length, Duration timeout,
+                                       std::chrono::steady_clock::time_point deadline, bool idle);
+  // The SSL object for a handshake on this socket, or null (and tls_failed_).
+  bool NewSsl(asio::ssl::context& context);
   // One TLS operation retried until OpenSSL stops asking for the socket:
   // `op` returns SSL_*_ex's result; the outcome is SSL_get_error's code
   // (SSL_ERROR_NONE on success).

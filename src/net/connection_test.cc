@@ -2,10 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <openssl/pem.h>
+#include <openssl/sha.h>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/write.hpp>
+#include <csignal>
 #include <filesystem>
 #include <future>
 #include <thread>
@@ -319,6 +323,252 @@ TEST_F(ConnectionTest, IdleCompressedConnectionReleasesItsState) {
   EXPECT_EQ(inflater.Inflate(ReadAll()), "* 0 EXISTS\r\n");
   EXPECT_EQ(got, (std::vector<std::string>{command.substr(0, command.size() - 2),
                                            command.substr(0, command.size() - 2)}));
+}
+
+// Client-side TLS against the server side, both in one io_context.
+class ClientTlsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    // OpenSSL writes with write(2): a peer that closed raises SIGPIPE, which
+    // the server ignores (server/server.cc); so does this test.
+    ::signal(SIGPIPE, SIG_IGN);
+    dir_ = new std::filesystem::path(std::filesystem::temp_directory_path() /
+                                     ("client-tls-" + std::to_string(::getpid())));
+    std::filesystem::create_directories(*dir_);
+    ASSERT_TRUE(GenerateSelfSignedCertificate("mx.example.test", Path("mx.pem"), Path("mx.key"))
+                    .ok());
+    ASSERT_TRUE(GenerateSelfSignedCertificate("*.example.test", Path("wild.pem"),
+                                              Path("wild.key"))
+                    .ok());
+  }
+  static void TearDownTestSuite() {
+    std::filesystem::remove_all(*dir_);
+    delete dir_;
+  }
+  static std::string Path(const std::string& name) { return (*dir_ / name).string(); }
+
+  // The server: accepts one connection, TLS handshake, then answers one line.
+  static asio::awaitable<void> Serve(asio::ip::tcp::acceptor* acceptor,
+                                     std::shared_ptr<asio::ssl::context> tls, bool* handshake) {
+    auto [ec, socket] = co_await acceptor->async_accept(kAwait);
+    if (ec) co_return;
+    auto conn = std::make_shared<Connection>(std::move(socket));
+    conn->Start();
+    *handshake = co_await conn->StartTls(*tls, 5s);
+    if (*handshake) {
+      Line line = co_await conn->ReadLine(100, 5s, false);
+      if (line.status == ReadStatus::kOk) {
+        conn->Queue("pong " + std::string(line.text) + "\r\n");
+        co_await conn->Flush(5s);
+      }
+    }
+    conn->Close();
+  }
+
+  // The client: connects, TLS, then one line there and back when ok.
+  static asio::awaitable<void> Client(asio::ip::tcp::endpoint endpoint,
+                                      asio::ssl::context* context, ClientTls options,
+                                      ClientTlsResult* result, std::string* answer) {
+    auto ex = co_await asio::this_coro::executor;
+    auto conn = co_await Connection::Connect(ex, endpoint, 5s);
+    if (!conn.ok()) {
+      result->error = conn.status().ToString();
+      co_return;
+    }
+    (*conn)->Start();
+    *result = co_await (*conn)->StartTlsClient(*context, options, 5s);
+    if (result->ok) {
+      (*conn)->Queue("ping\r\n");
+      co_await (*conn)->Flush(5s);
+      Line line = co_await (*conn)->ReadLine(100, 5s, false);
+      *answer = std::string(line.text);
+    }
+    (*conn)->Close();
+  }
+
+  struct Outcome {
+    ClientTlsResult client;
+    bool server_handshake = false;
+    std::string answer;
+  };
+
+  Outcome Run(const std::string& server_cert, ClientTls options, asio::ssl::context& client_ctx) {
+    auto server_ctx = MakeServerTlsContext(Path(server_cert + ".pem"), Path(server_cert + ".key"));
+    EXPECT_TRUE(server_ctx.ok());
+    asio::io_context ctx;
+    asio::ip::tcp::acceptor acceptor(ctx);
+    acceptor.open(asio::ip::tcp::v4());
+    acceptor.bind({asio::ip::make_address("127.0.0.1"), 0});
+    acceptor.listen();
+    Outcome out;
+    asio::co_spawn(ctx, Serve(&acceptor, *server_ctx, &out.server_handshake), asio::detached);
+    asio::co_spawn(ctx,
+                   Client(acceptor.local_endpoint(), &client_ctx, std::move(options), &out.client,
+                          &out.answer),
+                   asio::detached);
+    ctx.run();
+    return out;
+  }
+
+  // A client context trusting both test certificates.
+  static asio::ssl::context TrustingContext() {
+    asio::ssl::context context(asio::ssl::context::tls_client);
+    context.load_verify_file(Path("mx.pem"));
+    context.load_verify_file(Path("wild.pem"));
+    return context;
+  }
+
+  // SHA-256 of the certificate's SubjectPublicKeyInfo: a DANE-EE(3 1 1) record.
+  static std::string SpkiSha256(const std::string& cert_name) {
+    FILE* f = std::fopen(Path(cert_name + ".pem").c_str(), "r");
+    X509* cert = PEM_read_X509(f, nullptr, nullptr, nullptr);
+    std::fclose(f);
+    unsigned char* der = nullptr;
+    int len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
+    std::string digest(SHA256_DIGEST_LENGTH, '\0');
+    SHA256(der, static_cast<size_t>(len), reinterpret_cast<unsigned char*>(digest.data()));
+    OPENSSL_free(der);
+    X509_free(cert);
+    return digest;
+  }
+
+  static std::filesystem::path* dir_;
+};
+
+std::filesystem::path* ClientTlsTest::dir_ = nullptr;
+
+TEST_F(ClientTlsTest, OpportunisticAcceptsAnyCertificateButSaysSo) {
+  asio::ssl::context untrusting(asio::ssl::context::tls_client);
+  ClientTls options;
+  options.sni = "mx.example.test";
+  Outcome out = Run("mx", options, untrusting);
+  EXPECT_TRUE(out.server_handshake);
+  EXPECT_TRUE(out.client.ok) << out.client.error;
+  EXPECT_FALSE(out.client.verified);
+  EXPECT_NE(out.client.error.find("certificate verification failed"), std::string::npos)
+      << out.client.error;
+  EXPECT_EQ(out.answer, "pong ping");
+}
+
+TEST_F(ClientTlsTest, OpportunisticReportsAVerifiedPeer) {
+  auto trusting = TrustingContext();
+  ClientTls options;
+  options.sni = "mx.example.test";
+  Outcome out = Run("mx", options, trusting);
+  EXPECT_TRUE(out.client.ok);
+  EXPECT_TRUE(out.client.verified) << out.client.error;
+}
+
+TEST_F(ClientTlsTest, NameVerificationMatches) {
+  auto trusting = TrustingContext();
+  ClientTls options;
+  options.sni = "mx.example.test";
+  options.verify = ClientTls::Verify::kName;
+  options.names = {"other.example.test", "MX.Example.Test"};
+  Outcome out = Run("mx", options, trusting);
+  EXPECT_TRUE(out.client.ok) << out.client.error;
+  EXPECT_TRUE(out.client.verified);
+  EXPECT_EQ(out.answer, "pong ping");
+}
+
+TEST_F(ClientTlsTest, NameVerificationRefusesAnotherName) {
+  auto trusting = TrustingContext();
+  ClientTls options;
+  options.verify = ClientTls::Verify::kName;
+  options.names = {"mx.example.net"};
+  Outcome out = Run("mx", options, trusting);
+  EXPECT_FALSE(out.client.ok);
+  EXPECT_FALSE(out.client.verified);
+  EXPECT_EQ(out.client.error, "no certificate name matches");
+  EXPECT_EQ(out.answer, "");
+}
+
+TEST_F(ClientTlsTest, NameVerificationRefusesAnUntrustedChain) {
+  asio::ssl::context untrusting(asio::ssl::context::tls_client);
+  ClientTls options;
+  options.verify = ClientTls::Verify::kName;
+  options.names = {"mx.example.test"};
+  Outcome out = Run("mx", options, untrusting);
+  EXPECT_FALSE(out.client.ok);
+  EXPECT_NE(out.client.error.find("certificate verification failed"), std::string::npos)
+      << out.client.error;
+}
+
+TEST_F(ClientTlsTest, WildcardsCoverOneLabel) {
+  auto trusting = TrustingContext();
+  ClientTls options;
+  options.verify = ClientTls::Verify::kName;
+  options.names = {"mx1.example.test"};
+  EXPECT_TRUE(Run("wild", options, trusting).client.verified);
+  options.names = {"a.b.example.test"};
+  EXPECT_FALSE(Run("wild", options, trusting).client.ok);
+  options.names = {"example.test"};
+  EXPECT_FALSE(Run("wild", options, trusting).client.ok);
+  // MTA-STS patterns (RFC 8461 §4.1) on our side.
+  options.names = {"*.example.test"};
+  EXPECT_TRUE(Run("mx", options, trusting).client.verified);
+  EXPECT_TRUE(Run("wild", options, trusting).client.verified);
+  options.names = {"*.test"};
+  EXPECT_FALSE(Run("mx", options, trusting).client.ok);
+}
+
+TEST_F(ClientTlsTest, DaneEndEntityRecordMatches) {
+  asio::ssl::context untrusting(asio::ssl::context::tls_client);
+  ClientTls options;
+  options.verify = ClientTls::Verify::kDane;
+  options.names = {"mx.example.test"};
+  options.tlsa.push_back({3, 1, 1, SpkiSha256("mx")});
+  Outcome out = Run("mx", options, untrusting);
+  EXPECT_TRUE(out.client.ok) << out.client.error;
+  EXPECT_TRUE(out.client.verified);
+  EXPECT_EQ(out.answer, "pong ping");
+}
+
+TEST_F(ClientTlsTest, DaneEndEntityRecordMismatch) {
+  asio::ssl::context untrusting(asio::ssl::context::tls_client);
+  ClientTls options;
+  options.verify = ClientTls::Verify::kDane;
+  options.names = {"mx.example.test"};
+  std::string wrong = SpkiSha256("mx");
+  wrong[0] = static_cast<char>(wrong[0] ^ 1);
+  options.tlsa.push_back({3, 1, 1, wrong});
+  options.tlsa.push_back({3, 1, 1, SpkiSha256("wild")});  // another key
+  Outcome out = Run("mx", options, untrusting);
+  EXPECT_FALSE(out.client.ok);
+  EXPECT_FALSE(out.client.verified);
+  EXPECT_FALSE(out.client.error.empty());
+  EXPECT_EQ(out.answer, "");
+}
+
+TEST_F(ClientTlsTest, DaneWithoutUsableRecordsFails) {
+  asio::ssl::context untrusting(asio::ssl::context::tls_client);
+  ClientTls options;
+  options.verify = ClientTls::Verify::kDane;
+  options.names = {"mx.example.test"};
+  options.tlsa.push_back({3, 1, 1, "short"});  // wrong length for SHA-256
+  options.tlsa.push_back({9, 1, 1, SpkiSha256("mx")});  // unknown usage
+  Outcome out = Run("mx", options, untrusting);
+  EXPECT_FALSE(out.client.ok);
+  EXPECT_EQ(out.client.error, "no usable TLSA record");
+}
+
+TEST_F(ClientTlsTest, ConnectTimesOutOrFailsClearly) {
+  asio::io_context ctx;
+  // A port nobody listens on: refused at once.
+  asio::ip::tcp::acceptor acceptor(ctx);
+  acceptor.open(asio::ip::tcp::v4());
+  acceptor.bind({asio::ip::make_address("127.0.0.1"), 0});
+  auto endpoint = acceptor.local_endpoint();
+  acceptor.close();
+  Status status;
+  auto attempt = [](asio::ip::tcp::endpoint ep, Status* out) -> asio::awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    auto conn = co_await Connection::Connect(ex, ep, 5s, asio::ip::make_address("127.0.0.1"));
+    *out = conn.ok() ? Status() : conn.status();
+  };
+  asio::co_spawn(ctx, attempt(endpoint, &status), asio::detached);
+  ctx.run();
+  EXPECT_EQ(status.code(), StatusCode::kUnavailable) << status.ToString();
 }
 
 }  // namespace

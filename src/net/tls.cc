@@ -7,7 +7,9 @@
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
 
+#include <cctype>
 #include <cstdio>
+#include <vector>
 #include <filesystem>
 
 namespace postern::net {
@@ -111,6 +113,81 @@ Status GenerateSelfSignedCertificate(const std::string& hostname, const std::str
   X509_free(cert);
   EVP_PKEY_free(key);
   return status;
+}
+
+namespace {
+
+bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// A certificate's DNS identifiers: subjectAltName dNSNames, or the subject
+// CNs when there are none (RFC 6125 §6.4.4).
+std::vector<std::string> CertificateNames(X509* certificate) {
+  std::vector<std::string> names;
+  auto* sans = static_cast<GENERAL_NAMES*>(
+      X509_get_ext_d2i(certificate, NID_subject_alt_name, nullptr, nullptr));
+  for (int i = 0; sans && i < sk_GENERAL_NAME_num(sans); ++i) {
+    const GENERAL_NAME* general = sk_GENERAL_NAME_value(sans, i);
+    if (general->type != GEN_DNS) continue;
+    const ASN1_IA5STRING* dns = general->d.dNSName;
+    names.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(dns)),
+                       static_cast<size_t>(ASN1_STRING_length(dns)));
+  }
+  GENERAL_NAMES_free(sans);
+  if (!names.empty()) return names;
+  X509_NAME* subject = X509_get_subject_name(certificate);
+  for (int i = -1; (i = X509_NAME_get_index_by_NID(subject, NID_commonName, i)) >= 0;) {
+    const ASN1_STRING* cn = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, i));
+    names.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(cn)),
+                       static_cast<size_t>(ASN1_STRING_length(cn)));
+  }
+  return names;
+}
+
+// "a.example.net" without its first label: "example.net" ("" if only one).
+std::string_view ParentDomain(std::string_view name) {
+  size_t dot = name.find('.');
+  return dot == std::string_view::npos ? std::string_view() : name.substr(dot + 1);
+}
+
+bool IsWildcard(std::string_view name) { return name.size() > 2 && name.starts_with("*."); }
+
+// One certificate identifier against one reference name or pattern.
+bool NameMatches(std::string_view presented, std::string_view reference) {
+  if (presented.empty() || reference.empty()) return false;
+  if (presented.find('\0') != std::string_view::npos) return false;
+  if (presented.back() == '.') presented.remove_suffix(1);
+  if (reference.back() == '.') reference.remove_suffix(1);
+  if (EqualsIgnoringCase(presented, reference)) return true;
+  const bool presented_wild = IsWildcard(presented);
+  const bool reference_wild = IsWildcard(reference);
+  if (presented_wild == reference_wild) return false;  // both exact, or two different wildcards
+  std::string_view wild = presented_wild ? presented : reference;
+  std::string_view exact = presented_wild ? reference : presented;
+  std::string_view parent = ParentDomain(exact);
+  // "*.net" style wildcards over a public suffix are not honoured: at least
+  // two labels after the star.
+  const std::string_view suffix = wild.substr(2);
+  if (suffix.find('.') == std::string_view::npos) return false;
+  if (exact.starts_with("*") || ParentDomain(exact).empty()) return false;
+  return EqualsIgnoringCase(parent, suffix);
+}
+
+}  // namespace
+
+bool CertificateMatchesName(X509* certificate, std::string_view name) {
+  for (const std::string& presented : CertificateNames(certificate)) {
+    if (NameMatches(presented, name)) return true;
+  }
+  return false;
 }
 
 }  // namespace postern::net
