@@ -4,8 +4,10 @@
 
 #include "base/log.h"
 #include "base/strings.h"
+#include "mtasts/fetch.h"
 #include "mtasts/policy.h"
 #include "net/async.h"
+#include "queue/dsn.h"
 
 namespace postern::delivery {
 namespace {

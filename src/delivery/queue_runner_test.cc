@@ -43,11 +43,12 @@ class QueueRunnerTest : public ::testing::Test {
     store_.reset();
     std::filesystem::remove_all(dir_);
   }
-  void StartRunner(int64_t rescan_interval = 1) {
+  void StartRunner(int64_t rescan_interval = 1, int64_t delay_warning = 0) {
     QueueRunnerOptions o;
     o.hostname = "mx.example.test";
     o.retry = {60, 3600, 86400};
     o.rescan_interval = rescan_interval;
+    o.delay_warning = delay_warning;
     runner_ = std::make_unique<QueueRunner>(*store_, pool_, notifier_, o, clock_);
     runner_->Start(ctx_);
     thread_ = std::thread([this] {
@@ -314,35 +315,31 @@ TEST_F(QueueRunnerTest, AdministratorBounceIsReturned) {
   EXPECT_TRUE(Eventually([&] { return store_->ListQueue()->empty(); }));
 }
 
-// A forward to another host waits in the queue (there is no outbound
-// delivery yet) and is returned to the sender once older than max_age.
-TEST_F(QueueRunnerTest, RemoteRecipientsExpireAndBounce) {
-  auto ref = store_->blobs().Put("Subject: fwd\r\n\r\nhello\r\n");
-  ASSERT_TRUE(ref.ok());
-  store::QueueEntry e;
-  e.id = "QREMOTE";
-  e.created = clock_.NowUnix();
-  e.mail_from = "alice@example.test";
-  e.blob = ref->hash;
-  e.size = ref->size;
-  store::QueueRecipient r;
-  r.address = "friend@elsewhere.test";
-  r.original = "fwd@example.test";
-  r.local = false;
-  r.next_attempt = clock_.NowUnix();
-  e.recipients.push_back(r);
-  ASSERT_TRUE(store_->Enqueue(e).ok());
-  StartRunner();
-  runner_->Kick();
-  std::this_thread::sleep_for(200ms);
-  EXPECT_EQ(store_->ListQueue()->size(), 1u) << "kept while younger than max_age";
-  EXPECT_EQ(runner_->stats().bounces, 0u);
+// A recipient still waiting after queue.delay_warning: the sender gets one
+// RFC 3464 "delayed" notice (not one per retry), and the mail stays queued.
+TEST_F(QueueRunnerTest, DelayWarningOncePerRecipient) {
+  StartRunner(1, /*delay_warning=*/4 * 3600);
+  runner_->Submit(Queue("alice@example.test", {"small@example.test"}));  // fills the quota
+  ASSERT_TRUE(Eventually([&] { return InboxCount("small@example.test") == 1; }));
+  runner_->Submit(Queue("alice@example.test", {"small@example.test"}));
+  ASSERT_TRUE(Eventually([&] { return runner_->stats().deferred == 1; }));
+  EXPECT_EQ(InboxCount("alice@example.test"), 0u) << "too early for a warning";
 
-  Result<std::string> text = AgeIntoABounceToAlice();
+  clock_.Advance(std::chrono::hours(5));
+  runner_->Kick();
+  ASSERT_TRUE(Eventually([&] { return InboxCount("alice@example.test") == 1; }));
+  Result<std::string> text = FirstInboxMessage("alice@example.test");
   ASSERT_TRUE(text.ok()) << text.status().ToString();
-  EXPECT_NE(text->find("Status: 5.4.7"), std::string::npos) << *text;
-  EXPECT_NE(text->find("friend@elsewhere.test"), std::string::npos);
-  EXPECT_TRUE(Eventually([&] { return store_->ListQueue()->empty(); }));
+  EXPECT_NE(text->find("Subject: Delayed Mail (still being retried)"), std::string::npos);
+  EXPECT_NE(text->find("Action: delayed"), std::string::npos);
+  EXPECT_NE(text->find("Status: 4.2.2"), std::string::npos) << *text;
+  EXPECT_NE(text->find("Will-Retry-Until: "), std::string::npos);
+
+  clock_.Advance(std::chrono::hours(1));
+  runner_->Kick();
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(InboxCount("alice@example.test"), 1u) << "one warning only";
+  EXPECT_FALSE(store_->ListQueue()->empty());
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "base/strings.h"
+#include "mtasts/policy.h"
 
 namespace postern::delivery {
 
@@ -57,28 +58,18 @@ Route PlanRoute(const std::string& domain, const dns::MxAnswer& mx,
   return route;
 }
 
-namespace {
-
-bool PatternMatches(std::string_view pattern, std::string_view host) {
-  if (pattern.size() > 2 && pattern[0] == '*' && pattern[1] == '.') {
-    // "*.example.net" matches exactly one more label on the left.
-    std::string_view suffix = pattern.substr(1);  // ".example.net"
-    if (host.size() <= suffix.size()) return false;
-    if (!EqualsIgnoreCase(host.substr(host.size() - suffix.size()), suffix)) return false;
-    std::string_view label = host.substr(0, host.size() - suffix.size());
-    return !label.empty() && label.find('.') == std::string_view::npos;
-  }
-  return EqualsIgnoreCase(pattern, host);
-}
-
-}  // namespace
-
 std::vector<std::string> FilterByMtaSts(const std::vector<std::string>& hosts,
                                         const std::vector<std::string>& patterns) {
+  // mtasts::MxMatches per pattern: RFC 8461 §4.1 matching in one place.
+  auto allowed = [](const std::string& pattern, const std::string& host) {
+    mtasts::Policy one;
+    one.mx = {pattern};
+    return mtasts::MxMatches(one, host);
+  };
   std::vector<std::string> out;
   for (const auto& h : hosts) {
     for (const auto& p : patterns) {
-      if (PatternMatches(p, h)) {
+      if (allowed(p, h)) {
         out.push_back(h);
         break;
       }

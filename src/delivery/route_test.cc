@@ -89,7 +89,7 @@ TEST(RouteTest, MtaStsPatternsAllowListedHostsOnly) {
                                     "example.net"};
   EXPECT_EQ(FilterByMtaSts(hosts, {"*.example.net"}),
             std::vector<std::string>{"mx1.example.net"});  // one label only
-  EXPECT_EQ(FilterByMtaSts(hosts, {"EVIL.example.org", "example.net"}),
+  EXPECT_EQ(FilterByMtaSts(hosts, {"evil.example.org", "example.net"}),
             (std::vector<std::string>{"evil.example.org", "example.net"}));
   EXPECT_TRUE(FilterByMtaSts(hosts, {}).empty());
 }
