@@ -70,8 +70,9 @@ class Resolver {
 // A libunbound resolver per `config` (docs/dns.md): forwarding to
 // config.resolvers or to the servers of /etc/resolv.conf, validating with the
 // trust anchor when config.dnssec, or answering from config.static_zone alone.
-// All calls on `context`'s thread. Destroying the resolver while lookups are
-// outstanding is safe: they complete with Unavailable. Errors: a static zone
+// All calls on `context`'s thread; destroy the resolver before `context`.
+// Destroying it while lookups are outstanding is safe: they complete with
+// Unavailable. Errors: a static zone
 // line that does not parse (InvalidArgument naming file and line), an
 // unreadable file, a libunbound setting it refuses.
 Result<std::unique_ptr<Resolver>> MakeResolver(asio::io_context& context,
