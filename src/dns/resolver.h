@@ -43,8 +43,8 @@ struct MxAnswer : Answer {
 };
 
 // A and AAAA together: the A records first, then the AAAA records. OK when
-// either query answered with addresses, or both answered; `secure` only when
-// both answers were validated.
+// either query answered with addresses, or both answered, but never when
+// either was bogus; `secure` only when both answers were validated.
 struct AddressAnswer : Answer {
   std::vector<asio::ip::address> addresses;
 };
