@@ -1,11 +1,13 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/asio/ip/udp.hpp>
 #include <filesystem>
 #include <fstream>
 #include <optional>
 #include <set>
+#include <thread>
 
 #include "dns/resolver.h"
 
@@ -293,6 +295,111 @@ TEST_F(BlackHoleTest, DestroyedWithTheContext) {
   context->poll();
   resolver->reset();
   context.reset();
+}
+
+// A DNS server on loopback, on its own thread, for the forwarding path: it
+// answers every A query with 192.0.2.7 and every other query with no data,
+// and signs nothing.
+class FakeDnsServer {
+ public:
+  FakeDnsServer() : socket_(context_, {asio::ip::make_address("127.0.0.1"), 0}) {
+    thread_ = std::thread([this] { Serve(); });
+  }
+  // A datagram of its own wakes the server thread to stop it.
+  ~FakeDnsServer() {
+    stopping_ = true;
+    asio::ip::udp::socket waker(context_, asio::ip::udp::v4());
+    waker.send_to(asio::buffer("", 0), socket_.local_endpoint());
+    thread_.join();
+  }
+  std::string address() const {
+    return "127.0.0.1@" + std::to_string(socket_.local_endpoint().port());
+  }
+
+ private:
+  void Serve() {
+    unsigned char query[1500];
+    while (true) {
+      asio::ip::udp::endpoint peer;
+      error_code ec;
+      size_t n = socket_.receive_from(asio::buffer(query), peer, 0, ec);
+      if (ec || stopping_) return;
+      // Header (12 bytes), then one question: name, type, class.
+      size_t end = 12;
+      while (end < n && query[end] != 0) end += query[end] + 1;
+      end += 5;
+      if (n < 12 || end > n) continue;
+      bool is_a = query[end - 4] == 0 && query[end - 3] == 1;
+      std::string reply(reinterpret_cast<char*>(query), end);
+      reply[2] = static_cast<char>(0x80 | (query[2] & 0x01));  // QR, RD copied
+      reply[3] = static_cast<char>(0x80);                      // RA, NOERROR
+      reply[6] = 0, reply[7] = is_a ? 1 : 0;                   // ANCOUNT
+      reply[8] = reply[9] = reply[10] = reply[11] = 0;         // no NS, no additional
+      if (is_a) {
+        // The name by pointer to the question, A, IN, TTL 300, 192.0.2.7.
+        reply +=
+            std::string("\xc0\x0c\x00\x01\x00\x01\x00\x00\x01\x2c\x00\x04\xc0\x00\x02\x07", 16);
+      }
+      socket_.send_to(asio::buffer(reply), peer, 0, ec);
+    }
+  }
+
+  asio::io_context context_;
+  asio::ip::udp::socket socket_;
+  std::atomic<bool> stopping_ = false;
+  std::thread thread_;
+};
+
+TEST(ForwardingTest, AnswersFromTheConfiguredServer) {
+  FakeDnsServer server;
+  asio::io_context context;
+  config::DnsConfig config;
+  config.resolvers = {server.address()};
+  config.dnssec = false;
+  config.timeout = 5;
+  config.static_zone_secure = false;
+  auto resolver = MakeResolver(context, config);
+  ASSERT_TRUE(resolver.ok()) << resolver.status().ToString();
+  AddressAnswer answer = RunOn(context, (*resolver)->Addresses("host.example.net"));
+  ASSERT_TRUE(answer.status.ok()) << answer.status.ToString();
+  ASSERT_EQ(answer.addresses.size(), 1u);
+  EXPECT_EQ(answer.addresses[0].to_string(), "192.0.2.7");
+  EXPECT_FALSE(answer.secure);
+  MxAnswer mx = RunOn(context, (*resolver)->Mx("example.net"));
+  EXPECT_TRUE(mx.status.ok()) << mx.status.ToString();
+  EXPECT_TRUE(mx.records.empty());
+}
+
+TEST(ForwardingTest, UnsignedAnswersUnderTheRootAnchorAreBogus) {
+  if (!fs::exists("/usr/share/dns/root.key")) GTEST_SKIP() << "dns-root-data is not installed";
+  FakeDnsServer server;
+  asio::io_context context;
+  config::DnsConfig config;
+  config.resolvers = {server.address()};
+  config.dnssec = true;
+  config.trust_anchor = "/usr/share/dns/root.key";
+  config.timeout = 10;
+  config.static_zone_secure = false;
+  auto resolver = MakeResolver(context, config);
+  ASSERT_TRUE(resolver.ok()) << resolver.status().ToString();
+  AddressAnswer answer = RunOn(context, (*resolver)->Addresses("host.example.net"));
+  EXPECT_EQ(answer.status.code(), StatusCode::kUnavailable) << answer.status.ToString();
+  EXPECT_TRUE(answer.bogus);
+  EXPECT_FALSE(answer.secure);
+  EXPECT_TRUE(answer.addresses.empty());
+}
+
+TEST(ForwardingTest, MissingTrustAnchorIsAnError) {
+  asio::io_context context;
+  config::DnsConfig config;
+  config.resolvers = {"127.0.0.1@9"};
+  config.dnssec = true;
+  config.trust_anchor = "/nonexistent/root.key";
+  config.timeout = 1;
+  config.static_zone_secure = false;
+  auto resolver = MakeResolver(context, config);
+  ASSERT_FALSE(resolver.ok());
+  EXPECT_NE(resolver.status().message().find("/nonexistent/root.key"), std::string::npos);
 }
 
 TEST(OrderMxTest, AscendingWithEqualPreferencesShuffled) {

@@ -43,8 +43,8 @@ struct MxAnswer : Answer {
 };
 
 // A and AAAA together: the A records first, then the AAAA records. OK when
-// either query answered with addresses, or both answered; `secure` only when
-// both answers were validated.
+// either query answered with addresses, or both answered, but never when
+// either was bogus; `secure` only when both answers were validated.
 struct AddressAnswer : Answer {
   std::vector<asio::ip::address> addresses;
 };
@@ -70,8 +70,9 @@ class Resolver {
 // A libunbound resolver per `config` (docs/dns.md): forwarding to
 // config.resolvers or to the servers of /etc/resolv.conf, validating with the
 // trust anchor when config.dnssec, or answering from config.static_zone alone.
-// All calls on `context`'s thread. Destroying the resolver while lookups are
-// outstanding is safe: they complete with Unavailable. Errors: a static zone
+// All calls on `context`'s thread; destroy the resolver before `context`.
+// Destroying it while lookups are outstanding is safe: they complete with
+// Unavailable. Errors: a static zone
 // line that does not parse (InvalidArgument naming file and line), an
 // unreadable file, a libunbound setting it refuses.
 Result<std::unique_ptr<Resolver>> MakeResolver(asio::io_context& context,

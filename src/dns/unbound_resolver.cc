@@ -131,8 +131,12 @@ class UnboundResolver final : public Resolver {
         if (auto address = ParseAddressRdata(rdata)) answer.addresses.push_back(*address);
       });
     }
-    // One family failing does not hide the addresses of the other.
-    if (from_a.status.ok() && from_aaaa.status.ok()) {
+    // One family failing does not hide the addresses of the other, unless
+    // it failed validation: then someone is tampering with the answers.
+    if (from_a.bogus || from_aaaa.bogus) {
+      answer.addresses.clear();
+      answer.status = from_a.bogus ? from_a.status : from_aaaa.status;
+    } else if (from_a.status.ok() && from_aaaa.status.ok()) {
       answer.status = Status::Ok();
     } else if (!answer.addresses.empty()) {
       answer.status = Status::Ok();

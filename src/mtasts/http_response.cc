@@ -166,7 +166,9 @@ HttpResponseReader::State HttpResponseReader::Run() {
         // The header ends at an empty line: "\n\n" or "\n\r\n".
         size_t end = std::string::npos;
         size_t skip = 0;
-        for (size_t i = buffer_.find('\n'); i != std::string::npos; i = buffer_.find('\n', i + 1)) {
+        // Resumes where the last search stopped, so a trickle costs linear time.
+        for (size_t i = buffer_.find('\n', header_scanned_); i != std::string::npos;
+             i = buffer_.find('\n', i + 1)) {
           if (i + 1 < buffer_.size() && buffer_[i + 1] == '\n') {
             end = i + 1, skip = 1;
             break;
@@ -178,8 +180,10 @@ HttpResponseReader::State HttpResponseReader::Run() {
         }
         if (end == std::string::npos) {
           if (buffer_.size() > kMaxHeaderBytes) return Fail("HTTP response header too long");
+          header_scanned_ = buffer_.size() > 2 ? buffer_.size() - 2 : 0;
           return state_;
         }
+        header_scanned_ = 0;
         if (end > kMaxHeaderBytes) return Fail("HTTP response header too long");
         std::string block = buffer_.substr(0, end - 1);  // without the last line's LF
         buffer_.erase(0, end + skip);

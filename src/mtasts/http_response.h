@@ -54,7 +54,8 @@ class HttpResponseReader {
   size_t max_body_;
   State state_ = State::kNeedMore;
   Phase phase_ = Phase::kHeaders;
-  std::string buffer_;  // received, not yet consumed
+  std::string buffer_;         // received, not yet consumed
+  size_t header_scanned_ = 0;  // where the search for the header's end resumes
   bool headers_complete_ = false;
   int status_ = 0;
   std::string content_type_;
