@@ -368,6 +368,43 @@ TEST_F(ClientTest, NoAcceptedRecipientMeansRsetNotData) {
                                                        "RCPT TO:<a@example.net>", "RSET", "QUIT"}));
 }
 
+TEST_F(ClientTest, PipelinedMailRefusalStopsTheTransaction) {
+  FakeSmtpServer::Script script;
+  script.hook = [](const std::string& line) -> std::string {
+    if (line.starts_with("MAIL")) return "550 5.7.1 sender refused\r\n";
+    if (line.starts_with("RCPT")) return "503 5.5.1 need MAIL first\r\n";
+    return "";
+  };
+  FakeSmtpServer server(script);
+  Plan plan;
+  plan.envelopes.push_back(SimpleEnvelope({"a@example.net", "b@example.net"}));
+  Outcome out = Run(server, plan);
+  const SendResult& result = out.sends[0];
+  EXPECT_EQ(result.mail.ToString(), "550 5.7.1 sender refused");
+  EXPECT_EQ(result.rcpt[1].code, 503) << "replies stay in step with the pipelined commands";
+  EXPECT_FALSE(result.data.positive());
+  EXPECT_TRUE(result.connection_usable);
+  EXPECT_EQ(server.commands.back(), "QUIT");
+  EXPECT_EQ(server.commands.size(), 5u) << "no DATA";
+}
+
+TEST_F(ClientTest, A421InTheMiddleEndsTheSession) {
+  FakeSmtpServer::Script script;
+  script.hook = [](const std::string& line) -> std::string {
+    return line == "RCPT TO:<a@example.net>" ? "421 4.3.2 shutting down\r\n" : "";
+  };
+  FakeSmtpServer server(script);
+  Plan plan;
+  plan.envelopes.push_back(SimpleEnvelope({"a@example.net", "b@example.net"}));
+  Outcome out = Run(server, plan);
+  const SendResult& result = out.sends[0];
+  EXPECT_EQ(result.rcpt[0].code, 421);
+  EXPECT_EQ(result.rcpt[1].code, 0);
+  EXPECT_TRUE(result.rcpt[1].transient());
+  EXPECT_FALSE(result.connection_usable);
+  EXPECT_FALSE(out.usable_after);
+}
+
 TEST_F(ClientTest, ResetAndASecondTransaction) {
   FakeSmtpServer server{FakeSmtpServer::Script()};
   Plan plan;
