@@ -297,9 +297,8 @@ const std::vector<Key>& Keys() {
       {"delivery", "smarthost_domains", Type::kStringList, "[]",
        "Relay only mail for these recipient domains through the smarthost; empty: all mail.",
        nullptr,
-       [](Config& c, const Value& v) {
-         c.delivery.smarthost_domains = As<std::vector<std::string>>(v);
-       }},
+       [](Config& c,
+          const Value& v) { c.delivery.smarthost_domains = As<std::vector<std::string>>(v); }},
 
       {"store", "compression_level", Type::kInt, "3",
        "zstd level for stored messages (1 fastest … 19 smallest).", nullptr,
@@ -540,8 +539,8 @@ Status Validate(Config& c) {
   }
   if (c.queue.delivery_batch < 1) return InvalidArgument("queue.delivery_batch must be >= 1");
   if (c.queue.delay_warning < 0) return InvalidArgument("queue.delay_warning must be >= 0");
-  if (c.delivery.remote_port < 1 || c.delivery.remote_port > 65535 ||
-      c.delivery.mta_sts_port < 1 || c.delivery.mta_sts_port > 65535) {
+  if (c.delivery.remote_port < 1 || c.delivery.remote_port > 65535 || c.delivery.mta_sts_port < 1 ||
+      c.delivery.mta_sts_port > 65535) {
     return InvalidArgument("delivery.remote_port and delivery.mta_sts_port must be TCP ports");
   }
   if (c.delivery.max_connections < 1 || c.delivery.max_connections_per_domain < 1 ||
@@ -560,8 +559,9 @@ Status Validate(Config& c) {
         c.delivery.smarthost.find_first_not_of("0123456789", colon + 1) != std::string::npos ||
         colon + 1 == c.delivery.smarthost.size() || colon + 6 < c.delivery.smarthost.size() ||
         std::stoi(c.delivery.smarthost.substr(colon + 1)) > 65535) {
-      return InvalidArgument("delivery.smarthost must be \"host:port\", e.g. "
-                             "\"smtp.provider.example:587\"");
+      return InvalidArgument(
+          "delivery.smarthost must be \"host:port\", e.g. "
+          "\"smtp.provider.example:587\"");
     }
   }
   if (c.store.compression_level < 1 || c.store.compression_level > 19) {

@@ -90,9 +90,9 @@ struct DeliveryConfig {
   int64_t data_timeout;     // seconds: the reply to the end of DATA
   bool dane;
   bool mta_sts;
-  int64_t mta_sts_port;   // HTTPS port of policy hosts (443; tests use a high port)
-  std::string ca_file;    // extra trusted CAs (PEM), absolute after Load(); "" = system only
-  std::string smarthost;  // "host:port" relay for everything (or smarthost_domains)
+  int64_t mta_sts_port;       // HTTPS port of policy hosts (443; tests use a high port)
+  std::string ca_file;        // extra trusted CAs (PEM), absolute after Load(); "" = system only
+  std::string smarthost;      // "host:port" relay for everything (or smarthost_domains)
   std::string smarthost_tls;  // "starttls" | "none"
   std::string smarthost_user;
   std::string smarthost_password;

@@ -36,10 +36,10 @@ std::string ReplyText(const smtpclient::Reply& r) {
 
 struct OutboundAgent::Link {
   std::unique_ptr<smtpclient::Client> client;
-  std::string host;              // the MX host name
-  std::string where;             // "mx.example.net[192.0.2.1]" for logs and diagnostics
-  bool verified = false;         // TLS with an authenticated certificate (DANE or PKIX)
-  bool clean = true;             // ready for MAIL (no transaction left open)
+  std::string host;       // the MX host name
+  std::string where;      // "mx.example.net[192.0.2.1]" for logs and diagnostics
+  bool verified = false;  // TLS with an authenticated certificate (DANE or PKIX)
+  bool clean = true;      // ready for MAIL (no transaction left open)
 };
 
 OutboundAgent::OutboundAgent(store::Store& store, asio::thread_pool& blocking,
@@ -144,8 +144,7 @@ asio::awaitable<void> OutboundAgent::Loop() {
                      });
     }
     if (rescan_) continue;
-    int64_t wait = std::clamp<int64_t>(next_scan_ - clock_.NowUnix(), 1,
-                                       options_.rescan_interval);
+    int64_t wait = std::clamp<int64_t>(next_scan_ - clock_.NowUnix(), 1, options_.rescan_interval);
     timer_->expires_after(std::chrono::seconds(wait));
     co_await timer_->async_wait(kAwait);
   }
@@ -283,8 +282,8 @@ asio::awaitable<std::unique_ptr<OutboundAgent::Link>> OutboundAgent::Connect(
     if (options_.dane && route.secure) {
       // RFC 7672 §2.2: TLSA records of a host reached through a secure MX
       // answer decide; a failed lookup makes the host unusable.
-      auto tlsa = co_await resolver_.Tlsa("_" + std::to_string(options_.remote_port) +
-                                          "._tcp." + host);
+      auto tlsa =
+          co_await resolver_.Tlsa("_" + std::to_string(options_.remote_port) + "._tcp." + host);
       if (!tlsa.status.ok() || tlsa.bogus) {
         errors.push_back("451 4.7.5 cannot look up the TLSA records of " + host);
         all_permanent = false;
@@ -305,8 +304,7 @@ asio::awaitable<std::unique_ptr<OutboundAgent::Link>> OutboundAgent::Connect(
     errors.push_back(host_error);
     all_permanent = all_permanent && host_permanent;
   }
-  *error = errors.empty() ? "451 4.4.4 no usable mail exchanger for " + destination
-                          : errors.back();
+  *error = errors.empty() ? "451 4.4.4 no usable mail exchanger for " + destination : errors.back();
   *permanent = all_permanent && !errors.empty();
   co_return nullptr;
 }
@@ -359,8 +357,8 @@ asio::awaitable<std::unique_ptr<OutboundAgent::Link>> OutboundAgent::ConnectHost
       link->where = where;
       const bool offered = link->client->extensions().starttls;
       if (policy.mode != TlsPolicy::Mode::kOpportunistic && !offered) {
-        *error = "451 4.7.4 " + where + " does not offer STARTTLS, which " + policy.source +
-                 " requires";
+        *error =
+            "451 4.7.4 " + where + " does not offer STARTTLS, which " + policy.source + " requires";
         all_permanent = false;
         co_await link->client->Quit();
         break;
@@ -395,8 +393,8 @@ asio::awaitable<std::unique_ptr<OutboundAgent::Link>> OutboundAgent::ConnectHost
         link->verified = result.verified && policy.mode != TlsPolicy::Mode::kOpportunistic;
       }
       if (authenticate && !options_.smarthost->user.empty()) {
-        smtpclient::Reply auth = co_await link->client->Authenticate(
-            options_.smarthost->user, options_.smarthost->password);
+        smtpclient::Reply auth = co_await link->client->Authenticate(options_.smarthost->user,
+                                                                     options_.smarthost->password);
         if (!auth.positive()) {
           *error = ReplyText(auth) + " (AUTH at " + where + ")";
           // A refused login is an administrator's problem to fix, not the
@@ -413,8 +411,7 @@ asio::awaitable<std::unique_ptr<OutboundAgent::Link>> OutboundAgent::ConnectHost
   co_return nullptr;
 }
 
-asio::awaitable<TlsPolicy> OutboundAgent::PolicyFor(const std::string& domain,
-                                                    const Route& route) {
+asio::awaitable<TlsPolicy> OutboundAgent::PolicyFor(const std::string& domain, const Route& route) {
   (void)route;
   TlsPolicy policy;
   policy.source = "opportunistic TLS";
@@ -459,8 +456,8 @@ asio::awaitable<std::optional<std::string>> OutboundAgent::MtaStsPolicyText(
   }
   if (cached && cached->policy_id == *id) co_return cached->policy;
   auto ex = co_await asio::this_coro::executor;
-  auto fetched = co_await mtasts::FetchPolicy(ex, resolver_, domain, *tls_,
-                                              options_.mta_sts_port, std::chrono::seconds(60));
+  auto fetched = co_await mtasts::FetchPolicy(ex, resolver_, domain, *tls_, options_.mta_sts_port,
+                                              std::chrono::seconds(60));
   if (!fetched.ok()) {
     LOG_WARN("outbound: cannot fetch the MTA-STS policy of {}: {}", domain,
              fetched.status().message());
@@ -559,8 +556,7 @@ asio::awaitable<bool> OutboundAgent::Send(Link& link, Job& job) {
   std::vector<store::LocalDelivery> relayed;
   for (size_t i = 0; i < entry.recipients.size(); ++i) {
     const store::QueueRecipient& r = entry.recipients[i];
-    const smtpclient::Reply& rcpt =
-        i < result.rcpt.size() ? result.rcpt[i] : smtpclient::Reply{};
+    const smtpclient::Reply& rcpt = i < result.rcpt.size() ? result.rcpt[i] : smtpclient::Reply{};
     // The reply that decides this recipient's fate, and which command it answered.
     const smtpclient::Reply* verdict = &result.data;
     const char* stage = "end of data";
@@ -582,8 +578,8 @@ asio::awaitable<bool> OutboundAgent::Send(Link& link, Job& job) {
         notice.queue_id = entry.id;
         notice.address = r.address;
         notice.blob = entry.blob;
-        notice.success_notice = store::LocalDelivery::Notice{
-            entry.mail_from, entry.dsn_envid, r.orcpt, entry.created, "relayed"};
+        notice.success_notice = store::LocalDelivery::Notice{entry.mail_from, entry.dsn_envid,
+                                                             r.orcpt, entry.created, "relayed"};
         relayed.push_back(std::move(notice));
       }
       continue;

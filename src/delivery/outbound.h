@@ -107,12 +107,11 @@ class OutboundAgent {
   asio::awaitable<void> RunConnection(std::string destination);
   // A connection to `destination` that satisfies its TLS policy, or why none
   // could be made (`*error`, `*permanent`).
-  asio::awaitable<std::unique_ptr<Link>> Connect(const std::string& destination,
-                                                 std::string* error, bool* permanent);
+  asio::awaitable<std::unique_ptr<Link>> Connect(const std::string& destination, std::string* error,
+                                                 bool* permanent);
   asio::awaitable<std::unique_ptr<Link>> ConnectHost(const std::string& host, uint16_t port,
-                                                     const TlsPolicy& policy,
-                                                     bool authenticate, std::string* error,
-                                                     bool* permanent);
+                                                     const TlsPolicy& policy, bool authenticate,
+                                                     std::string* error, bool* permanent);
   asio::awaitable<TlsPolicy> PolicyFor(const std::string& domain, const Route& route);
   asio::awaitable<std::optional<std::string>> MtaStsPolicyText(const std::string& domain);
   // Sends one job over `link`; false when the connection cannot go on.

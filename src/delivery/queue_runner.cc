@@ -278,7 +278,8 @@ Result<std::optional<store::QueueEntry>> QueueRunner::BuildBounce(const store::Q
   for (const auto& r : failed.recipients) {
     notified->push_back(r.id);
     if (!queue::WantsFailureNotice(failed.mail_from, r.notify)) continue;
-    in.recipients.push_back({r.address, r.orcpt, queue::EnhancedCodeOf(r.last_error), r.last_error});
+    in.recipients.push_back(
+        {r.address, r.orcpt, queue::EnhancedCodeOf(r.last_error), r.last_error});
   }
   return BuildNotice(std::move(in), failed.blob);
 }
@@ -385,7 +386,9 @@ asio::awaitable<void> QueueRunner::ReturnFailures() {
 
 asio::awaitable<void> QueueRunner::WarnDelayed(int64_t now) {
   if (options_.delay_warning <= 0) co_return;
-  auto load = [this, now] { return store_.LoadDelayed(now - options_.delay_warning, options_.batch); };
+  auto load = [this, now] {
+    return store_.LoadDelayed(now - options_.delay_warning, options_.batch);
+  };
   auto delayed = co_await Offload(blocking_, std::move(load));
   if (!delayed.ok()) {
     LOG_ERROR("delivery: cannot read delayed recipients: {}", delayed.status().ToString());

@@ -31,7 +31,7 @@ struct QueueRunnerOptions {
   queue::RetryPolicy retry;
   int batch = 256;
   std::string recipient_delimiter = "+";
-  int64_t rescan_interval = 60;  // seconds between safety-net rescans
+  int64_t rescan_interval = 60;      // seconds between safety-net rescans
   int64_t delay_warning = 4 * 3600;  // seconds queued before a delay DSN; 0: none
 };
 

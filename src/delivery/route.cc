@@ -7,8 +7,8 @@
 
 namespace postern::delivery {
 
-Route PlanRoute(const std::string& domain, const dns::MxAnswer& mx,
-                const std::string& our_hostname, std::mt19937_64& rng) {
+Route PlanRoute(const std::string& domain, const dns::MxAnswer& mx, const std::string& our_hostname,
+                std::mt19937_64& rng) {
   Route route;
   route.secure = mx.secure;
   if (!mx.status.ok() || mx.bogus) {
@@ -46,8 +46,8 @@ Route PlanRoute(const std::string& domain, const dns::MxAnswer& mx,
       }
       if (better.empty()) {
         route.kind = Route::Kind::kPermanent;
-        route.error = "550 5.4.6 mail for " + domain + " loops back to this server (MX " +
-                      r.host + ")";
+        route.error =
+            "550 5.4.6 mail for " + domain + " loops back to this server (MX " + r.host + ")";
         return route;
       }
       route.hosts = std::move(better);

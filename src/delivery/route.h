@@ -27,8 +27,8 @@ struct Route {
 // - an MX that is this server (`our_hostname`): that host and every host of
 //   the same or a higher preference is dropped; if none is left the mail
 //   would loop: permanent failure 550 5.4.6.
-Route PlanRoute(const std::string& domain, const dns::MxAnswer& mx,
-                const std::string& our_hostname, std::mt19937_64& rng);
+Route PlanRoute(const std::string& domain, const dns::MxAnswer& mx, const std::string& our_hostname,
+                std::mt19937_64& rng);
 
 // How a connection must be secured.
 struct TlsPolicy {

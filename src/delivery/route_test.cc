@@ -18,8 +18,10 @@ TEST(RouteTest, AscendingPreferenceWithEqualOnesShuffled) {
   for (uint64_t seed = 1; seed <= 40; ++seed) {
     std::mt19937_64 rng(seed);
     Route r = PlanRoute("example.net",
-                        Answer({{20, "c.example.net"}, {10, "a.example.net"},
-                                {10, "b.example.net"}, {30, "D.example.net"}}),
+                        Answer({{20, "c.example.net"},
+                                {10, "a.example.net"},
+                                {10, "b.example.net"},
+                                {30, "D.example.net"}}),
                         "mx.example.test", rng);
     ASSERT_EQ(r.kind, Route::Kind::kHosts);
     ASSERT_EQ(r.hosts.size(), 4u);
@@ -59,16 +61,15 @@ TEST(RouteTest, NullMxNxdomainAndLookupFailures) {
 
   dns::MxAnswer bogus = Answer({{10, "mx.example.net"}});
   bogus.bogus = true;
-  EXPECT_EQ(PlanRoute("example.net", bogus, "mx.example.test", rng).kind,
-            Route::Kind::kTemporary);
+  EXPECT_EQ(PlanRoute("example.net", bogus, "mx.example.test", rng).kind, Route::Kind::kTemporary);
 }
 
 TEST(RouteTest, AnMxPointingAtUsDropsItselfAndWorse) {
   std::mt19937_64 rng(1);
-  Route backup = PlanRoute("example.net",
-                           Answer({{10, "primary.example.net"}, {20, "MX.example.test"},
-                                   {30, "other.example.net"}}),
-                           "mx.example.test", rng);
+  Route backup = PlanRoute(
+      "example.net",
+      Answer({{10, "primary.example.net"}, {20, "MX.example.test"}, {30, "other.example.net"}}),
+      "mx.example.test", rng);
   ASSERT_EQ(backup.kind, Route::Kind::kHosts);
   EXPECT_EQ(backup.hosts, std::vector<std::string>{"primary.example.net"});
 

@@ -59,8 +59,8 @@ asio::awaitable<Result<std::shared_ptr<Connection>>> Connection::Connect(
     std::optional<asio::ip::address> local) {
   // Shared with the timer's handler, which may run after this frame is gone.
   auto socket = std::make_shared<asio::ip::tcp::socket>(executor);
-  const std::string where = endpoint.address().to_string() + " port " +
-                            std::to_string(endpoint.port());
+  const std::string where =
+      endpoint.address().to_string() + " port " + std::to_string(endpoint.port());
   error_code ec;
   socket->open(endpoint.protocol(), ec);
   if (!ec && local) socket->bind(asio::ip::tcp::endpoint(*local, 0), ec);
@@ -457,8 +457,7 @@ namespace {
 std::mutex dane_mutex;
 
 std::string VerifyError(long code) {
-  return std::string("certificate verification failed: ") +
-         X509_verify_cert_error_string(code);
+  return std::string("certificate verification failed: ") + X509_verify_cert_error_string(code);
 }
 
 }  // namespace

@@ -9,8 +9,8 @@
 
 #include <cctype>
 #include <cstdio>
-#include <vector>
 #include <filesystem>
+#include <vector>
 
 namespace postern::net {
 namespace {

@@ -8,8 +8,8 @@ namespace postern::queue {
 namespace {
 
 TEST(ConnectionScheduleTest, OneConnectionPerWaitingJobUpToTheDestinationLimit) {
-  ConnectionSchedule s({.max_connections = 100, .max_per_destination = 3,
-                        .messages_per_connection = 10});
+  ConnectionSchedule s(
+      {.max_connections = 100, .max_per_destination = 3, .messages_per_connection = 10});
   for (int i = 0; i < 5; ++i) EXPECT_TRUE(s.Add("a.example", "a" + std::to_string(i)));
   EXPECT_EQ(s.Open(), (std::vector<std::string>{"a.example", "a.example", "a.example"}));
   EXPECT_EQ(s.open_connections("a.example"), 3);
@@ -19,8 +19,8 @@ TEST(ConnectionScheduleTest, OneConnectionPerWaitingJobUpToTheDestinationLimit) 
 }
 
 TEST(ConnectionScheduleTest, NoMoreConnectionsThanWaitingJobs) {
-  ConnectionSchedule s({.max_connections = 100, .max_per_destination = 10,
-                        .messages_per_connection = 10});
+  ConnectionSchedule s(
+      {.max_connections = 100, .max_per_destination = 10, .messages_per_connection = 10});
   s.Add("a.example", "a1");
   EXPECT_EQ(s.Open().size(), 1u);
   EXPECT_TRUE(s.Open().empty());  // one job, one connection on its way
@@ -47,8 +47,8 @@ TEST(ConnectionScheduleTest, DuplicateKeysAreRefusedUntilFinished) {
 }
 
 TEST(ConnectionScheduleTest, ConnectionReuseStopsAtMessagesPerConnection) {
-  ConnectionSchedule s({.max_connections = 1, .max_per_destination = 1,
-                        .messages_per_connection = 2});
+  ConnectionSchedule s(
+      {.max_connections = 1, .max_per_destination = 1, .messages_per_connection = 2});
   for (int i = 0; i < 3; ++i) s.Add("a.example", "a" + std::to_string(i));
   ASSERT_EQ(s.Open().size(), 1u);
   EXPECT_EQ(s.Next("a.example", 0), "a0");
@@ -61,8 +61,8 @@ TEST(ConnectionScheduleTest, ConnectionReuseStopsAtMessagesPerConnection) {
 }
 
 TEST(ConnectionScheduleTest, TotalLimitAndTurnsAcrossDestinations) {
-  ConnectionSchedule s({.max_connections = 2, .max_per_destination = 5,
-                        .messages_per_connection = 100});
+  ConnectionSchedule s(
+      {.max_connections = 2, .max_per_destination = 5, .messages_per_connection = 100});
   for (int i = 0; i < 10; ++i) s.Add("big.example", "big" + std::to_string(i));
   s.Add("small.example", "small");
   auto first = s.Open();
@@ -78,8 +78,8 @@ TEST(ConnectionScheduleTest, TotalLimitAndTurnsAcrossDestinations) {
 }
 
 TEST(ConnectionScheduleTest, TakeAllEmptiesADestinationAndFailedConnectsStopStarting) {
-  ConnectionSchedule s({.max_connections = 10, .max_per_destination = 2,
-                        .messages_per_connection = 100});
+  ConnectionSchedule s(
+      {.max_connections = 10, .max_per_destination = 2, .messages_per_connection = 100});
   for (int i = 0; i < 4; ++i) s.Add("down.example", "d" + std::to_string(i));
   EXPECT_EQ(s.Open().size(), 2u);
   auto taken = s.TakeAll("down.example");
@@ -97,8 +97,8 @@ TEST(ConnectionScheduleTest, TakeAllEmptiesADestinationAndFailedConnectsStopStar
 
 TEST(ConnectionScheduleTest, EveryJobIsHandedOutExactlyOnce) {
   // A simulation: random arrivals and connection lifetimes; invariants hold.
-  ConnectionSchedule s({.max_connections = 7, .max_per_destination = 3,
-                        .messages_per_connection = 4});
+  ConnectionSchedule s(
+      {.max_connections = 7, .max_per_destination = 3, .messages_per_connection = 4});
   std::map<std::string, int> handed;
   unsigned seed = 12345;
   auto rnd = [&seed](unsigned n) {

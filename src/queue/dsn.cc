@@ -41,8 +41,8 @@ std::string BuildBounce(const BounceInput& in) {
   m += "From: Mail Delivery System <MAILER-DAEMON@" + in.reporting_host + ">\r\n";
   m += "To: <" + in.envelope_sender + ">\r\n";
   m += in.delivered ? "Subject: Successful Mail Delivery Report\r\n"
-         : in.delay  ? "Subject: Delayed Mail (still being retried)\r\n"
-                     : "Subject: Undelivered Mail Returned to Sender\r\n";
+       : in.delay   ? "Subject: Delayed Mail (still being retried)\r\n"
+                    : "Subject: Undelivered Mail Returned to Sender\r\n";
   m += "Date: " + date + "\r\n";
   m += "Message-ID: <" + in.bounce_id + "@" + in.reporting_host + ">\r\n";
   m += "Auto-Submitted: auto-replied\r\n";  // RFC 3834 §5
@@ -95,12 +95,12 @@ std::string BuildBounce(const BounceInput& in) {
   }
   m += "\r\n--" + boundary + "\r\n";
 
-  const bool headers_only =
-      in.delivered || in.delay || in.ret == "HDRS" || in.original_message.size() > in.max_returned_bytes;
+  const bool headers_only = in.delivered || in.delay || in.ret == "HDRS" ||
+                            in.original_message.size() > in.max_returned_bytes;
   if (headers_only) {
     m += in.delivered ? "Content-Description: Delivered Message Headers\r\n"
-         : in.delay  ? "Content-Description: Delayed Message Headers\r\n"
-                     : "Content-Description: Undelivered Message Headers\r\n";
+         : in.delay   ? "Content-Description: Delayed Message Headers\r\n"
+                      : "Content-Description: Undelivered Message Headers\r\n";
     m += "Content-Type: text/rfc822-headers\r\n\r\n";
     m += HeaderSection(in.original_message);
   } else {
@@ -119,8 +119,7 @@ std::string EnhancedCodeOf(const std::string& text) {
     size_t end = text.find(' ', 4);
     std::string code = text.substr(4, end == std::string::npos ? std::string::npos : end - 4);
     size_t dot2 = code.find('.', 2);
-    bool ok = dot2 != std::string::npos && dot2 > 2 && dot2 + 1 < code.size() &&
-              code.size() <= 9 &&
+    bool ok = dot2 != std::string::npos && dot2 > 2 && dot2 + 1 < code.size() && code.size() <= 9 &&
               code.find_first_not_of("0123456789.") == std::string::npos;
     if (ok) return code;
   }

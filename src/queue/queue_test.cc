@@ -121,8 +121,9 @@ TEST(DsnTest, DelayWarnings) {
   in.delay = true;
   in.ret = "FULL";
   in.will_retry_until = in.now + 5 * 86400;
-  FailedRecipient r{"bob@example.net", "rfc822;bob@example.net", "4.4.1",
-                    "451 4.4.1 connection refused", "", "mx.example.net"};
+  FailedRecipient r{
+      "bob@example.net", "rfc822;bob@example.net", "4.4.1", "451 4.4.1 connection refused", "",
+      "mx.example.net"};
   in.recipients = {r};
   std::string m = BuildBounce(in);
   EXPECT_NE(m.find("Subject: Delayed Mail (still being retried)\r\n"), std::string::npos);

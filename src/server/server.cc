@@ -19,8 +19,8 @@
 #include "base/strings.h"
 #include "delivery/outbound.h"
 #include "delivery/queue_runner.h"
-#include "dns/resolver.h"
 #include "dkim/key_directory.h"
+#include "dns/resolver.h"
 #include "imapserver/imap_server.h"
 #include "mailbox/notifier.h"
 #include "net/async.h"
@@ -268,8 +268,9 @@ int Serve(const config::Config& config, const ServeOptions& options) {
   delivery::OutboundAgent outbound(*store, blocking, **resolver, *client_tls,
                                    OutboundOptions(config));
   outbound.OnFailures([&runner] { runner.Kick(); });
-  outbound.OnRelayed(
-      [&runner](std::vector<store::LocalDelivery> relayed) { runner.AddNotices(std::move(relayed)); });
+  outbound.OnRelayed([&runner](std::vector<store::LocalDelivery> relayed) {
+    runner.AddNotices(std::move(relayed));
+  });
   runner.OnRemoteQueued([&outbound] { outbound.Kick(); });
 
   smtpserver::StoreBackendOptions backend_options;

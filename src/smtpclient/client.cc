@@ -1,10 +1,11 @@
 // Connection set-up, replies, STARTTLS, AUTH, RSET and QUIT. The mail
 // transaction is in transaction.cc.
+#include "smtpclient/client.h"
+
 #include <algorithm>
 #include <utility>
 
 #include "base/base64.h"
-#include "smtpclient/client.h"
 #include "smtpclient/local_reply.h"
 
 namespace postern::smtpclient {
@@ -81,9 +82,10 @@ asio::awaitable<bool> Client::Flush(net::Duration timeout) {
   co_return sent;
 }
 
-asio::awaitable<Reply> Client::Command(std::string line, net::Duration timeout) {
+asio::awaitable<Reply> Client::Command(std::string line, net::Duration timeout, bool secret) {
   if (!usable_) co_return NoReply("not sent: the connection was already lost");
-  const std::string verb = line.substr(0, line.find(' '));
+  // Never a credential in a reply text (it reaches logs and DSNs).
+  const std::string verb = secret ? "AUTH data" : line.substr(0, line.find(' '));
   line += "\r\n";
   connection_->Queue(line);
   bool sent = co_await Flush(timeout);
@@ -108,8 +110,7 @@ asio::awaitable<Reply> Client::Hello() {
 
 asio::awaitable<Result<std::unique_ptr<Client>>> Client::Connect(asio::any_io_executor ex,
                                                                  asio::ip::tcp::endpoint endpoint,
-                                                                 const Options& options,
-                                                                 Reply* failure) {
+                                                                 Options options, Reply* failure) {
   Reply scratch;
   if (!failure) failure = &scratch;
   auto connection = co_await net::Connection::Connect(ex, endpoint, options.connect_timeout,
@@ -138,7 +139,7 @@ asio::awaitable<Result<std::unique_ptr<Client>>> Client::Connect(asio::any_io_ex
 }
 
 asio::awaitable<net::ClientTlsResult> Client::StartTls(asio::ssl::context& context,
-                                                       const net::ClientTls& tls) {
+                                                       net::ClientTls tls) {
   net::ClientTlsResult result;
   Reply reply = co_await Command("STARTTLS", options_.command_timeout);
   if (reply.code != 220) {
@@ -187,9 +188,9 @@ asio::awaitable<Reply> Client::Authenticate(std::string user, std::string passwo
   if (offered("LOGIN")) {
     Reply reply = co_await Command("AUTH LOGIN", timeout);
     if (reply.code != 334) co_return reply;
-    reply = co_await Command(EncodeBase64Strict(user), timeout);
+    reply = co_await Command(EncodeBase64Strict(user), timeout, true);
     if (reply.code != 334) co_return reply;
-    reply = co_await Command(EncodeBase64Strict(password), timeout);
+    reply = co_await Command(EncodeBase64Strict(password), timeout, true);
     co_return reply;
   }
   co_return LocalReply(504, "5.5.4", "not sent: the server offers neither AUTH PLAIN nor LOGIN");

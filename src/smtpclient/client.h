@@ -8,7 +8,9 @@
 // malformed reply ends the connection with a code 0 Reply, so a hostile
 // server can neither hang the client nor make it allocate without bound.
 // A Client and its coroutines run on one executor; it is not thread-safe.
-// Destroy it on that executor (the destructor closes the socket). TLS
+// Destroy it on that executor (the destructor closes the socket). Arguments
+// passed by reference or view (the TLS context, the envelope, the message,
+// `failure`) must outlive the coroutine: co_await the call at once. TLS
 // writes use write(2): the process must ignore SIGPIPE (server/server.cc).
 #pragma once
 
@@ -32,19 +34,19 @@ struct Options {
   std::string helo_name;  // our hostname for EHLO
   net::Duration connect_timeout = std::chrono::seconds(30);
   // RFC 5321 §4.5.3.2: the minimum timeouts a client should allow.
-  net::Duration greeting_timeout = std::chrono::minutes(5);     // §4.5.3.2.1
-  net::Duration command_timeout = std::chrono::minutes(5);      // §4.5.3.2.2-4, EHLO, RSET...
-  net::Duration data_block_timeout = std::chrono::minutes(3);   // §4.5.3.2.5, per 64 KB block
-  net::Duration data_end_timeout = std::chrono::minutes(10);    // §4.5.3.2.6
-  size_t max_reply_line = 2048;  // octets, without CRLF
+  net::Duration greeting_timeout = std::chrono::minutes(5);    // §4.5.3.2.1
+  net::Duration command_timeout = std::chrono::minutes(5);     // §4.5.3.2.2-4, EHLO, RSET...
+  net::Duration data_block_timeout = std::chrono::minutes(3);  // §4.5.3.2.5, per 64 KB block
+  net::Duration data_end_timeout = std::chrono::minutes(10);   // §4.5.3.2.6
+  size_t max_reply_line = 2048;                                // octets, without CRLF
   size_t max_reply_lines = 100;
   std::optional<asio::ip::address> local_address;  // source address (default: the system's)
 };
 
 struct SendResult {
-  Reply mail;               // reply to MAIL FROM
-  std::vector<Reply> rcpt;  // one per recipient, same order (code 0 if never sent)
-  Reply data;               // final reply after the message (or the DATA 354 failure)
+  Reply mail;                      // reply to MAIL FROM
+  std::vector<Reply> rcpt;         // one per recipient, same order (code 0 if never sent)
+  Reply data;                      // final reply after the message (or the DATA 354 failure)
   bool connection_usable = false;  // RSET/next transaction possible
   // Recipient i was accepted iff mail.positive() && rcpt[i].positive() && data.positive().
 };
@@ -61,9 +63,9 @@ class Client {
   // reply saying what went wrong (connect error, timeout, malformed reply).
   // The Status is kFailedPrecondition for a 5xx refusal, else kUnavailable
   // (kDeadlineExceeded for a connect timeout).
-  static asio::awaitable<Result<std::unique_ptr<Client>>> Connect(
-      asio::any_io_executor ex, asio::ip::tcp::endpoint endpoint, const Options& options,
-      Reply* failure);
+  static asio::awaitable<Result<std::unique_ptr<Client>>> Connect(asio::any_io_executor ex,
+                                                                  asio::ip::tcp::endpoint endpoint,
+                                                                  Options options, Reply* failure);
 
   const Extensions& extensions() const { return extensions_; }
   const Reply& greeting() const { return greeting_; }
@@ -75,8 +77,7 @@ class Client {
   // unusable (closed; after a refused STARTTLS, QUIT first). `ok` also
   // requires the EHLO after the handshake to succeed; the verification
   // policy is the one of net::ClientTls.
-  asio::awaitable<net::ClientTlsResult> StartTls(asio::ssl::context& context,
-                                                 const net::ClientTls& tls);
+  asio::awaitable<net::ClientTlsResult> StartTls(asio::ssl::context& context, net::ClientTls tls);
   bool tls() const;
   std::string TlsDescription() const;
 
@@ -109,8 +110,9 @@ class Client {
   asio::awaitable<Reply> ReadReply(net::Duration timeout);
   // Sends what is queued; false (and unusable) on failure.
   asio::awaitable<bool> Flush(net::Duration timeout);
-  // Sends `line` (CRLF added) and reads its reply.
-  asio::awaitable<Reply> Command(std::string line, net::Duration timeout);
+  // Sends `line` (CRLF added) and reads its reply. `secret`: the line holds
+  // a credential and is never quoted.
+  asio::awaitable<Reply> Command(std::string line, net::Duration timeout, bool secret = false);
   // EHLO, or HELO after 500/502; sets extensions_.
   asio::awaitable<Reply> Hello();
   void GiveUp();

@@ -115,6 +115,23 @@ class ClientTest : public ::testing::Test {
     return out;
   }
 
+  // The fake answers MAIL with `behaviour` ("<silent>", "<dribble>"); the
+  // client's command timeout is 300 ms. Returns the outcome and how long it
+  // took.
+  std::pair<Outcome, std::chrono::steady_clock::duration> StallAtMail(std::string behaviour) {
+    FakeSmtpServer::Script script;
+    script.hook = [behaviour](const std::string& line) -> std::string {
+      return line.starts_with("MAIL") ? behaviour : "";
+    };
+    FakeSmtpServer server(script);
+    options_.command_timeout = 300ms;
+    Plan plan;
+    plan.envelopes.push_back(SimpleEnvelope({"a@example.net"}));
+    auto start = std::chrono::steady_clock::now();
+    Outcome out = Run(server, plan);
+    return {out, std::chrono::steady_clock::now() - start};
+  }
+
   Options options_;
 };
 
@@ -129,8 +146,8 @@ TEST_F(ClientTest, EhloExtensionsAreParsed) {
   ASSERT_TRUE(out.status.ok()) << out.status.ToString();
   EXPECT_EQ(out.greeting.code, 220);
   const Extensions& ext = out.extensions;
-  EXPECT_TRUE(ext.pipelining && ext.eightbitmime && ext.starttls && ext.smtputf8 &&
-              ext.chunking && ext.requiretls && ext.dsn);
+  EXPECT_TRUE(ext.pipelining && ext.eightbitmime && ext.starttls && ext.smtputf8 && ext.chunking &&
+              ext.requiretls && ext.dsn);
   EXPECT_EQ(ext.size, 52428800u);
   EXPECT_EQ(ext.auth, (std::vector<std::string>{"LOGIN", "PLAIN"}));
   EXPECT_EQ(server.commands, (std::vector<std::string>{"EHLO client.example.test", "QUIT"}));
@@ -199,7 +216,8 @@ TEST_F(ClientTest, DsnParametersWhenOffered) {
   plan.envelopes.push_back(DsnEnvelope());
   Outcome out = Run(server, plan);
   ASSERT_GE(server.commands.size(), 4u);
-  EXPECT_EQ(server.commands[1], "MAIL FROM:<sender@example.org> SIZE=25 RET=HDRS ENVID=QUEUE+2BID+3D1");
+  EXPECT_EQ(server.commands[1],
+            "MAIL FROM:<sender@example.org> SIZE=25 RET=HDRS ENVID=QUEUE+2BID+3D1");
   EXPECT_EQ(server.commands[2],
             "RCPT TO:<b@example.net> NOTIFY=SUCCESS,DELAY ORCPT=rfc822;B+2Blist+3Dx@example.net");
   EXPECT_EQ(server.commands[3], "RCPT TO:<c@example.net> NOTIFY=NEVER");
@@ -275,17 +293,8 @@ TEST_F(ClientTest, ConnectionDroppedInData) {
 }
 
 TEST_F(ClientTest, ReplyTimeout) {
-  FakeSmtpServer::Script script;
-  script.hook = [](const std::string& line) -> std::string {
-    return line.starts_with("MAIL") ? "<silent>" : "";
-  };
-  FakeSmtpServer server(script);
-  options_.command_timeout = 300ms;
-  Plan plan;
-  plan.envelopes.push_back(SimpleEnvelope({"a@example.net"}));
-  auto start = std::chrono::steady_clock::now();
-  Outcome out = Run(server, plan);
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 4s);
+  auto [out, elapsed] = StallAtMail("<silent>");
+  EXPECT_LT(elapsed, 4s);
   ASSERT_EQ(out.sends.size(), 1u);
   EXPECT_EQ(out.sends[0].mail.code, 0);
   EXPECT_TRUE(out.sends[0].mail.transient());
@@ -295,20 +304,12 @@ TEST_F(ClientTest, ReplyTimeout) {
   EXPECT_FALSE(out.sends[0].connection_usable);
 }
 
+// A server that keeps sending continuation lines, each well within the
+// timeout, cannot keep the client waiting past the reply's deadline.
 TEST_F(ClientTest, SlowDribbledReplyTimesOut) {
-  // A server that keeps sending continuation lines, each well within the
-  // timeout, cannot keep the client waiting past the reply's deadline.
-  FakeSmtpServer::Script script;
-  script.hook = [](const std::string& line) -> std::string {
-    return line.starts_with("MAIL") ? "<dribble>" : "";
-  };
-  FakeSmtpServer server(script);
-  options_.command_timeout = 300ms;
-  Plan plan;
-  plan.envelopes.push_back(SimpleEnvelope({"a@example.net"}));
-  auto start = std::chrono::steady_clock::now();
-  Outcome out = Run(server, plan);
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 1500ms);
+  auto [out, elapsed] = StallAtMail("<dribble>");
+  EXPECT_LT(elapsed, 1500ms);
+  ASSERT_EQ(out.sends.size(), 1u);
   EXPECT_EQ(out.sends[0].mail.code, 0);
   EXPECT_NE(out.sends[0].mail.ToString().find("no reply"), std::string::npos);
 }
@@ -362,9 +363,46 @@ TEST_F(ClientTest, NoAcceptedRecipientMeansRsetNotData) {
   EXPECT_EQ(out.sends[0].rcpt[0].code, 550);
   EXPECT_FALSE(out.sends[0].data.positive());
   EXPECT_TRUE(out.sends[0].connection_usable);
-  EXPECT_EQ(server.commands,
-            (std::vector<std::string>{"EHLO client.example.test", "MAIL FROM:<sender@example.org> SIZE=25",
-                                      "RCPT TO:<a@example.net>", "RSET", "QUIT"}));
+  EXPECT_EQ(server.commands, (std::vector<std::string>{"EHLO client.example.test",
+                                                       "MAIL FROM:<sender@example.org> SIZE=25",
+                                                       "RCPT TO:<a@example.net>", "RSET", "QUIT"}));
+}
+
+TEST_F(ClientTest, PipelinedMailRefusalStopsTheTransaction) {
+  FakeSmtpServer::Script script;
+  script.hook = [](const std::string& line) -> std::string {
+    if (line.starts_with("MAIL")) return "550 5.7.1 sender refused\r\n";
+    if (line.starts_with("RCPT")) return "503 5.5.1 need MAIL first\r\n";
+    return "";
+  };
+  FakeSmtpServer server(script);
+  Plan plan;
+  plan.envelopes.push_back(SimpleEnvelope({"a@example.net", "b@example.net"}));
+  Outcome out = Run(server, plan);
+  const SendResult& result = out.sends[0];
+  EXPECT_EQ(result.mail.ToString(), "550 5.7.1 sender refused");
+  EXPECT_EQ(result.rcpt[1].code, 503) << "replies stay in step with the pipelined commands";
+  EXPECT_FALSE(result.data.positive());
+  EXPECT_TRUE(result.connection_usable);
+  EXPECT_EQ(server.commands.back(), "QUIT");
+  EXPECT_EQ(server.commands.size(), 5u) << "no DATA";
+}
+
+TEST_F(ClientTest, A421InTheMiddleEndsTheSession) {
+  FakeSmtpServer::Script script;
+  script.hook = [](const std::string& line) -> std::string {
+    return line == "RCPT TO:<a@example.net>" ? "421 4.3.2 shutting down\r\n" : "";
+  };
+  FakeSmtpServer server(script);
+  Plan plan;
+  plan.envelopes.push_back(SimpleEnvelope({"a@example.net", "b@example.net"}));
+  Outcome out = Run(server, plan);
+  const SendResult& result = out.sends[0];
+  EXPECT_EQ(result.rcpt[0].code, 421);
+  EXPECT_EQ(result.rcpt[1].code, 0);
+  EXPECT_TRUE(result.rcpt[1].transient());
+  EXPECT_FALSE(result.connection_usable);
+  EXPECT_FALSE(out.usable_after);
 }
 
 TEST_F(ClientTest, ResetAndASecondTransaction) {
@@ -385,12 +423,41 @@ TEST_F(ClientTest, ResetAndASecondTransaction) {
   EXPECT_EQ(server.commands[6], "RCPT TO:<b@example.net>");
 }
 
+TEST_F(ClientTest, AuthLoginWhenPlainIsNotOffered) {
+  FakeSmtpServer::Script script;
+  script.ehlo = "250-fake.example.test\r\n250 AUTH LOGIN\r\n";
+  script.hook = [](const std::string& line) -> std::string {
+    if (line == "AUTH LOGIN") return "334 VXNlcm5hbWU6\r\n";
+    if (line == EncodeBase64Strict("user")) return "334 UGFzc3dvcmQ6\r\n";
+    if (line == EncodeBase64Strict("secret")) return "235 2.7.0 Authentication successful\r\n";
+    return "";
+  };
+  FakeSmtpServer server(script);
+  Plan plan;
+  plan.user = "user";
+  plan.password = "secret";
+  Outcome out = Run(server, plan);
+  EXPECT_EQ(out.auth.code, 235) << out.auth.ToString();
+  EXPECT_EQ(server.commands, (std::vector<std::string>{"EHLO client.example.test", "AUTH LOGIN",
+                                                       "dXNlcg==", "c2VjcmV0", "QUIT"}));
+}
+
+TEST_F(ClientTest, AuthWithoutAKnownMechanismIsNotSent) {
+  FakeSmtpServer server{FakeSmtpServer::Script()};
+  Plan plan;
+  plan.user = "user";
+  plan.password = "secret";
+  Outcome out = Run(server, plan);
+  EXPECT_EQ(out.auth.code, 504);
+  EXPECT_EQ(server.commands, (std::vector<std::string>{"EHLO client.example.test", "QUIT"}));
+}
+
 class ClientTlsTest : public ClientTest {
  protected:
   static void SetUpTestSuite() {
     ClientTest::SetUpTestSuite();
-    dir_ = std::filesystem::temp_directory_path() /
-           ("smtpclient-tls-" + std::to_string(::getpid()));
+    dir_ =
+        std::filesystem::temp_directory_path() / ("smtpclient-tls-" + std::to_string(::getpid()));
     ASSERT_TRUE(net::GenerateSelfSignedCertificate("fake.example.test", (dir_ / "c.pem").string(),
                                                    (dir_ / "k.pem").string())
                     .ok());

@@ -97,9 +97,9 @@ void FakeSmtpServer::Serve() {
       size_t open = line.find('<');
       size_t close = line.find('>');
       std::string address = open < close ? line.substr(open + 1, close - open - 1) : "";
-      reply = script_.refused_recipients.count(address) ? "550 5.1.1 <" + address +
-                                                              ">: no such user\r\n"
-                                                        : "250 2.1.5 Ok\r\n";
+      reply = script_.refused_recipients.count(address)
+                  ? "550 5.1.1 <" + address + ">: no such user\r\n"
+                  : "250 2.1.5 Ok\r\n";
     } else if (verb == "DATA") {
       if (!Write("354 End data with <CR><LF>.<CR><LF>\r\n")) break;
       std::string message;

@@ -5,6 +5,7 @@
 // characters; the EHLO parse never throws and ToString() is one line.
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "base/fuzz_check.h"

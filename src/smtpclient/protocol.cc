@@ -36,20 +36,25 @@ Extensions ParseEhlo(const Reply& reply) {
     std::vector<std::string_view> words = Words(reply.lines[i]);
     if (words.empty()) continue;
     std::string keyword = Upper(words[0]);
-    if (keyword == "STARTTLS") {
-      ext.starttls = true;
-    } else if (keyword == "PIPELINING") {
-      ext.pipelining = true;
-    } else if (keyword == "DSN") {
-      ext.dsn = true;
-    } else if (keyword == "SMTPUTF8") {
-      ext.smtputf8 = true;
-    } else if (keyword == "8BITMIME") {
-      ext.eightbitmime = true;
-    } else if (keyword == "REQUIRETLS") {
-      ext.requiretls = true;
-    } else if (keyword == "CHUNKING") {
-      ext.chunking = true;
+    // Keywords that are a flag only.
+    static constexpr std::pair<std::string_view, bool Extensions::*> kFlags[] = {
+        {"STARTTLS", &Extensions::starttls},
+        {"PIPELINING", &Extensions::pipelining},
+        {"DSN", &Extensions::dsn},
+        {"SMTPUTF8", &Extensions::smtputf8},
+        {"8BITMIME", &Extensions::eightbitmime},
+        {"REQUIRETLS", &Extensions::requiretls},
+        {"CHUNKING", &Extensions::chunking},
+    };
+    bool flag = false;
+    for (const auto& [name, member] : kFlags) {
+      if (keyword == name) {
+        ext.*member = true;
+        flag = true;
+      }
+    }
+    if (flag) {
+      continue;
     } else if (keyword == "SIZE") {
       // RFC 1870 §4: "SIZE" alone or "SIZE 0" means no fixed limit.
       uint64_t limit = 0;
@@ -121,7 +126,8 @@ std::string RcptCommand(const Recipient& recipient, const Extensions& extensions
     // RFC 3461 §4.2: ORCPT=addr-type ";" xtext.
     std::string_view orcpt = recipient.orcpt;
     size_t semicolon = orcpt.find(';');
-    std::string_view type = semicolon == std::string_view::npos ? "rfc822" : orcpt.substr(0, semicolon);
+    std::string_view type =
+        semicolon == std::string_view::npos ? "rfc822" : orcpt.substr(0, semicolon);
     std::string_view address =
         semicolon == std::string_view::npos ? orcpt : orcpt.substr(semicolon + 1);
     line += " ORCPT=" + smtp::XtextEncode(type) + ";" + smtp::XtextEncode(address);

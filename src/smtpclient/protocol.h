@@ -14,15 +14,15 @@ namespace postern::smtpclient {
 
 // What the server offered in its EHLO reply.
 struct Extensions {
-  bool starttls = false;      // RFC 3207
-  bool pipelining = false;    // RFC 2920
-  bool dsn = false;           // RFC 3461
-  bool smtputf8 = false;      // RFC 6531
-  bool eightbitmime = false;  // RFC 6152
-  bool requiretls = false;    // RFC 8689
-  bool chunking = false;      // RFC 3030
-  uint64_t size = 0;          // RFC 1870 SIZE limit; 0: no limit given
-  bool size_offered = false;  // SIZE was announced (SIZE= is then sent)
+  bool starttls = false;          // RFC 3207
+  bool pipelining = false;        // RFC 2920
+  bool dsn = false;               // RFC 3461
+  bool smtputf8 = false;          // RFC 6531
+  bool eightbitmime = false;      // RFC 6152
+  bool requiretls = false;        // RFC 8689
+  bool chunking = false;          // RFC 3030
+  uint64_t size = 0;              // RFC 1870 SIZE limit; 0: no limit given
+  bool size_offered = false;      // SIZE was announced (SIZE= is then sent)
   std::vector<std::string> auth;  // RFC 4954 mechanisms, upper case
 };
 
@@ -33,8 +33,8 @@ struct Recipient {
 };
 
 struct Envelope {
-  std::string mail_from;  // "" = null reverse path
-  uint64_t size = 0;      // for SIZE=; 0: the message's length is used
+  std::string mail_from;           // "" = null reverse path
+  uint64_t size = 0;               // for SIZE=; 0: the message's length is used
   std::string body_type = "7BIT";  // or 8BITMIME, BINARYMIME
   bool smtputf8 = false;
   std::string dsn_ret;    // "FULL", "HDRS" or ""

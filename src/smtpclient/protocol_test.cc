@@ -15,10 +15,10 @@ Reply Lines(std::vector<std::string> lines) {
 }
 
 TEST(ParseEhloTest, Extensions) {
-  Extensions ext = ParseEhlo(Lines({"mx.example.net greets you", "PIPELINING", "SIZE 10240000",
-                                    "8bitmime", "DSN", "SMTPUTF8", "STARTTLS", "REQUIRETLS",
-                                    "CHUNKING", "AUTH PLAIN login", "AUTH=LOGIN CRAM-MD5",
-                                    "ENHANCEDSTATUSCODES"}));
+  Extensions ext =
+      ParseEhlo(Lines({"mx.example.net greets you", "PIPELINING", "SIZE 10240000", "8bitmime",
+                       "DSN", "SMTPUTF8", "STARTTLS", "REQUIRETLS", "CHUNKING", "AUTH PLAIN login",
+                       "AUTH=LOGIN CRAM-MD5", "ENHANCEDSTATUSCODES"}));
   EXPECT_TRUE(ext.pipelining && ext.eightbitmime && ext.dsn && ext.smtputf8 && ext.starttls &&
               ext.requiretls && ext.chunking);
   EXPECT_EQ(ext.size, 10240000u);
@@ -46,8 +46,7 @@ TEST(CommandTest, MailWithEverything) {
   EXPECT_EQ(MailCommand(envelope, ext, 1234),
             "MAIL FROM:<alice@example.org> SIZE=1234 BODY=8BITMIME SMTPUTF8 RET=HDRS "
             "ENVID=id+2B1+3D2+20x REQUIRETLS");
-  EXPECT_EQ(MailCommand(envelope, Extensions(), 1234),
-            "MAIL FROM:<alice@example.org> REQUIRETLS");
+  EXPECT_EQ(MailCommand(envelope, Extensions(), 1234), "MAIL FROM:<alice@example.org> REQUIRETLS");
   envelope.mail_from = "";
   envelope.requiretls = false;
   EXPECT_EQ(MailCommand(envelope, Extensions(), 1), "MAIL FROM:<>");
@@ -59,8 +58,9 @@ TEST(CommandTest, RcptDsnOnlyWhenOffered) {
   Extensions ext;
   EXPECT_EQ(RcptCommand(rcpt, ext), "RCPT TO:<bob@example.net>");
   ext.dsn = true;
-  EXPECT_EQ(RcptCommand(rcpt, ext),
-            "RCPT TO:<bob@example.net> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;Bob+2Bx+3Dy@example.net");
+  EXPECT_EQ(
+      RcptCommand(rcpt, ext),
+      "RCPT TO:<bob@example.net> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;Bob+2Bx+3Dy@example.net");
   rcpt.notify = smtp::kNotifyNever;
   rcpt.orcpt = "";
   EXPECT_EQ(RcptCommand(rcpt, ext), "RCPT TO:<bob@example.net> NOTIFY=NEVER");

@@ -31,9 +31,8 @@ TEST(ReplyParserTest, SingleLine) {
 }
 
 TEST(ReplyParserTest, MultilineWithEnhancedCodes) {
-  auto [state, reply] =
-      Parse({"550-5.1.1 The email account that you tried to reach", "550-5.1.1 does not exist.",
-             "550 5.1.1 Please check the address."});
+  auto [state, reply] = Parse({"550-5.1.1 The email account that you tried to reach",
+                               "550-5.1.1 does not exist.", "550 5.1.1 Please check the address."});
   EXPECT_EQ(state, ReplyParser::State::kDone);
   EXPECT_EQ(reply.code, 550);
   EXPECT_EQ(reply.enhanced, "5.1.1");
@@ -66,13 +65,13 @@ TEST(ReplyParserTest, EnhancedCodeMustMatchTheClass) {
 }
 
 TEST(ReplyParserTest, MalformedRepliesAreTemporaryFailures) {
-  for (auto lines : {std::initializer_list<std::string>{"hello"},
-                     std::initializer_list<std::string>{"25"},
-                     std::initializer_list<std::string>{"650 no such class"},
-                     std::initializer_list<std::string>{"260 bad second digit"},
-                     std::initializer_list<std::string>{"250x"},
-                     std::initializer_list<std::string>{"250-first", "251 second"},
-                     std::initializer_list<std::string>{""}}) {
+  for (auto lines :
+       {std::initializer_list<std::string>{"hello"}, std::initializer_list<std::string>{"25"},
+        std::initializer_list<std::string>{"650 no such class"},
+        std::initializer_list<std::string>{"260 bad second digit"},
+        std::initializer_list<std::string>{"250x"},
+        std::initializer_list<std::string>{"250-first", "251 second"},
+        std::initializer_list<std::string>{""}}) {
     auto [state, reply] = Parse(lines);
     EXPECT_EQ(state, ReplyParser::State::kError) << *lines.begin();
     EXPECT_EQ(reply.code, 0);
@@ -80,8 +79,9 @@ TEST(ReplyParserTest, MalformedRepliesAreTemporaryFailures) {
     EXPECT_NE(reply.ToString().find("malformed reply"), std::string::npos) << reply.ToString();
   }
   auto [state, reply] = Parse({"250-a", "251 b"});
-  EXPECT_EQ(reply.ToString(), "malformed reply from the server: a multiline reply mixes codes 250 "
-                              "and 251");
+  EXPECT_EQ(reply.ToString(),
+            "malformed reply from the server: a multiline reply mixes codes 250 "
+            "and 251");
 }
 
 TEST(ReplyParserTest, LimitsHold) {

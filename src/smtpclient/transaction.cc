@@ -75,7 +75,8 @@ asio::awaitable<SendResult> Client::Send(const Envelope& envelope, std::string_v
     result.mail = co_await Command(mail, timeout);
     for (size_t i = 0; i < count && result.mail.positive(); ++i) {
       if (sendable[i]) {
-        result.rcpt[i] = co_await Command(RcptCommand(envelope.recipients[i], extensions_), timeout);
+        result.rcpt[i] =
+            co_await Command(RcptCommand(envelope.recipients[i], extensions_), timeout);
       }
     }
   }
@@ -83,8 +84,8 @@ asio::awaitable<SendResult> Client::Send(const Envelope& envelope, std::string_v
     result.connection_usable = usable_;
     co_return result;
   }
-  const bool any_accepted =
-      std::any_of(result.rcpt.begin(), result.rcpt.end(), [](const Reply& r) { return r.positive(); });
+  const bool any_accepted = std::any_of(result.rcpt.begin(), result.rcpt.end(),
+                                        [](const Reply& r) { return r.positive(); });
   if (!any_accepted) {
     result.data = NoReply("not sent: no recipient was accepted");
     if (usable_) {

@@ -38,6 +38,7 @@ HOST = "mx.example.test"
 SMTP_OFFSET, IMAP_OFFSET, IMAPS_OFFSET = 25, 143, 993
 POP3_OFFSET, POP3S_OFFSET = 110, 995
 SUBMISSION_OFFSET, SUBMISSIONS_OFFSET = 587, 465
+DEAD_OFFSET = 26  # no listener: outbound deliveries in tests are refused here
 
 
 # Port bases held by servers of this process, each with its lock file open.
@@ -242,6 +243,15 @@ class Server:
         self._cache_lock = threading.Lock()
         self.run_cli("init", "--dir", self.dir, "--domain", DOMAIN, "--hostname", HOST,
                      "--port-base", str(self.base), "--bind", "127.0.0.1")
+        # Hermetic DNS: a static zone where every other domain of the tests
+        # (remote.test) has an MX on loopback at a port where nothing listens,
+        # so outbound mail waits in the queue instead of leaving the machine.
+        zone = os.path.join(self.dir, "zone.txt")
+        with open(zone, "w") as f:
+            f.write("remote.test. 300 IN MX 10 mx.remote.test.\n"
+                    "mx.remote.test. 300 IN A 127.0.0.1\n")
+        self.configure({"dns": {"static_zone": zone},
+                        "delivery": {"remote_port": self.base + DEAD_OFFSET}})
         self.configure(overrides or {})
         for user in users:
             self.add_user(user)
