@@ -25,22 +25,9 @@ class QueueStoreTest : public ::testing::Test {
   // Entry `id` from sender@example.test, its body stored: one recipient per
   // address, local unless it ends in "remote.test", due in a minute.
   QueueEntry Entry(const std::string& id, const std::vector<std::string>& rcpts) {
-    auto ref = store_->blobs().Put("Subject: " + id + "\r\n\r\nbody\r\n");
-    EXPECT_TRUE(ref.ok());
-    QueueEntry e;
-    e.id = id;
-    e.created = clock_.NowUnix();
-    e.mail_from = "sender@example.test";
-    e.blob = ref->hash;
-    e.size = ref->size;
-    e.stored_size = ref->stored_size;
-    for (const auto& address : rcpts) {
-      QueueRecipient r;
-      r.address = address;
-      r.local = address.find("remote.test") == std::string::npos;
-      r.next_attempt = clock_.NowUnix() + 60;
-      e.recipients.push_back(r);
-    }
+    QueueEntry e = TestQueueEntry(*store_, id, "Subject: " + id + "\r\n\r\nbody\r\n",
+                                  "sender@example.test", rcpts, clock_.NowUnix());
+    for (auto& r : e.recipients) r.local = r.address.find("remote.test") == std::string::npos;
     return e;
   }
 

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "store/store.h"
+#include "store/test_store.h"
 
 namespace postern::store {
 namespace {
@@ -37,22 +38,8 @@ class StoreTest : public ::testing::Test {
   // Stores `content` and queues it for the given local recipients.
   QueueEntry Queue(const std::string& id, const std::string& content,
                    const std::vector<std::string>& rcpts) {
-    auto ref = store_->blobs().Put(content);
-    EXPECT_TRUE(ref.ok());
-    QueueEntry e;
-    e.id = id;
-    e.created = clock_.NowUnix();
-    e.mail_from = "sender@remote.test";
-    e.blob = ref->hash;
-    e.size = ref->size;
-    e.stored_size = ref->stored_size;
-    for (const auto& r : rcpts) {
-      QueueRecipient qr;
-      qr.address = r;
-      qr.original = r;
-      qr.next_attempt = clock_.NowUnix() + 60;
-      e.recipients.push_back(qr);
-    }
+    QueueEntry e =
+        TestQueueEntry(*store_, id, content, "sender@remote.test", rcpts, clock_.NowUnix());
     Status s = store_->Enqueue(e);
     EXPECT_TRUE(s.ok()) << s.ToString();
     auto got = store_->GetQueueEntry(id);

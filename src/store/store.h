@@ -526,10 +526,11 @@ class Store : public directory::DirectoryLookup {
   // not held, if any.
   virtual Result<std::optional<int64_t>> NextRemoteAttempt() = 0;
   // Applies the outcomes in one transaction, each only to a recipient still
-  // pending: delivered -> kDelivered; failed -> kFailed with `error` as
+  // pending (others, and unknown ids, are left alone), each counting as an
+  // attempt: delivered -> kDelivered; failed -> kFailed with `error` as
   // last_error (ReturnFailures of the local queue runner then bounces it);
-  // deferred -> one more attempt, next_attempt and last_error set. Entries
-  // left with nothing pending or failed are removed.
+  // deferred -> next_attempt and last_error set. Entries left with nothing
+  // pending or failed are removed.
   virtual Status RecordRemoteOutcomes(const std::vector<RemoteOutcome>& outcomes) = 0;
 
   // Delay warnings (RFC 3464 Action: delayed). Entries not held, created at

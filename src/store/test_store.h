@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "store/sqlite_store.h"
 
@@ -29,6 +30,32 @@ inline Result<std::unique_ptr<Store>> OpenTestStore(const std::filesystem::path&
   options.data_dir = dir.string();
   options.clock = clock;
   return OpenSqliteStore(options);
+}
+
+// A queue entry `id` from `sender`, created at `now`, its body `content`
+// stored as a blob file; one recipient per address (the address is also its
+// original), local, due at now + 60. Not queued yet.
+inline QueueEntry TestQueueEntry(Store& store, const std::string& id, const std::string& content,
+                                 const std::string& sender, const std::vector<std::string>& rcpts,
+                                 int64_t now) {
+  QueueEntry e;
+  auto ref = store.blobs().Put(content);
+  EXPECT_TRUE(ref.ok()) << ref.status().ToString();
+  if (!ref.ok()) return e;
+  e.id = id;
+  e.created = now;
+  e.mail_from = sender;
+  e.blob = ref->hash;
+  e.size = ref->size;
+  e.stored_size = ref->stored_size;
+  for (const auto& address : rcpts) {
+    QueueRecipient r;
+    r.address = address;
+    r.original = address;
+    r.next_attempt = now + 60;
+    e.recipients.push_back(r);
+  }
+  return e;
 }
 
 }  // namespace postern::store
