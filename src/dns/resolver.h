@@ -72,9 +72,9 @@ class Resolver {
 // trust anchor when config.dnssec, or answering from config.static_zone alone.
 // All calls on `context`'s thread; destroy the resolver before `context`.
 // Destroying it while lookups are outstanding is safe: they complete with
-// Unavailable. Errors: a static zone
-// line that does not parse (InvalidArgument naming file and line), an
-// unreadable file, a libunbound setting it refuses.
+// Unavailable. Errors: a static zone line that does not parse
+// (InvalidArgument naming file and line), an unreadable file, a libunbound
+// setting it refuses.
 Result<std::unique_ptr<Resolver>> MakeResolver(asio::io_context& context,
                                                const config::DnsConfig& config);
 
