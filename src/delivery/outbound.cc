@@ -392,6 +392,12 @@ asio::awaitable<std::unique_ptr<OutboundAgent::Link>> OutboundAgent::ConnectHost
         }
         link->verified = result.verified && policy.mode != TlsPolicy::Mode::kOpportunistic;
       }
+      const char* security = !link->client->tls()                    ? "plaintext"
+                             : !link->verified                       ? "TLS, unverified"
+                             : policy.mode == TlsPolicy::Mode::kDane ? "TLS, DANE-verified"
+                                                                     : "TLS, certificate verified";
+      LOG_INFO("outbound: connected to {} ({}{})", where, security,
+               policy.mode == TlsPolicy::Mode::kVerify ? ", " + policy.source : "");
       if (authenticate && !options_.smarthost->user.empty()) {
         smtpclient::Reply auth = co_await link->client->Authenticate(options_.smarthost->user,
                                                                      options_.smarthost->password);

@@ -499,6 +499,9 @@ asio::awaitable<ClientTlsResult> Connection::StartTlsClient(asio::ssl::context& 
       result.error = "cannot enable DANE for this connection";
       co_return result;
     }
+    // RFC 7672 §3.1.1: a DANE-EE(3) match authenticates the server by its
+    // key alone; its certificate's names (and expiry) are not checked.
+    SSL_dane_set_flags(ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
     SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
     for (size_t i = 1; i < options.names.size(); ++i) {
       SSL_add1_host(ssl, options.names[i].c_str());

@@ -119,7 +119,6 @@ class SqliteStore final : public Store {
                                                int limit) override;
   Result<std::vector<QueueEntry>> LoadFailed(int limit) override;
   Result<std::optional<int64_t>> NextLocalAttempt() override;
-  Result<int64_t> ExpireRemote(int64_t created_before, const std::string& error) override;
   Result<std::vector<DeliveryOutcome>> DeliverLocal(
       const std::vector<LocalDelivery>& batch) override;
   Status QueueBounce(const std::optional<QueueEntry>& bounce,

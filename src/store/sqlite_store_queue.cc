@@ -411,20 +411,6 @@ Result<std::optional<int64_t>> SqliteStore::NextLocalAttempt() {
   return EarliestOf(q);
 }
 
-Result<int64_t> SqliteStore::ExpireRemote(int64_t created_before, const std::string& error) {
-  int64_t n = 0;
-  PT_RETURN_IF_ERROR(Write([&](Database& db, WriteEffects&) -> Status {
-    PT_ASSIGN_OR_RETURN(auto q, db.Prepare("UPDATE queue_recipients SET state = 2, last_error = ? "
-                                           "WHERE state = 0 AND local = 0 AND queue_id IN "
-                                           "(SELECT id FROM queue WHERE created <= ? AND "
-                                           "held = 0)"));
-    PT_RETURN_IF_ERROR(q.BindAll(error, created_before).Run());
-    n = db.Changes();
-    return Status::Ok();
-  }));
-  return n;
-}
-
 Result<std::vector<DeliveryOutcome>> SqliteStore::DeliverLocal(
     const std::vector<LocalDelivery>& batch) {
   std::vector<DeliveryOutcome> outcomes(batch.size());

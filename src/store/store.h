@@ -214,11 +214,6 @@ enum class RecipientState : int {
   kFailedNotified = 3,  // failed and the sender was told (or needs no DSN)
 };
 
-// last_error of a queued recipient on another host: this version has no
-// outbound delivery yet, so such recipients wait (and expire after max_age).
-inline constexpr char kAwaitingOutbound[] =
-    "waiting: outbound delivery to other hosts is not available in this version of Postern";
-
 struct QueueRecipient {
   int64_t id = 0;
   std::string address;   // the final recipient after alias expansion
@@ -502,10 +497,6 @@ class Store : public directory::DirectoryLookup {
   virtual Result<std::vector<QueueEntry>> LoadFailed(int limit) = 0;
   // The earliest next_attempt of any pending local recipient, if any.
   virtual Result<std::optional<int64_t>> NextLocalAttempt() = 0;
-  // Fails (state kFailed, `error` as last_error) every pending remote
-  // recipient of entries created at or before `created_before`, for bounces.
-  // Returns how many.
-  virtual Result<int64_t> ExpireRemote(int64_t created_before, const std::string& error) = 0;
 
   // Delivers a batch in one transaction. Each item is applied only if its
   // recipient is still pending; quota is checked inside the transaction.

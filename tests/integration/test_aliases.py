@@ -161,7 +161,7 @@ class AliasDeliveryTest(ServerTestCase):
         def why():
             e = next((e for e in self.server.queue_list() if e["id"] == qid), None)
             return e and "cannot connect" in e["recipients"][0]["last_error"]
-        wait_until(why, timeout=30)
+        self.assertTrue(wait_until(why, timeout=30), self.server.queue_list())
         self.assertIn("far@remote.test is not in a domain served here", self.fwd_added.stderr)
         self.assertNotIn("carol", self.fwd_added.stderr)
         self.server.run_cli("queue", "remove", qid)
