@@ -32,4 +32,16 @@ Status InitLogging(const std::string& level, const std::string& file) {
   return Status::Ok();
 }
 
+bool LogException(std::exception_ptr e, std::string_view what) {
+  if (!e) return false;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    LOG_ERROR("{}: {}", what, ex.what());
+  } catch (...) {
+    LOG_ERROR("{}: an unknown exception", what);
+  }
+  return true;
+}
+
 }  // namespace postern

@@ -5,7 +5,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <exception>
 #include <string>
+#include <string_view>
 
 #include "base/status.h"
 
@@ -15,6 +17,11 @@ namespace postern {
 // file when `file` is non-empty, else stderr. Returns an error for a bad level
 // or an unwritable file.
 Status InitLogging(const std::string& level, const std::string& file);
+
+// For the completion handler of a detached coroutine (co_spawn): logs the
+// exception that ended it, if any, as "`what`: message". Returns true when
+// there was one.
+bool LogException(std::exception_ptr e, std::string_view what);
 
 }  // namespace postern
 

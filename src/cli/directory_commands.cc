@@ -91,8 +91,8 @@ Result<std::vector<store::AliasInfo>> ParseAliasFile(const std::string& path) {
 
 std::string DomainOf(const std::string& address) { return address.substr(address.rfind('@') + 1); }
 
-// Forwarding to other hosts needs outbound delivery, which this version does
-// not have yet: say what happens to such mail.
+// Forwarding to other hosts: say what happens to such mail, and what can go
+// wrong with it.
 void WarnAboutRemoteTargets(store::Store& store, const std::vector<std::string>& targets) {
   std::set<std::string> remote;
   for (const auto& t : targets) {
@@ -101,9 +101,10 @@ void WarnAboutRemoteTargets(store::Store& store, const std::vector<std::string>&
   }
   for (const auto& t : remote) {
     std::fprintf(stderr,
-                 "note: %s is not in a domain served here. This version of Postern cannot "
-                 "deliver to other hosts yet: mail for it waits in the queue (postern queue list) "
-                 "and is returned to its sender after queue.max_age.\n",
+                 "note: %s is not in a domain served here: mail for it is sent on to that "
+                 "domain's mail servers (see postern queue list while it waits). The original "
+                 "senders' SPF records do not name this server, so strict receivers may refuse "
+                 "forwarded mail.\n",
                  t.c_str());
   }
 }

@@ -59,13 +59,7 @@ void OutboundAgent::Start(asio::io_context& context) {
   context_ = &context;
   timer_ = std::make_unique<asio::steady_timer>(context);
   asio::co_spawn(context, Loop(), [this](std::exception_ptr e) {
-    if (e) {
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        LOG_ERROR("outbound: delivery loop failed: {}", ex.what());
-      }
-    }
+    LogException(e, "outbound: delivery loop failed");
     std::lock_guard lock(mu_);
     stopped_ = true;
     stopped_cv_.notify_all();
@@ -134,13 +128,7 @@ asio::awaitable<void> OutboundAgent::Loop() {
       asio::co_spawn(*context_, RunConnection(std::move(destination)),
                      [this](std::exception_ptr e) {
                        --running_;
-                       if (e) {
-                         try {
-                           std::rethrow_exception(e);
-                         } catch (const std::exception& ex) {
-                           LOG_ERROR("outbound: connection task failed: {}", ex.what());
-                         }
-                       }
+                       LogException(e, "outbound: connection task failed");
                      });
     }
     if (rescan_) continue;

@@ -24,13 +24,7 @@ QueueRunner::~QueueRunner() = default;
 void QueueRunner::Start(asio::io_context& context) {
   timer_ = std::make_unique<asio::steady_timer>(context);
   asio::co_spawn(context, Loop(), [this](std::exception_ptr e) {
-    if (e) {
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        LOG_ERROR("delivery: queue runner stopped by an exception: {}", ex.what());
-      }
-    }
+    LogException(e, "delivery: queue runner stopped by an exception");
     std::lock_guard lock(mu_);
     stopped_ = true;
     stopped_cv_.notify_all();

@@ -73,14 +73,10 @@ void Service::OnAccept(asio::ip::tcp::socket socket) {
   auto conn = std::make_shared<Connection>(std::move(socket));
   const std::string name = options_.name;
   asio::co_spawn(conn->executor(), Serve(conn), [conn, name](std::exception_ptr e) {
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      LOG_ERROR("{}: session with [{}] ended by an exception: {}", name, conn->remote_ip(),
-                ex.what());
+    if (LogException(e,
+                     name + ": session with [" + conn->remote_ip() + "] ended by an exception")) {
+      conn->Close();
     }
-    conn->Close();
   });
 }
 
