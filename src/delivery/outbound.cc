@@ -32,6 +32,22 @@ std::string ReplyText(const smtpclient::Reply& r) {
   return code + " " + code.substr(0, 1) + ".0.0 " + rest;
 }
 
+bool NonAscii(std::string_view s) {
+  return std::any_of(s.begin(), s.end(),
+                     [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
+}
+
+// Whether the message uses what SMTPUTF8 allows: UTF-8 in the envelope or in
+// the header section.
+bool NeedsSmtpUtf8(const store::QueueEntry& entry, std::string_view message) {
+  if (NonAscii(entry.mail_from)) return true;
+  for (const auto& r : entry.recipients) {
+    if (NonAscii(r.address)) return true;
+  }
+  size_t end = message.find("\r\n\r\n");
+  return NonAscii(message.substr(0, end == std::string_view::npos ? message.size() : end));
+}
+
 }  // namespace
 
 struct OutboundAgent::Link {
@@ -529,6 +545,19 @@ asio::awaitable<bool> OutboundAgent::Send(Link& link, Job& job) {
   if (!body.ok()) {
     LOG_ERROR("outbound: {}: cannot read the message: {}", entry.id, body.status().ToString());
     all("451 4.3.0 the queued message cannot be read: " + body.status().message(), false);
+    co_await Record(std::move(outcomes), any_failed);
+    Finish(job.key);
+    co_return true;
+  }
+
+  // RFC 6531 §3.5: a message that needs SMTPUTF8 (UTF-8 in an address or
+  // the header; the SMTPUTF8 parameter alone does not make it so) must not
+  // go to a server that does not offer it. It is returned, not mangled.
+  if (entry.smtputf8 && !link.client->extensions().smtputf8 && NeedsSmtpUtf8(entry, *body)) {
+    all("553 5.6.7 " + link.where +
+            " does not support SMTPUTF8, which this message needs for its non-ASCII addresses "
+            "or header fields",
+        true);
     co_await Record(std::move(outcomes), any_failed);
     Finish(job.key);
     co_return true;

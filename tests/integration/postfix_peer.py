@@ -111,6 +111,16 @@ class PostfixPeer:
                 local, domain = u.split("@")
                 f.write(f"{u} {domain}/{local}/\n")
 
+    def route(self, domain, port):
+        """Sends Postfix's own mail for `domain` (its DSNs) to 127.0.0.1:`port`. Before start()."""
+        transport = os.path.join(self.conf, "transport")
+        first = not os.path.exists(transport)
+        with open(transport, "a") as f:
+            f.write(f"{domain} smtp:[127.0.0.1]:{port}\n")
+        if first:
+            with open(os.path.join(self.conf, "main.cf"), "a") as f:
+                f.write(f"transport_maps = texthash:{transport}\n")
+
     def start(self, timeout=30):
         r = subprocess.run(["postfix", "-c", self.conf, "start"], capture_output=True, text=True)
         if r.returncode != 0:

@@ -109,7 +109,6 @@ class OutboundTest(unittest.TestCase):
              "badtlsa.example.net", "relayed.example"],
             [BOB, STS_BOB, STS2_BOB, DANE_BOB, BADTLSA_BOB, RELAYED_BOB],
             os.path.join(cls.tmp, "wrong.example.pem"), os.path.join(cls.tmp, "wrong.example.key"))
-        cls.postfix.start()
 
         cls.https_base = free_port_base()
         cls.https = http.server.ThreadingHTTPServer(("127.0.0.1", cls.https_base + 443),
@@ -154,6 +153,9 @@ class OutboundTest(unittest.TestCase):
                          "smarthost_domains": ["relayed.example"]},
             "queue": {"retry_min": "1s", "retry_max": "2s", "delay_warning": "3s"},
         }, users=(DEMO,))
+        # Postfix's DSNs for our users come back to us, as from any remote MX.
+        cls.postfix.route(DOMAIN, cls.server.port)
+        cls.postfix.start()
         cls.server.start()
         cls.server.run_cli("dkim", "generate", DOMAIN)
 
@@ -169,7 +171,7 @@ class OutboundTest(unittest.TestCase):
         if code != 0:
             raise AssertionError(f"postern exited with {code}:\n{log}")
 
-    def submit(self, to, subject, mail_options=(), **headers):
+    def submit(self, to, subject, mail_options=(), rcpt_options=(), **headers):
         s = smtplib.SMTP("127.0.0.1", self.server.submission_port, timeout=30)
         s.ehlo("laptop.home.test")
         s.starttls(context=tls_context())
@@ -178,7 +180,8 @@ class OutboundTest(unittest.TestCase):
         extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
         body = (f"From: Demo <{DEMO}>\r\nTo: <{to}>\r\nSubject: {subject}\r\n{extra}\r\n"
                 "Hello from Postern.\r\n")
-        s.sendmail(DEMO, [to], body, mail_options=list(mail_options))
+        s.sendmail(DEMO, [to], body, mail_options=list(mail_options),
+                   rcpt_options=list(rcpt_options))
         s.quit()
 
     def queued(self, address):
@@ -220,6 +223,26 @@ class OutboundTest(unittest.TestCase):
         self.assertTrue(all(x["ok"] for x in results), results)
         self.server.wait_queue_empty()
 
+    def test_1b_dsn_parameters_travel_to_the_next_hop(self):
+        # Postfix offers DSN: NOTIFY=SUCCESS and ENVID go on to it, and the success report
+        # comes from Postfix itself (Reporting-MTA mx.example.net), not from us.
+        subject = "notify " + uuid.uuid4().hex
+        envid = "env-" + uuid.uuid4().hex[:12]
+        self.submit(BOB, subject, mail_options=[f"ENVID={envid}"],
+                    rcpt_options=["NOTIFY=SUCCESS", f"ORCPT=rfc822;{BOB}"])
+        self.postfix.wait_for(BOB, subject)
+        report = self.dsn(envid)
+        self.assertEqual(report.get_content_type(), "multipart/report")
+        for part in report.walk():
+            if part.get_content_type() == "message/delivery-status":
+                per_message = dict(part.get_payload()[0].items())
+        self.assertIn("mx.example.net", per_message["Reporting-MTA"])
+        self.assertEqual(per_message["Original-Envelope-Id"], envid)
+        fields = self.status_fields(report)
+        self.assertEqual(fields[0]["Action"], "delivered")
+        self.assertIn(BOB, fields[0]["Original-Recipient"])
+        self.server.wait_queue_empty()
+
     def test_2_a_550_from_the_remote_comes_back_as_a_dsn(self):
         subject = "unknown " + uuid.uuid4().hex
         self.submit("nobody@example.net", subject)
@@ -232,6 +255,22 @@ class OutboundTest(unittest.TestCase):
         self.assertIn("nobody@example.net", fields[0]["Final-Recipient"])
         self.assertIn("550", fields[0]["Diagnostic-Code"])
         self.assertIn(subject, report.as_string())  # the original comes back
+        self.server.wait_queue_empty()
+
+    def test_2b_utf8_mail_is_returned_by_a_hop_without_smtputf8(self):
+        # This Postfix runs with smtputf8_enable = no: a message with a UTF-8 header field
+        # cannot go there (RFC 6531 §3.5) and comes back, instead of being sent mangled.
+        tok = uuid.uuid4().hex
+        s = smtplib.SMTP("127.0.0.1", self.server.submission_port, timeout=30)
+        s.starttls(context=tls_context())
+        s.login(DEMO, self.server.passwords[DEMO])
+        body = (f"From: Demo <{DEMO}>\r\nTo: <{BOB}>\r\nSubject: Grüße {tok}\r\n\r\n"
+                "Hallo.\r\n").encode()
+        s.sendmail(DEMO, [BOB], body, mail_options=["SMTPUTF8"])
+        s.quit()
+        report = self.dsn("does not support SMTPUTF8")
+        self.assertEqual(self.status_fields(report)[0]["Status"], "5.6.7")
+        self.assertFalse(any(tok.encode() in m for m in self.postfix.messages(BOB)))
         self.server.wait_queue_empty()
 
     def test_3_a_null_mx_fails_at_once(self):
