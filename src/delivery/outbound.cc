@@ -198,9 +198,10 @@ asio::awaitable<void> OutboundAgent::Scan(int64_t now) {
   if (added > 0 && static_cast<int>(due->size()) >= limit) rescan_ = true;
 }
 
-void OutboundAgent::Finish(const std::string& key) {
-  jobs_.erase(key);
+void OutboundAgent::Finish(std::string key) {
+  // By value: `key` is often the job's own, which erase() frees.
   schedule_.Finish(key);
+  jobs_.erase(key);
 }
 
 asio::awaitable<void> OutboundAgent::RunConnection(std::string destination) {

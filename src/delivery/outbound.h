@@ -126,7 +126,7 @@ class OutboundAgent {
                                  const std::string& error, int64_t now) const;
   std::string DestinationOf(const std::string& address) const;
   void Wake();
-  void Finish(const std::string& key);
+  void Finish(std::string key);
 
   store::Store& store_;
   asio::thread_pool& blocking_;
