@@ -511,26 +511,18 @@ asio::awaitable<bool> OutboundAgent::Send(Link& link, Job& job) {
   const int64_t now = clock_.NowUnix();
   std::vector<store::RemoteOutcome> outcomes;
   bool any_failed = false;
-  auto all = [&](const std::string& error, bool permanent) {
-    for (const auto& r : entry.recipients) {
-      if (permanent) {
-        outcomes.push_back({r.id, store::RemoteOutcome::kFailed, error, 0});
-      } else {
-        outcomes.push_back(Temporary(entry, r, error, now));
-      }
-      any_failed = any_failed || outcomes.back().kind == store::RemoteOutcome::kFailed;
-    }
-  };
+  // Below, one verdict for every recipient ends the job: Conclude records the
+  // outcomes and finishes it (`job` is gone afterwards).
 
   // RFC 8689 §4.2.1: REQUIRETLS mail goes only over authenticated TLS to a
   // server that promises to keep requiring it.
   if (entry.requiretls && (!link.verified || !link.client->extensions().requiretls)) {
-    all("550 5.7.30 REQUIRETLS support required: " + link.where +
-            (link.verified ? " does not offer REQUIRETLS"
-                           : " could not be authenticated (no DANE or MTA-STS)"),
-        true);
-    co_await Record(std::move(outcomes), any_failed);
-    Finish(job.key);
+    // g++ 12: no braced or temporary arguments inside a co_await expression.
+    std::vector<std::string> keys{job.key};
+    std::string error = "550 5.7.30 REQUIRETLS support required: " + link.where +
+                        (link.verified ? " does not offer REQUIRETLS"
+                                       : " could not be authenticated (no DANE or MTA-STS)");
+    co_await Conclude(std::move(keys), std::move(error), true);
     co_return true;
   }
   if (!link.clean) {
@@ -545,9 +537,10 @@ asio::awaitable<bool> OutboundAgent::Send(Link& link, Job& job) {
   auto body = co_await Offload(blocking_, std::move(read));
   if (!body.ok()) {
     LOG_ERROR("outbound: {}: cannot read the message: {}", entry.id, body.status().ToString());
-    all("451 4.3.0 the queued message cannot be read: " + body.status().message(), false);
-    co_await Record(std::move(outcomes), any_failed);
-    Finish(job.key);
+    // g++ 12: no braced or temporary arguments inside a co_await expression.
+    std::vector<std::string> keys{job.key};
+    std::string error = "451 4.3.0 the queued message cannot be read: " + body.status().message();
+    co_await Conclude(std::move(keys), std::move(error), false);
     co_return true;
   }
 
@@ -555,12 +548,12 @@ asio::awaitable<bool> OutboundAgent::Send(Link& link, Job& job) {
   // the header; the SMTPUTF8 parameter alone does not make it so) must not
   // go to a server that does not offer it. It is returned, not mangled.
   if (entry.smtputf8 && !link.client->extensions().smtputf8 && NeedsSmtpUtf8(entry, *body)) {
-    all("553 5.6.7 " + link.where +
-            " does not support SMTPUTF8, which this message needs for its non-ASCII addresses "
-            "or header fields",
-        true);
-    co_await Record(std::move(outcomes), any_failed);
-    Finish(job.key);
+    // g++ 12: no braced or temporary arguments inside a co_await expression.
+    std::vector<std::string> keys{job.key};
+    std::string error = "553 5.6.7 " + link.where +
+                        " does not support SMTPUTF8, which this message needs for its non-ASCII "
+                        "addresses or header fields";
+    co_await Conclude(std::move(keys), std::move(error), true);
     co_return true;
   }
 
