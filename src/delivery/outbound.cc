@@ -147,7 +147,10 @@ asio::awaitable<void> OutboundAgent::Loop() {
                        LogException(e, "outbound: connection task failed");
                      });
     }
-    if (rescan_) continue;
+    // With every connection slot taken a pending rescan waits (a closing
+    // connection wakes the loop); looping on it here would spin this thread
+    // and starve the very connections that free a slot.
+    if (rescan_ && schedule_.open_connections() < options_.limits.max_connections) continue;
     int64_t wait = std::clamp<int64_t>(next_scan_ - clock_.NowUnix(), 1, options_.rescan_interval);
     timer_->expires_after(std::chrono::seconds(wait));
     co_await timer_->async_wait(kAwait);
