@@ -14,6 +14,13 @@ namespace {
 
 constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
 
+// Finished job keys remembered against duplicate sends (see finished_).
+constexpr size_t kRecentFinishes = 20000;
+// Messages offered in memory are kept with their jobs up to this size each
+// and this much in all; others are read back from the store when sent.
+constexpr size_t kMaxKeptContent = 1 << 20;
+constexpr uint64_t kMaxKeptContentTotal = 64 << 20;
+
 std::string DomainOf(const std::string& address) {
   size_t at = address.rfind('@');
   return AsciiToLower(at == std::string::npos ? address : address.substr(at + 1));
@@ -85,6 +92,60 @@ void OutboundAgent::Start(asio::io_context& context) {
 void OutboundAgent::Kick() {
   if (!context_) return;
   asio::post(*context_, [this] { Wake(); });
+}
+
+void OutboundAgent::Offer(store::QueueEntry entry, std::shared_ptr<const std::string> content) {
+  if (!context_) return;
+  asio::post(*context_, [this, entry = std::move(entry), content = std::move(content)]() mutable {
+    TakeOffer(std::move(entry), std::move(content));
+  });
+}
+
+void OutboundAgent::TakeOffer(store::QueueEntry entry, std::shared_ptr<const std::string> content) {
+  // A backlog is the scans' business: they take the queue in order.
+  if (entry.held || static_cast<int>(jobs_.size()) >= options_.batch) {
+    Wake();
+    return;
+  }
+  const int64_t now = clock_.NowUnix();
+  std::erase_if(entry.recipients, [now](const store::QueueRecipient& r) {
+    return r.local || r.state != store::RecipientState::kPending || r.next_attempt > now;
+  });
+  entry.parse.reset();
+  entry.inline_body.clear();
+  // New work for the loop to open connections for (no scan needed).
+  if (AddJobs(entry, std::move(content), 0) > 0 && timer_) timer_->cancel();
+}
+
+int OutboundAgent::AddJobs(store::QueueEntry& entry, std::shared_ptr<const std::string> content,
+                           uint64_t finished_after) {
+  std::map<std::string, std::vector<store::QueueRecipient>> by_destination;
+  for (store::QueueRecipient& r : entry.recipients) {
+    by_destination[DestinationOf(r.address)].push_back(std::move(r));
+  }
+  entry.recipients.clear();
+  int added = 0;
+  for (auto& [destination, recipients] : by_destination) {
+    std::string key = entry.id + " " + destination;
+    if (schedule_.Known(key)) continue;  // being sent right now
+    // Sent since the caller's view of the queue was taken: its outcome may
+    // be newer than that view.
+    if (auto f = finished_.find(key); f != finished_.end() && f->second > finished_after) continue;
+    Job job;
+    job.key = key;
+    job.destination = destination;
+    job.entry = entry;  // the envelope; recipients below
+    job.entry.recipients = std::move(recipients);
+    if (content && content->size() <= kMaxKeptContent &&
+        content_bytes_ + content->size() <= kMaxKeptContentTotal) {
+      job.content = content;
+      content_bytes_ += content->size();
+    }
+    schedule_.Add(destination, key);
+    jobs_.emplace(std::move(key), std::move(job));
+    ++added;
+  }
+  return added;
 }
 
 void OutboundAgent::Wake() {
@@ -165,6 +226,7 @@ asio::awaitable<void> OutboundAgent::Loop() {
 }
 
 asio::awaitable<void> OutboundAgent::Scan(int64_t now) {
+  const uint64_t finished_before = finishes_;
   const int limit = options_.batch + static_cast<int>(jobs_.size());
   auto load = [this, now, limit] { return store_.LoadDueRemote(now, limit); };
   auto due = co_await Offload(blocking_, std::move(load));
@@ -178,24 +240,7 @@ asio::awaitable<void> OutboundAgent::Scan(int64_t now) {
     co_return;
   }
   int added = 0;
-  for (store::QueueEntry& entry : *due) {
-    std::map<std::string, std::vector<store::QueueRecipient>> by_destination;
-    for (store::QueueRecipient& r : entry.recipients) {
-      by_destination[DestinationOf(r.address)].push_back(std::move(r));
-    }
-    for (auto& [destination, recipients] : by_destination) {
-      std::string key = entry.id + " " + destination;
-      if (schedule_.Known(key)) continue;  // being sent right now
-      Job job;
-      job.key = key;
-      job.destination = destination;
-      job.entry = entry;  // copies the envelope; recipients replaced below
-      job.entry.recipients = std::move(recipients);
-      schedule_.Add(destination, key);
-      jobs_.emplace(key, std::move(job));
-      ++added;
-    }
-  }
+  for (store::QueueEntry& entry : *due) added += AddJobs(entry, nullptr, finished_before);
   // Entries loaded but all in flight may hide others that are due: with a
   // full batch of new work, look again soon.
   if (added > 0 && static_cast<int>(due->size()) >= limit) rescan_ = true;
@@ -204,7 +249,18 @@ asio::awaitable<void> OutboundAgent::Scan(int64_t now) {
 void OutboundAgent::Finish(std::string key) {
   // By value: `key` is often the job's own, which erase() frees.
   schedule_.Finish(key);
-  jobs_.erase(key);
+  if (auto it = jobs_.find(key); it != jobs_.end()) {
+    if (it->second.content) content_bytes_ -= it->second.content->size();
+    jobs_.erase(it);
+  }
+  finished_[key] = ++finishes_;
+  finish_order_.emplace_back(std::move(key), finishes_);
+  while (finish_order_.size() > kRecentFinishes) {
+    auto& [old, number] = finish_order_.front();
+    if (auto f = finished_.find(old); f != finished_.end() && f->second == number)
+      finished_.erase(f);
+    finish_order_.pop_front();
+  }
 }
 
 asio::awaitable<void> OutboundAgent::RunConnection(std::string destination) {
@@ -536,15 +592,21 @@ asio::awaitable<bool> OutboundAgent::Send(Link& link, Job& job) {
     }
     link.clean = true;
   }
-  auto read = [this, blob = entry.blob] { return store_.ReadBody(blob); };
-  auto body = co_await Offload(blocking_, std::move(read));
-  if (!body.ok()) {
-    LOG_ERROR("outbound: {}: cannot read the message: {}", entry.id, body.status().ToString());
-    // g++ 12: no braced or temporary arguments inside a co_await expression.
-    std::vector<std::string> keys{job.key};
-    std::string error = "451 4.3.0 the queued message cannot be read: " + body.status().message();
-    co_await Conclude(std::move(keys), std::move(error), false);
-    co_return true;
+  // The message: kept in memory since it was offered, else from the store.
+  std::shared_ptr<const std::string> body = job.content;
+  if (!body) {
+    auto read = [this, blob = entry.blob] { return store_.ReadBody(blob); };
+    auto stored = co_await Offload(blocking_, std::move(read));
+    if (!stored.ok()) {
+      LOG_ERROR("outbound: {}: cannot read the message: {}", entry.id, stored.status().ToString());
+      // g++ 12: no braced or temporary arguments inside a co_await expression.
+      std::vector<std::string> keys{job.key};
+      std::string error =
+          "451 4.3.0 the queued message cannot be read: " + stored.status().message();
+      co_await Conclude(std::move(keys), std::move(error), false);
+      co_return true;
+    }
+    body = std::make_shared<const std::string>(std::move(*stored));
   }
 
   // RFC 6531 §3.5: a message that needs SMTPUTF8 (UTF-8 in an address or
@@ -651,10 +713,11 @@ asio::awaitable<void> OutboundAgent::Record(std::vector<store::RemoteOutcome> ou
     if (o.kind == store::RemoteOutcome::kDeferred) ++add.deferred;
     if (o.kind == store::RemoteOutcome::kFailed) ++add.failed;
   }
-  auto write = [this, outcomes = std::move(outcomes)] {
-    return store_.RecordRemoteOutcomes(outcomes);
+  // Asynchronous: no pool thread waits for the commit.
+  auto start = [this, outcomes = std::move(outcomes)](std::function<void(Status)> done) mutable {
+    store_.RecordRemoteOutcomesAsync(std::move(outcomes), std::move(done));
   };
-  Status s = co_await Offload(blocking_, std::move(write));
+  Status s = co_await AwaitCallback<Status>(std::move(start));
   if (!s.ok()) {
     // Nothing was recorded: the recipients stay due and are sent again at
     // the next scan (a duplicate is better than a loss).

@@ -19,6 +19,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -88,6 +89,12 @@ class OutboundAgent {
   void Start(asio::io_context& context);
   // New remote recipients are queued, or an administrator asked for a retry.
   void Kick();
+  // An entry just committed to the queue, handed over in memory so that no
+  // scan has to read it back; `content` (may be null) is its message, kept
+  // with its jobs (within a memory budget) so sending need not read the
+  // store either. Only pending remote recipients due now are taken. With
+  // many jobs already waiting this is a Kick. Thread-safe.
+  void Offer(store::QueueEntry entry, std::shared_ptr<const std::string> content);
   // Ends the loop once the connections in progress have finished their
   // current message; WaitStopped() blocks until then.
   void Stop();
@@ -98,7 +105,8 @@ class OutboundAgent {
   struct Job {
     std::string key;
     std::string destination;
-    store::QueueEntry entry;  // only the recipients at this destination
+    store::QueueEntry entry;                     // only the recipients at this destination
+    std::shared_ptr<const std::string> content;  // the message, when offered in memory
   };
   struct Link;  // an open SMTP connection and what it is allowed to carry
 
@@ -127,6 +135,12 @@ class OutboundAgent {
   std::string DestinationOf(const std::string& address) const;
   void Wake();
   void Finish(std::string key);
+  // Adds a job per destination of `entry`'s recipients (moved out), except
+  // for keys being sent or finished since `finished_after` (a scan's view may
+  // predate their outcome); returns how many were added.
+  int AddJobs(store::QueueEntry& entry, std::shared_ptr<const std::string> content,
+              uint64_t finished_after);
+  void TakeOffer(store::QueueEntry entry, std::shared_ptr<const std::string> content);
 
   store::Store& store_;
   asio::thread_pool& blocking_;
@@ -141,6 +155,13 @@ class OutboundAgent {
   std::unique_ptr<asio::steady_timer> timer_;
   queue::ConnectionSchedule schedule_;
   std::map<std::string, Job> jobs_;
+  // Keys of jobs finished lately, by finish number (finishes_), so that a
+  // scan or an offer that raced with a delivery does not send it again.
+  // Pruned to the last kRecentFinishes.
+  std::map<std::string, uint64_t> finished_;
+  std::deque<std::pair<std::string, uint64_t>> finish_order_;
+  uint64_t finishes_ = 0;
+  uint64_t content_bytes_ = 0;  // of Job::content, summed over jobs
   std::mt19937_64 rng_{std::random_device{}()};
   bool rescan_ = true;
   int64_t next_scan_ = 0;

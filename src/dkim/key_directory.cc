@@ -218,6 +218,12 @@ Status KeyDirectory::Retire(const std::string& domain, const std::string& select
   return Status::Ok();
 }
 
+bool KeyDirectory::MayHaveKeys(const std::string& domain) const {
+  if (!ValidDomain(domain)) return false;
+  struct stat st {};
+  return ::stat((root_ + "/" + domain).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 Result<std::vector<SigningKey>> KeyDirectory::ActiveKeys(const std::string& domain) {
   std::vector<SigningKey> keys;
   if (!ValidDomain(domain)) return keys;

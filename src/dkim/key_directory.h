@@ -50,6 +50,10 @@ class KeyDirectory {
   // The active keys of `domain`, none when it has no directory.
   Result<std::vector<SigningKey>> ActiveKeys(const std::string& domain);
 
+  // Whether `domain` may have signing keys (its directory exists): one stat,
+  // cheap enough to ask on an I/O thread before handing the signing off.
+  bool MayHaveKeys(const std::string& domain) const;
+
   // The DKIM-Signature fields (relaxed/relaxed, recommended headers, From
   // oversigned, t=`now`) of every active key of `domain` for `message`,
   // concatenated; "" when the domain has no active key.

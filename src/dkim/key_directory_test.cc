@@ -89,5 +89,15 @@ TEST_F(KeyDirectoryTest, SignsWithEveryActiveKey) {
   EXPECT_EQ(*keys.SignatureFields("none.test", message, kJune2025), "");
 }
 
+TEST_F(KeyDirectoryTest, MayHaveKeysOnlyForDomainsWithADirectory) {
+  KeyDirectory keys(root_);
+  EXPECT_FALSE(keys.MayHaveKeys("example.org"));
+  ASSERT_TRUE(keys.Generate("example.org", Algorithm::kEd25519Sha256, "", kJune2025).ok());
+  EXPECT_TRUE(keys.MayHaveKeys("example.org"));  // at once, like the signing itself
+  EXPECT_FALSE(keys.MayHaveKeys("other.test"));
+  EXPECT_FALSE(keys.MayHaveKeys("../example.org"));
+  EXPECT_FALSE(keys.MayHaveKeys(""));
+}
+
 }  // namespace
 }  // namespace postern::dkim

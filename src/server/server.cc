@@ -278,7 +278,10 @@ int Serve(const config::Config& config, const ServeOptions& options) {
   backend_options.recipient_delimiter = config.smtp.recipient_delimiter;
   backend_options.first_retry = config.queue.retry_min;
   smtpserver::StoreBackend backend(*store, blocking, runner, backend_options);
-  backend.OnRemoteQueued([&outbound] { outbound.Kick(); });
+  backend.OnRemoteQueued(
+      [&outbound](store::QueueEntry entry, std::shared_ptr<const std::string> content) {
+        outbound.Offer(std::move(entry), std::move(content));
+      });
   sasl::StoreCredentials credentials(*store, static_cast<uint32_t>(config.auth.scram_iterations));
   backend.UseCredentials(credentials);
   sasl::GuardOptions guard_options;

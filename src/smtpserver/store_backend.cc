@@ -1,5 +1,7 @@
 #include "smtpserver/store_backend.h"
 
+#include <algorithm>
+#include <optional>
 #include <set>
 
 #include "base/clock.h"
@@ -157,12 +159,18 @@ asio::awaitable<Result<bool>> StoreBackend::MaySendAs(std::string account, std::
     PT_ASSIGN_OR_RETURN(auto view, store_.DirectoryView());
     return directory::MaySendAs(*view, account, sender, ResolverOptionsHere());
   };
+  // Point reads, as in Check: here when SQLite need not wait, else on the pool.
+  {
+    store::ScopedNoWait no_wait;
+    Result<bool> quick = check();
+    if (quick.ok()) co_return quick;
+  }
   co_return co_await Offload(blocking_, std::move(check));
 }
 
 asio::awaitable<std::string> StoreBackend::DkimSignatures(std::string author_domain,
                                                           std::string_view message) {
-  if (dkim_keys_ == nullptr) co_return std::string();
+  if (dkim_keys_ == nullptr || !dkim_keys_->MayHaveKeys(author_domain)) co_return std::string();
   // Reading the key files and RSA signing are blocking work.
   auto sign = [this, &author_domain, message]() -> Result<std::string> {
     return dkim_keys_->SignatureFields(author_domain, message, Clock::Real().NowUnix());
@@ -177,15 +185,23 @@ asio::awaitable<std::string> StoreBackend::DkimSignatures(std::string author_dom
 
 asio::awaitable<Status> StoreBackend::Accept(Envelope env, std::string content) {
   // Encode (hash, compress) and parse the structure IMAP will ask for: in
-  // place when small, on the blocking pool when large.
+  // place when small, on the blocking pool when large. A message only passing
+  // through (no local recipient) is neither parsed nor indexed for search:
+  // no mailbox will show it, and parsing and indexing would cost more than
+  // relaying it. Both are caches, filled on first use if it ever is shown.
+  const bool any_local =
+      std::any_of(env.recipients.begin(), env.recipients.end(), [](const auto& r) {
+        return std::any_of(r.destinations.begin(), r.destinations.end(),
+                           [](const auto& d) { return d.local; });
+      });
   Result<store::Body> body = Internal("not encoded");
-  store::MessageParse parse;
+  std::optional<store::MessageParse> parse;
   if (content.size() <= kEncodeInPlace) {
     body = store_.EncodeBody(content);
-    parse = mailbox::StructureOf(content);
+    if (any_local) parse = mailbox::StructureOf(content);
   } else {
-    auto encode = [this, &content, &parse] {
-      parse = mailbox::StructureOf(content);
+    auto encode = [this, &content, &parse, any_local] {
+      if (any_local) parse = mailbox::StructureOf(content);
       return store_.EncodeBody(content);
     };
     body = co_await Offload(blocking_, std::move(encode));
@@ -259,6 +275,7 @@ asio::awaitable<Status> StoreBackend::Accept(Envelope env, std::string content) 
 
   struct Committed {
     Status status;
+    store::QueueEntry entry;
     std::vector<store::DeliveryOutcome> outcomes;
   };
   std::vector<store::LocalDelivery> plan = runner_.Plan(entry, now);
@@ -266,9 +283,9 @@ asio::awaitable<Status> StoreBackend::Accept(Envelope env, std::string content) 
   auto start = [this, &entry, &plan, alone](std::function<void(Committed)> done) {
     store_.AcceptAsync(
         std::move(entry), plan,
-        [done = std::move(done)](Status s, store::QueueEntry,
+        [done = std::move(done)](Status s, store::QueueEntry committed_entry,
                                  std::vector<store::DeliveryOutcome> outcomes) {
-          done(Committed{std::move(s), std::move(outcomes)});
+          done(Committed{std::move(s), std::move(committed_entry), std::move(outcomes)});
         },
         /*may_block=*/alone);
   };
@@ -276,7 +293,10 @@ asio::awaitable<Status> StoreBackend::Accept(Envelope env, std::string content) 
   if (committed.status.ok()) {
     runner_.Report(plan, committed.outcomes);
     runner_.AddNotices(std::move(expanded));
-    if (remote && on_remote_queued_) on_remote_queued_();
+    if (remote && on_remote_queued_) {
+      on_remote_queued_(std::move(committed.entry),
+                        std::make_shared<const std::string>(std::move(content)));
+    }
   }
   co_return committed.status;
 }

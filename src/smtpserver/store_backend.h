@@ -48,7 +48,11 @@ class StoreBackend final : public Backend {
 
   // Called once a message with recipients on other hosts is queued: the
   // outbound agent's Kick.
-  void OnRemoteQueued(std::function<void()> kick) { on_remote_queued_ = std::move(kick); }
+  // Called with each accepted entry that has remote recipients (as
+  // committed, recipient ids set) and its message.
+  using RemoteQueued =
+      std::function<void(store::QueueEntry, std::shared_ptr<const std::string> content)>;
+  void OnRemoteQueued(RemoteQueued queued) { on_remote_queued_ = std::move(queued); }
 
   // Submission: the credentials AUTH checks (none: AUTH is refused).
   void UseCredentials(sasl::Credentials& credentials) { credentials_ = &credentials; }
@@ -78,7 +82,7 @@ class StoreBackend final : public Backend {
   delivery::QueueRunner& runner_;
   StoreBackendOptions options_;
   std::function<size_t()> active_sessions_;
-  std::function<void()> on_remote_queued_;
+  RemoteQueued on_remote_queued_;
   sasl::Credentials* credentials_ = nullptr;
   dkim::KeyDirectory* dkim_keys_ = nullptr;
 };

@@ -126,6 +126,8 @@ class SqliteStore final : public Store {
   Result<std::vector<QueueEntry>> LoadDueRemote(int64_t now, int limit) override;
   Result<std::optional<int64_t>> NextRemoteAttempt() override;
   Status RecordRemoteOutcomes(const std::vector<RemoteOutcome>& outcomes) override;
+  void RecordRemoteOutcomesAsync(std::vector<RemoteOutcome> outcomes,
+                                 std::function<void(Status)> done) override;
   Result<std::vector<QueueEntry>> LoadDelayed(int64_t created_before, int limit) override;
   Status QueueDelayNotice(const std::optional<QueueEntry>& notice,
                           const std::vector<int64_t>& warned_recipient_ids) override;
@@ -203,6 +205,8 @@ class SqliteStore final : public Store {
                      const std::vector<std::string>& targets);
   Status DeleteAccountData(Database& db, int64_t account_id, WriteEffects& effects);
   Status ReleaseBlob(Database& db, const std::string& hash, WriteEffects& effects);
+  Status RecordRemoteOutcomesIn(Database& db, const std::vector<RemoteOutcome>& outcomes,
+                                WriteEffects& effects);
   Status DeleteQueueEntry(Database& db, const std::string& id, WriteEffects& effects);
   Status RemoveIfFinished(Database& db, const std::string& id, WriteEffects& effects);
   // One write transaction: `notice` queued (if any), then `then`; the

@@ -477,26 +477,41 @@ Result<std::optional<int64_t>> SqliteStore::NextRemoteAttempt() {
 }
 
 Status SqliteStore::RecordRemoteOutcomes(const std::vector<RemoteOutcome>& outcomes) {
-  return Write([&](Database& db, WriteEffects& effects) -> Status {
-    PT_ASSIGN_OR_RETURN(auto upd,
-                        db.Prepare("UPDATE queue_recipients SET state = ?1, attempts = "
-                                   "attempts + 1, next_attempt = CASE WHEN ?1 = 0 THEN ?2 ELSE "
-                                   "next_attempt END, last_error = CASE WHEN ?1 = 1 THEN "
-                                   "last_error ELSE ?3 END WHERE id = ?4 AND state = 0 "
-                                   "RETURNING queue_id"));
-    std::set<std::string> touched;
-    for (const RemoteOutcome& o : outcomes) {
-      const RecipientState state = o.kind == RemoteOutcome::kDelivered ? RecipientState::kDelivered
-                                   : o.kind == RemoteOutcome::kFailed  ? RecipientState::kFailed
-                                                                       : RecipientState::kPending;
-      upd.Reset();
-      upd.BindAll(static_cast<int>(state), o.next_attempt, o.error, o.recipient_id);
-      while (upd.Step()) touched.insert(upd.Text(0));
-      PT_RETURN_IF_ERROR(upd.status());
-    }
-    for (const auto& id : touched) PT_RETURN_IF_ERROR(RemoveIfFinished(db, id, effects));
-    return Status::Ok();
+  return Write([&](Database& db, WriteEffects& effects) {
+    return RecordRemoteOutcomesIn(db, outcomes, effects);
   });
+}
+
+void SqliteStore::RecordRemoteOutcomesAsync(std::vector<RemoteOutcome> outcomes,
+                                            std::function<void(Status)> done) {
+  auto shared = std::make_shared<const std::vector<RemoteOutcome>>(std::move(outcomes));
+  Submit(Job{[this, shared](Database& db, WriteEffects& effects) {
+               return RecordRemoteOutcomesIn(db, *shared, effects);
+             },
+             std::move(done)},
+         /*may_block=*/false);
+}
+
+Status SqliteStore::RecordRemoteOutcomesIn(Database& db, const std::vector<RemoteOutcome>& outcomes,
+                                           WriteEffects& effects) {
+  PT_ASSIGN_OR_RETURN(auto upd,
+                      db.Prepare("UPDATE queue_recipients SET state = ?1, attempts = "
+                                 "attempts + 1, next_attempt = CASE WHEN ?1 = 0 THEN ?2 ELSE "
+                                 "next_attempt END, last_error = CASE WHEN ?1 = 1 THEN "
+                                 "last_error ELSE ?3 END WHERE id = ?4 AND state = 0 "
+                                 "RETURNING queue_id"));
+  std::set<std::string> touched;
+  for (const RemoteOutcome& o : outcomes) {
+    const RecipientState state = o.kind == RemoteOutcome::kDelivered ? RecipientState::kDelivered
+                                 : o.kind == RemoteOutcome::kFailed  ? RecipientState::kFailed
+                                                                     : RecipientState::kPending;
+    upd.Reset();
+    upd.BindAll(static_cast<int>(state), o.next_attempt, o.error, o.recipient_id);
+    while (upd.Step()) touched.insert(upd.Text(0));
+    PT_RETURN_IF_ERROR(upd.status());
+  }
+  for (const auto& id : touched) PT_RETURN_IF_ERROR(RemoveIfFinished(db, id, effects));
+  return Status::Ok();
 }
 
 Result<std::vector<QueueEntry>> SqliteStore::LoadDelayed(int64_t created_before, int limit) {

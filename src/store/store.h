@@ -523,6 +523,10 @@ class Store : public directory::DirectoryLookup {
   // deferred -> next_attempt and last_error set. Entries left with nothing
   // pending or failed are removed.
   virtual Status RecordRemoteOutcomes(const std::vector<RemoteOutcome>& outcomes) = 0;
+  // The same without blocking the caller: `done` runs once the transaction
+  // has committed or failed, on whichever thread did the writing.
+  virtual void RecordRemoteOutcomesAsync(std::vector<RemoteOutcome> outcomes,
+                                         std::function<void(Status)> done) = 0;
 
   // Delay warnings (RFC 3464 Action: delayed). Entries not held, created at
   // or before `created_before`, with pending recipients (local or remote)
