@@ -1,5 +1,7 @@
 #include "smtpclient/fake_smtp_server.h"
 
+#include <sys/socket.h>
+
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/write.hpp>
 #include <chrono>
@@ -21,6 +23,8 @@ FakeSmtpServer::FakeSmtpServer(Script script) : script_(std::move(script)) {
 FakeSmtpServer::~FakeSmtpServer() {
   if (thread_.joinable()) {
     error_code ec;
+    // shutdown() wakes an accept() still waiting for a client; close() alone does not.
+    ::shutdown(acceptor_.native_handle(), SHUT_RDWR);
     acceptor_.close(ec);
     if (socket_) socket_->close(ec);
     thread_.join();

@@ -46,8 +46,6 @@ class StoreBackend final : public Backend {
   // goes unsigned).
   void UseDkimKeys(dkim::KeyDirectory& keys) { dkim_keys_ = &keys; }
 
-  // Called once a message with recipients on other hosts is queued: the
-  // outbound agent's Kick.
   // Called with each accepted entry that has remote recipients (as
   // committed, recipient ids set) and its message.
   using RemoteQueued =
