@@ -22,9 +22,7 @@ constexpr const char* kStored = "Subject: stored\r\n\r\nthe copy in the store\r\
 
 class OutboundAgentTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    ::signal(SIGPIPE, SIG_IGN);
-  }
+  static void SetUpTestSuite() { ::signal(SIGPIPE, SIG_IGN); }
 
   void SetUp() override {
     dir_ = std::filesystem::temp_directory_path() /
