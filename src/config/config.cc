@@ -284,9 +284,10 @@ const std::vector<Key>& Keys() {
        "where port 25 is blocked. Empty: deliver directly.",
        nullptr, [](Config& c, const Value& v) { c.delivery.smarthost = As<std::string>(v); }},
       {"delivery", "smarthost_tls", Type::kEnum, R"("starttls")",
-       "TLS to the smarthost: STARTTLS (a submission port, 587), or none (only for a relay on "
-       "this machine or a trusted network). With STARTTLS its certificate must verify.",
-       "starttls|none",
+       "TLS to the smarthost: STARTTLS (a submission port, 587), tls (implicit TLS from the "
+       "first byte, RFC 8314: a submissions port, 465), or none (only for a relay on this "
+       "machine or a trusted network). With STARTTLS or tls its certificate must verify.",
+       "starttls|tls|none",
        [](Config& c, const Value& v) { c.delivery.smarthost_tls = As<std::string>(v); }},
       {"delivery", "smarthost_user", Type::kString, R"("")",
        "User name for AUTH at the smarthost; empty: no authentication.", nullptr,

@@ -316,6 +316,7 @@ asio::awaitable<std::unique_ptr<OutboundAgent::Link>> OutboundAgent::Connect(
     if (relay.tls != Smarthost::Tls::kNone) {
       policy.mode = TlsPolicy::Mode::kVerify;
       policy.names = {relay.host};
+      policy.implicit = relay.tls == Smarthost::Tls::kImplicit;
     }
     co_return co_await ConnectHost(relay.host, relay.port, policy, /*authenticate=*/true, error,
                                    permanent);
@@ -393,6 +394,16 @@ asio::awaitable<std::unique_ptr<OutboundAgent::Link>> OutboundAgent::ConnectHost
   client_options.command_timeout = options_.command_timeout;
   client_options.data_block_timeout = options_.command_timeout;
   client_options.data_end_timeout = options_.data_timeout;
+  if (policy.implicit) {
+    if (!tls_) {
+      *error = "451 4.7.5 no TLS context for the implicit TLS of " + host;
+      co_return nullptr;
+    }
+    client_options.implicit_tls = tls_.get();
+    client_options.implicit_tls_check.sni = host;
+    client_options.implicit_tls_check.names = policy.names;
+    client_options.implicit_tls_check.verify = net::ClientTls::Verify::kName;
+  }
   bool any_permanent = false;
   bool all_permanent = true;
   for (const asio::ip::address& address : addresses.addresses) {
@@ -408,9 +419,13 @@ asio::awaitable<std::unique_ptr<OutboundAgent::Link>> OutboundAgent::ConnectHost
           *error = ReplyText(refused) + " (greeting from " + where + ")";
           any_permanent = true;
         } else {
+          const bool tls_failed =
+              policy.implicit && connected.status().message().starts_with("TLS with");
           *error = refused.code != 0 ? ReplyText(refused) + " (greeting from " + where + ")"
-                                     : "451 4.4.1 cannot connect to " + where + ": " +
-                                           connected.status().message();
+                   : tls_failed      ? "451 4.7.5 " + connected.status().message() + " (" +
+                                      policy.source + " requires a verified certificate)"
+                                : "451 4.4.1 cannot connect to " + where + ": " +
+                                      connected.status().message();
           all_permanent = false;
         }
         break;
@@ -420,14 +435,17 @@ asio::awaitable<std::unique_ptr<OutboundAgent::Link>> OutboundAgent::ConnectHost
       link->host = host;
       link->where = where;
       const bool offered = link->client->extensions().starttls;
-      if (policy.mode != TlsPolicy::Mode::kOpportunistic && !offered) {
+      if (policy.implicit) {
+        // Connect verified the certificate before the greeting, or failed.
+        link->verified = link->client->implicit_tls_verified();
+      } else if (policy.mode != TlsPolicy::Mode::kOpportunistic && !offered) {
         *error =
             "451 4.7.4 " + where + " does not offer STARTTLS, which " + policy.source + " requires";
         all_permanent = false;
         co_await link->client->Quit();
         break;
       }
-      if (offered && !try_plain && tls_) {
+      if (!policy.implicit && offered && !try_plain && tls_) {
         net::ClientTls tls;
         tls.sni = host;
         tls.names = policy.names;

@@ -40,7 +40,7 @@ namespace postern::delivery {
 struct Smarthost {
   std::string host;
   uint16_t port = 587;
-  enum class Tls { kStartTls, kNone } tls = Tls::kStartTls;
+  enum class Tls { kStartTls, kImplicit, kNone } tls = Tls::kStartTls;
   std::string user;
   std::string password;
   std::vector<std::string> domains;  // empty: every domain

@@ -39,7 +39,8 @@ struct TlsPolicy {
   } mode = Mode::kOpportunistic;
   std::vector<std::string> names;  // kVerify: acceptable names ("*.example.net" allowed)
   std::vector<dns::TlsaRecord> tlsa;
-  std::string source;  // for logs and errors: "MTA-STS", "DANE", "smarthost"
+  std::string source;     // for logs and errors: "MTA-STS", "DANE", "smarthost"
+  bool implicit = false;  // TLS from the first byte (a smarthost on port 465), not STARTTLS
 };
 
 // RFC 8461 §4.1: which MX hosts an enforced MTA-STS policy allows.

@@ -97,8 +97,9 @@ delivery::OutboundOptions OutboundOptions(const config::Config& c) {
     size_t colon = c.delivery.smarthost.rfind(':');  // validated by config::Load
     relay.host = c.delivery.smarthost.substr(0, colon);
     relay.port = static_cast<uint16_t>(std::stoi(c.delivery.smarthost.substr(colon + 1)));
-    relay.tls = c.delivery.smarthost_tls == "none" ? delivery::Smarthost::Tls::kNone
-                                                   : delivery::Smarthost::Tls::kStartTls;
+    relay.tls = c.delivery.smarthost_tls == "none"  ? delivery::Smarthost::Tls::kNone
+                : c.delivery.smarthost_tls == "tls" ? delivery::Smarthost::Tls::kImplicit
+                                                    : delivery::Smarthost::Tls::kStartTls;
     relay.user = c.delivery.smarthost_user;
     relay.password = c.delivery.smarthost_password;
     relay.domains = c.delivery.smarthost_domains;

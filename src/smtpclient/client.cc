@@ -121,6 +121,18 @@ asio::awaitable<Result<std::unique_ptr<Client>>> Client::Connect(asio::any_io_ex
   }
   (*connection)->Start();
   std::unique_ptr<Client> client(new Client(std::move(*connection), options));
+  if (options.implicit_tls != nullptr) {
+    net::ClientTlsResult tls = co_await client->connection_->StartTlsClient(
+        *options.implicit_tls, options.implicit_tls_check, options.greeting_timeout);
+    if (!tls.ok) {
+      client->GiveUp();
+      const std::string what =
+          "TLS with " + endpoint.address().to_string() + " failed: " + tls.error;
+      *failure = NoReply(what);
+      co_return Unavailable(what);
+    }
+    client->implicit_tls_verified_ = tls.verified;
+  }
   client->greeting_ = co_await client->ReadReply(options.greeting_timeout);
   if (client->greeting_.code == 220) {
     Reply hello = co_await client->Hello();

@@ -41,6 +41,11 @@ struct Options {
   size_t max_reply_line = 2048;                                // octets, without CRLF
   size_t max_reply_lines = 100;
   std::optional<asio::ip::address> local_address;  // source address (default: the system's)
+  // Implicit TLS (RFC 8314 §3.3, a submission server on port 465): the
+  // handshake right after connecting, before the greeting, with this context
+  // and verification. Null: plaintext until STARTTLS.
+  asio::ssl::context* implicit_tls = nullptr;
+  net::ClientTls implicit_tls_check;
 };
 
 struct SendResult {
@@ -79,6 +84,8 @@ class Client {
   // policy is the one of net::ClientTls.
   asio::awaitable<net::ClientTlsResult> StartTls(asio::ssl::context& context, net::ClientTls tls);
   bool tls() const;
+  // Implicit TLS whose peer passed implicit_tls_check's verification.
+  bool implicit_tls_verified() const { return implicit_tls_verified_; }
   std::string TlsDescription() const;
 
   // AUTH PLAIN (or LOGIN if PLAIN is not offered) for smarthosts; returns the
@@ -122,6 +129,7 @@ class Client {
   Extensions extensions_;
   Reply greeting_;
   bool usable_ = true;
+  bool implicit_tls_verified_ = false;
 };
 
 }  // namespace postern::smtpclient

@@ -43,6 +43,7 @@ struct Outcome {
   net::ClientTlsResult tls;
   bool tls_active = false;
   Reply auth;
+  bool implicit_tls_verified = false;
   std::vector<SendResult> sends;
   std::vector<Reply> resets;
   bool usable_after = false;
@@ -59,6 +60,8 @@ asio::awaitable<void> Drive(asio::ip::tcp::endpoint endpoint, Options options, P
   Client& c = **client;
   out->greeting = c.greeting();
   out->extensions = c.extensions();
+  out->implicit_tls_verified = c.implicit_tls_verified();
+  out->tls_active = c.tls();
   if (plan.tls) {
     out->tls = co_await c.StartTls(*plan.tls, plan.tls_options);
     out->tls_active = c.tls();
@@ -524,6 +527,56 @@ TEST_F(ClientTlsTest, FailedVerificationClosesTheConnection) {
   EXPECT_FALSE(out.tls.ok);
   EXPECT_NE(out.tls.error.find("verification failed"), std::string::npos) << out.tls.error;
   EXPECT_EQ(server.commands, (std::vector<std::string>{"EHLO client.example.test", "STARTTLS"}));
+}
+
+TEST_F(ClientTlsTest, ImplicitTlsHandshakesBeforeTheGreeting) {
+  FakeSmtpServer::Script script;
+  script.ehlo = "250-fake.example.test\r\n250 AUTH PLAIN\r\n";
+  script.tls = ServerContext();
+  script.implicit_tls = true;
+  script.auth_plain = EncodeBase64Strict(std::string("\0user\0secret", 12));
+  FakeSmtpServer server(script);
+  asio::ssl::context client_ctx(asio::ssl::context::tls_client);
+  client_ctx.load_verify_file((dir_ / "c.pem").string());
+  options_.implicit_tls = &client_ctx;
+  options_.implicit_tls_check.sni = "fake.example.test";
+  options_.implicit_tls_check.verify = net::ClientTls::Verify::kName;
+  options_.implicit_tls_check.names = {"fake.example.test"};
+  Plan plan;
+  plan.user = "user";
+  plan.password = "secret";
+  plan.envelopes.push_back(SimpleEnvelope({"a@example.net"}));
+  Outcome out = Run(server, plan);
+  ASSERT_TRUE(out.status.ok()) << out.status.ToString();
+  EXPECT_EQ(out.greeting.code, 220);
+  EXPECT_TRUE(out.tls_active);
+  EXPECT_TRUE(out.implicit_tls_verified);
+  EXPECT_TRUE(server.tls_used);
+  EXPECT_EQ(out.auth.code, 235) << out.auth.ToString();
+  ASSERT_EQ(out.sends.size(), 1u);
+  EXPECT_TRUE(out.sends[0].data.positive());
+  ASSERT_GE(server.commands.size(), 2u);
+  EXPECT_EQ(server.commands[0], "EHLO client.example.test");  // no STARTTLS
+  EXPECT_EQ(server.commands[1], "AUTH PLAIN " + script.auth_plain);
+}
+
+TEST_F(ClientTlsTest, ImplicitTlsWithAnUntrustedCertificateSendsNothing) {
+  FakeSmtpServer::Script script;
+  script.tls = ServerContext();
+  script.implicit_tls = true;
+  FakeSmtpServer server(script);
+  asio::ssl::context client_ctx(asio::ssl::context::tls_client);  // trusts nothing
+  options_.implicit_tls = &client_ctx;
+  options_.implicit_tls_check.verify = net::ClientTls::Verify::kName;
+  options_.implicit_tls_check.names = {"fake.example.test"};
+  Plan plan;
+  plan.envelopes.push_back(SimpleEnvelope({"a@example.net"}));
+  Outcome out = Run(server, plan);
+  EXPECT_EQ(out.status.code(), StatusCode::kUnavailable);
+  EXPECT_NE(out.status.message().find("TLS with 127.0.0.1 failed"), std::string::npos)
+      << out.status.ToString();
+  EXPECT_EQ(out.failure.code, 0);
+  EXPECT_TRUE(server.commands.empty());
 }
 
 // Postfix's smtp-sink as the peer: a real server's EHLO, PIPELINING and DSN.

@@ -67,6 +67,12 @@ void FakeSmtpServer::Serve() {
   socket_ = std::make_unique<asio::ip::tcp::socket>(context_);
   acceptor_.accept(*socket_, ec);
   if (ec) return;
+  if (script_.implicit_tls && script_.tls) {
+    tls_.reset(new Tls{asio::ssl::stream<asio::ip::tcp::socket&>(*socket_, *script_.tls)});
+    tls_->stream.handshake(asio::ssl::stream_base::server, ec);
+    if (ec) return;
+    tls_used = true;
+  }
   if (!Write(script_.greeting)) return;
   std::string line;
   while (ReadLine(&line)) {

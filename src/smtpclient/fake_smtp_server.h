@@ -29,6 +29,7 @@ class FakeSmtpServer {
     // Sent right after STARTTLS's 220, in the same write: must be discarded.
     std::string after_starttls_220;
     std::shared_ptr<boost::asio::ssl::context> tls;  // STARTTLS works when set
+    bool implicit_tls = false;  // with `tls`: the handshake first, then the greeting (port 465)
     // Closes the connection once this many DATA octets have arrived.
     size_t drop_after_data_octets = 0;
     // Called for every command line first: a non-empty result is sent
