@@ -53,13 +53,15 @@ class OutboundSinkTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        code = cls.server.stop()
-        log = cls.server.read_log()
-        cls.server.cleanup()
-        for sink in (cls.sink, cls.nodsn_sink):
-            sink.terminate()
-            sink.wait(10)
-        release_port_base(cls.base)
+        try:
+            code = cls.server.stop()
+            log = cls.server.read_log()
+            cls.server.cleanup()
+        finally:  # the sinks go even when the server would not stop
+            for sink in (cls.sink, cls.nodsn_sink):
+                sink.terminate()
+                sink.wait(10)
+            release_port_base(cls.base)
         if code != 0:
             raise AssertionError(f"postern exited with {code}:\n{log}")
 
