@@ -9,6 +9,7 @@
 #include <fstream>
 #include <thread>
 
+#include "base/eventually.h"
 #include "base/log.h"
 #include "smtpclient/fake_smtp_server.h"
 
@@ -98,16 +99,6 @@ class OutboundAgentTest : public ::testing::Test {
     e.recipients.push_back(r);
     EXPECT_TRUE(store_->Enqueue(e).ok());
     return **store_->GetQueueEntry(e.id);
-  }
-
-  template <typename Pred>
-  bool Eventually(Pred pred, std::chrono::milliseconds limit = 5000ms) {
-    auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (pred()) return true;
-      std::this_thread::sleep_for(10ms);
-    }
-    return pred();
   }
 
   std::filesystem::path dir_;

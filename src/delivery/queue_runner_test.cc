@@ -6,6 +6,8 @@
 #include <functional>
 #include <thread>
 
+#include "base/eventually.h"
+
 namespace postern::delivery {
 namespace {
 
@@ -105,16 +107,6 @@ class QueueRunnerTest : public ::testing::Test {
     }
     return FirstInboxMessage("alice@example.test");
   }
-  template <typename Pred>
-  bool Eventually(Pred pred, std::chrono::milliseconds limit = 5000ms) {
-    auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (pred()) return true;
-      std::this_thread::sleep_for(10ms);
-    }
-    return pred();
-  }
-
   std::filesystem::path dir_;
   FakeClock clock_{1700000000};
   std::unique_ptr<store::Store> store_;
