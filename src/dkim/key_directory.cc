@@ -226,10 +226,9 @@ bool KeyDirectory::MayHaveKeys(const std::string& domain) const {
 
 Result<std::vector<SigningKey>> KeyDirectory::ActiveKeys(const std::string& domain) {
   std::vector<SigningKey> keys;
-  if (!ValidDomain(domain)) return keys;
+  if (!MayHaveKeys(domain)) return keys;
   const std::string dir = root_ + "/" + domain;
   std::error_code ec;
-  if (!fs::is_directory(dir, ec)) return keys;
   std::vector<std::pair<std::string, std::string>> files;  // selector, path
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     std::string selector;
