@@ -268,6 +268,13 @@ CREATE TABLE mta_sts_policies (
 );
 )sql";
 
+// Version 11: the messages of a mailbox by MODSEQ, so that an IMAP session
+// catching up with other sessions' changes (SqliteStore::ListMessages with
+// changed_since) reads the few changed rows instead of the whole mailbox.
+constexpr const char* kSchemaModSeqIndex = R"sql(
+CREATE INDEX messages_by_modseq ON messages(mailbox_id, modseq);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
@@ -283,6 +290,7 @@ const std::vector<Migration>& Migrations() {
       {9, "app passwords", kSchemaAppPasswords},
       {10, "outbound delivery: held entries, REQUIRETLS, delay warnings, MTA-STS policies",
        kSchemaOutbound},
+      {11, "messages of a mailbox by modification sequence", kSchemaModSeqIndex},
   };
   return migrations;
 }
