@@ -13,6 +13,8 @@ packages=(
   libunbound-dev dns-root-data
   # tests, tools and the side-by-side benchmark
   python3 openssl sqlite3 swaks postfix clang-format
+  # swaks's TLS (STARTTLS, --tlsc): only a Recommends of swaks, which --no-install-recommends skips
+  libnet-ssleay-perl
   # a second DKIM implementation that checks our signatures (run in /usr/bin/python3)
   python3-dkim
   # real mail clients the integration tests drive
