@@ -419,8 +419,7 @@ asio::awaitable<std::unique_ptr<OutboundAgent::Link>> OutboundAgent::ConnectHost
           *error = ReplyText(refused) + " (greeting from " + where + ")";
           any_permanent = true;
         } else {
-          const bool tls_failed =
-              policy.implicit && connected.status().message().starts_with("TLS with");
+          const bool tls_failed = connected.status().code() == StatusCode::kPermissionDenied;
           *error = refused.code != 0 ? ReplyText(refused) + " (greeting from " + where + ")"
                    : tls_failed      ? "451 4.7.5 " + connected.status().message() + " (" +
                                       policy.source + " requires a verified certificate)"

@@ -129,7 +129,7 @@ asio::awaitable<Result<std::unique_ptr<Client>>> Client::Connect(asio::any_io_ex
       const std::string what =
           "TLS with " + endpoint.address().to_string() + " failed: " + tls.error;
       *failure = NoReply(what);
-      co_return Unavailable(what);
+      co_return PermissionDenied(what);
     }
     client->implicit_tls_verified_ = tls.verified;
   }

@@ -66,8 +66,10 @@ class Client {
   // On failure `failure` (if not null) gets the greeting/EHLO reply when the
   // server refused us, so the caller can tell 4xx from 5xx, or a code 0
   // reply saying what went wrong (connect error, timeout, malformed reply).
-  // The Status is kFailedPrecondition for a 5xx refusal, else kUnavailable
-  // (kDeadlineExceeded for a connect timeout).
+  // The Status is kFailedPrecondition for a 5xx refusal, kPermissionDenied
+  // when the implicit TLS handshake (Options::implicit_tls) or its
+  // certificate check failed, else kUnavailable (kDeadlineExceeded for a
+  // connect timeout).
   static asio::awaitable<Result<std::unique_ptr<Client>>> Connect(asio::any_io_executor ex,
                                                                   asio::ip::tcp::endpoint endpoint,
                                                                   Options options, Reply* failure);

@@ -572,7 +572,7 @@ TEST_F(ClientTlsTest, ImplicitTlsWithAnUntrustedCertificateSendsNothing) {
   Plan plan;
   plan.envelopes.push_back(SimpleEnvelope({"a@example.net"}));
   Outcome out = Run(server, plan);
-  EXPECT_EQ(out.status.code(), StatusCode::kUnavailable);
+  EXPECT_EQ(out.status.code(), StatusCode::kPermissionDenied);
   EXPECT_NE(out.status.message().find("TLS with 127.0.0.1 failed"), std::string::npos)
       << out.status.ToString();
   EXPECT_EQ(out.failure.code, 0);
