@@ -309,6 +309,11 @@ const std::vector<Key>& Keys() {
        "commit makes a message durable; larger ones are files under data/blobs. 0 puts every "
        "body in a file.",
        nullptr, [](Config& c, const Value& v) { c.store.inline_max = As<int64_t>(v); }},
+      {"store", "parse_cache", Type::kBytes, R"("32M")",
+       "Memory for the structures and headers of messages that IMAP reads (ENVELOPE, "
+       "BODYSTRUCTURE, header fields), so that busy mailboxes serve them without reading the "
+       "database again. 0 turns it off.",
+       nullptr, [](Config& c, const Value& v) { c.store.parse_cache = As<int64_t>(v); }},
 
       {"auth", "scram_iterations", Type::kInt, "4096",
        "PBKDF2 iterations of the SCRAM-SHA-256 secrets stored when a password is set, or at a "

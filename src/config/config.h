@@ -102,6 +102,7 @@ struct DeliveryConfig {
 struct StoreConfig {
   int64_t compression_level;  // zstd level for message blobs
   int64_t inline_max;         // bodies up to this (compressed) size live in the database
+  int64_t parse_cache;        // bytes of memory for parses read back (store/parse_cache.h)
 };
 
 // Authentication, for every protocol (docs/authentication.md).

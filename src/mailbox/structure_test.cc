@@ -122,10 +122,19 @@ class HeaderStoreTest : public ::testing::Test {
     store_.reset();
     fs::remove_all(dir_);
   }
+  // Changes the database behind the store's back (as older versions left
+  // it), then opens the store again, as the upgraded server would: nothing
+  // of it in the store's memory (store/parse_cache.h).
   void Exec(const std::string& sql) {
-    auto db = store::Database::Open((dir_ / "postern.db").string(), false);
-    ASSERT_TRUE(db.ok());
-    ASSERT_TRUE((*db)->Exec(sql).ok()) << sql;
+    {
+      auto db = store::Database::Open((dir_ / "postern.db").string(), false);
+      ASSERT_TRUE(db.ok());
+      ASSERT_TRUE((*db)->Exec(sql).ok()) << sql;
+    }
+    store_.reset();
+    auto s = store::OpenTestStore(dir_);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    store_ = std::move(*s);
   }
   int64_t Count(const char* sql) {
     auto db = store::Database::Open((dir_ / "postern.db").string(), false);

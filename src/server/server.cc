@@ -234,6 +234,7 @@ int Serve(const config::Config& config, const ServeOptions& options) {
   store_options.compression_level = static_cast<int>(config.store.compression_level);
   store_options.create = true;
   store_options.inline_max = static_cast<size_t>(config.store.inline_max);
+  store_options.parse_cache_bytes = static_cast<size_t>(config.store.parse_cache);
   auto opened = store::OpenSqliteStore(store_options);
   if (!opened.ok()) return fail(opened.status());
   std::unique_ptr<store::Store> store = std::move(*opened);

@@ -48,6 +48,7 @@ SqliteStore::SqliteStore(const SqliteStoreOptions& options, std::unique_ptr<File
       clock_(options.clock ? options.clock : &Clock::Real()),
       db_path_(options.data_dir + "/postern.db"),
       blobs_(std::move(blobs)),
+      parse_cache_(options.parse_cache_bytes),
       writer_db_(std::move(writer_db)) {
   // The hook replaces SQLite's automatic checkpoint on the committing thread.
   sqlite3_wal_hook(writer_db_->raw(), &SqliteStore::OnWalCommit, this);
@@ -209,6 +210,8 @@ SqliteStore::Outcomes SqliteStore::RunJobs(std::vector<Job>& batch) {
 
 void SqliteStore::Complete(std::vector<Job>& batch, Outcomes& outcomes) {
   for (size_t i = 0; i < batch.size(); ++i) {
+    // Committed or not, forgetting a cached parse is always safe.
+    for (const auto& hash : outcomes.effects[i].stale_parses) parse_cache_.Erase(hash);
     if (outcomes.results[i].ok() && options_.unlink_blobs) {
       for (const auto& hash : outcomes.effects[i].unreferenced_blobs) {
         if (Status s = blobs_->Remove(hash); !s.ok()) {
@@ -297,6 +300,7 @@ Status SqliteStore::ReleaseBlob(Database& db, const std::string& hash, WriteEffe
   const bool unreferenced = refs.Int(0) <= 0;
   refs.Reset();
   if (!unreferenced) return Status::Ok();
+  effects.stale_parses.push_back(hash);
   PT_ASSIGN_OR_RETURN(auto parse, db.Prepare("DELETE FROM parses WHERE id = (SELECT parse_id "
                                              "FROM blobs WHERE hash = ?)"));
   PT_RETURN_IF_ERROR(parse.BindAll(hash).Run());
@@ -415,25 +419,28 @@ Result<std::optional<MessageParse>> StepParse(Statement& q) {
 }  // namespace
 
 Result<std::optional<MessageParse>> SqliteStore::ReadParse(const std::string& hash) {
-  PT_ASSIGN_OR_RETURN(auto db, Read());
-  PT_ASSIGN_OR_RETURN(auto q, db->Prepare(kReadParseSql));
-  q.BindAll(hash);
-  return StepParse(q);
+  PT_ASSIGN_OR_RETURN(std::vector<std::optional<MessageParse>> parses, ReadParses({hash}));
+  return std::move(parses[0]);
 }
 
 Result<std::vector<std::optional<MessageParse>>> SqliteStore::ReadParses(
     const std::vector<std::string>& hashes) {
-  std::vector<std::optional<MessageParse>> out;
-  out.reserve(hashes.size());
-  if (hashes.empty()) return out;
+  std::vector<std::optional<MessageParse>> out(hashes.size());
+  std::vector<size_t> missed;
+  for (size_t i = 0; i < hashes.size(); ++i) {
+    out[i] = parse_cache_.Structure(hashes[i]);
+    if (!out[i]) missed.push_back(i);
+  }
+  if (missed.empty()) return out;
+  const uint64_t generation = parse_cache_.Generation();  // before the read: ParseCache
   PT_ASSIGN_OR_RETURN(auto db, Read());
   ReadTransaction transaction(*db);
   PT_ASSIGN_OR_RETURN(auto q, db->Prepare(kReadParseSql));
-  for (const std::string& hash : hashes) {
+  for (size_t i : missed) {
     q.Reset();
-    q.BindAll(hash);
-    PT_ASSIGN_OR_RETURN(std::optional<MessageParse> parse, StepParse(q));
-    out.push_back(std::move(parse));
+    q.BindAll(hashes[i]);
+    PT_ASSIGN_OR_RETURN(out[i], StepParse(q));
+    if (out[i]) parse_cache_.PutStructure(hashes[i], *out[i], generation);
   }
   return out;
 }
@@ -443,35 +450,49 @@ Result<std::vector<std::optional<StoredHeader>>> SqliteStore::ReadHeaders(
   std::vector<std::optional<StoredHeader>> out;
   out.reserve(message_ids.size());
   if (message_ids.empty()) return out;
+  const uint64_t generation = parse_cache_.Generation();  // before the read: ParseCache
   PT_ASSIGN_OR_RETURN(auto db, Read());
   ReadTransaction transaction(*db);
-  PT_ASSIGN_OR_RETURN(auto q, db->Prepare("SELECT m.blob, m.header_prefix, p.header FROM "
-                                          "messages m JOIN blobs b ON b.hash = m.blob LEFT JOIN "
-                                          "parses p ON p.id = b.parse_id WHERE m.id = ?"));
+  // The message row (its body and per-recipient prefix) always; the body's
+  // header only when memory does not have it.
+  PT_ASSIGN_OR_RETURN(auto message,
+                      db->Prepare("SELECT blob, header_prefix FROM messages WHERE id = ?"));
+  PT_ASSIGN_OR_RETURN(auto stored, db->Prepare("SELECT p.header FROM blobs b JOIN parses p ON "
+                                               "p.id = b.parse_id WHERE b.hash = ?"));
   for (int64_t id : message_ids) {
-    q.Reset();
-    q.BindAll(id);
-    if (!q.Step()) {
-      PT_RETURN_IF_ERROR(q.status());
+    message.Reset();
+    message.BindAll(id);
+    if (!message.Step()) {
+      PT_RETURN_IF_ERROR(message.status());
       out.emplace_back();
       continue;
     }
-    StoredHeader header{q.Text(0), q.Text(1), std::nullopt};
-    if (!q.IsNull(2)) header.header = q.Text(2);
+    StoredHeader header{message.Text(0), message.Text(1), parse_cache_.Header(message.Text(0))};
+    if (!header.header) {
+      stored.Reset();
+      stored.BindAll(header.blob);
+      if (stored.Step() && !stored.IsNull(0)) {
+        header.header = stored.Text(0);
+        parse_cache_.PutHeader(header.blob, *header.header, generation);
+      }
+      PT_RETURN_IF_ERROR(stored.status());
+    }
     out.push_back(std::move(header));
   }
   return out;
 }
 
 Status SqliteStore::SaveParse(const std::string& hash, const MessageParse& parse) {
-  return Write([&](Database& db, WriteEffects&) -> Status { return SaveParseIn(db, hash, parse); });
+  return Write([&](Database& db, WriteEffects& effects) -> Status {
+    return SaveParseIn(db, hash, parse, effects);
+  });
 }
 
 Status SqliteStore::SaveParses(const std::vector<std::pair<std::string, MessageParse>>& parses) {
   if (parses.empty()) return Status::Ok();
-  return Write([&](Database& db, WriteEffects&) -> Status {
+  return Write([&](Database& db, WriteEffects& effects) -> Status {
     for (const auto& [hash, parse] : parses) {
-      Status s = SaveParseIn(db, hash, parse);
+      Status s = SaveParseIn(db, hash, parse, effects);
       // A body collected meanwhile: nothing to cache for it.
       if (!s.ok() && s.code() != StatusCode::kNotFound) return s;
     }
@@ -479,13 +500,15 @@ Status SqliteStore::SaveParses(const std::vector<std::pair<std::string, MessageP
   });
 }
 
-Status SqliteStore::SaveParseIn(Database& db, const std::string& hash, const MessageParse& parse) {
+Status SqliteStore::SaveParseIn(Database& db, const std::string& hash, const MessageParse& parse,
+                                WriteEffects& effects) {
   PT_ASSIGN_OR_RETURN(auto q, db.Prepare("SELECT parse_id IS NULL FROM blobs WHERE hash = ?"));
   q.BindAll(hash);
   if (!q.Step()) {
     PT_RETURN_IF_ERROR(q.status());
     return NotFound("no body " + hash);
   }
+  effects.stale_parses.push_back(hash);
   const bool missing = q.Int(0) != 0;
   q.Reset();
   if (parse.text) PT_RETURN_IF_ERROR(IndexIfMissing(db, hash, *parse.text));

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 
+#include "store/parse_cache.h"
 #include "store/sqlite.h"
 #include "store/store.h"
 
@@ -29,6 +30,7 @@ namespace postern::store {
 // What a write job may ask for after its transaction commits.
 struct WriteEffects {
   std::vector<std::string> unreferenced_blobs;  // rows removed: unlink the files
+  std::vector<std::string> stale_parses;        // parses changed or deleted: ParseCache::Erase
 };
 
 using WriteFn = std::function<Status(Database&, WriteEffects&)>;
@@ -222,7 +224,8 @@ class SqliteStore final : public Store {
   Status InsertBlob(Database& db, const std::string& hash, uint64_t size, uint64_t stored_size,
                     std::string_view inline_body, const std::optional<MessageParse>& parse);
   Result<int64_t> InsertParse(Database& db, const MessageParse& parse);
-  Status SaveParseIn(Database& db, const std::string& hash, const MessageParse& parse);
+  Status SaveParseIn(Database& db, const std::string& hash, const MessageParse& parse,
+                     WriteEffects& effects);
   // The full-text index row of a body (sqlite_store_text.cc), in a savepoint
   // of its own: if it fails, that is logged and the body stays unindexed
   // (nullopt) rather than failing the delivery; a search indexes it later.
@@ -266,6 +269,7 @@ class SqliteStore final : public Store {
   const Clock* clock_;
   std::string db_path_;
   std::unique_ptr<FileBlobStore> blobs_;
+  ParseCache parse_cache_;
 
   std::mutex read_mu_;
   std::vector<std::unique_ptr<Database>> read_pool_;

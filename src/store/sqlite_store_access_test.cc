@@ -390,6 +390,42 @@ TEST_F(AccessTest, ExpungeRemovesOnlyDeletedAndLogsIt) {
   EXPECT_TRUE(none->uids.empty());
 }
 
+// Parses and headers read once are served from memory (store/parse_cache.h):
+// a change made behind the store's back is not seen, which shows where the
+// answer came from. The memory forgets a body's parse when its last
+// reference goes, as the database does.
+TEST_F(AccessTest, ParsesAndHeadersReadBackFromMemoryUntilTheBodyGoes) {
+  auto body = store_->EncodeBody("Subject: kept\r\n\r\nkept\r\n");
+  ASSERT_TRUE(body.ok());
+  AppendOptions o;
+  o.flags = kFlagDeleted;
+  o.parse = MessageParse{"env", "body", "bs", std::nullopt, "preview", "Subject: kept\r\n\r\n"};
+  auto added = store_->Append(inbox_, *body, o);
+  ASSERT_TRUE(added.ok()) << added.status().ToString();
+  const MessageInfo m = (*store_->ListMessages(inbox_, 0))[0];
+  // As SMTP delivery writes it (per recipient, never cached).
+  ASSERT_TRUE(
+      Db().Exec("UPDATE messages SET header_prefix = 'Delivered-To: u@example.test\r\n'").ok());
+
+  auto headers = store_->ReadHeaders({m.id, m.id + 1000});
+  ASSERT_TRUE(headers.ok()) << headers.status().ToString();
+  ASSERT_EQ(headers->size(), 2u);
+  ASSERT_TRUE((*headers)[0].has_value());
+  EXPECT_EQ((*headers)[0]->prefix, "Delivered-To: u@example.test\r\n");
+  EXPECT_EQ((*headers)[0]->header, "Subject: kept\r\n\r\n");
+  EXPECT_FALSE((*headers)[1].has_value()) << "no such message";
+  EXPECT_EQ((*store_->ReadParse(m.blob))->envelope, "env");
+
+  ASSERT_TRUE(Db().Exec("UPDATE parses SET envelope = 'changed', header = 'changed'").ok());
+  EXPECT_EQ((*store_->ReadParse(m.blob))->envelope, "env") << "from memory";
+  EXPECT_EQ((*store_->ReadParses({m.blob}))[0]->preview, "preview");
+  EXPECT_EQ((*(*store_->ReadHeaders({m.id}))[0]).header, "Subject: kept\r\n\r\n");
+
+  ASSERT_TRUE(store_->Expunge(inbox_, std::nullopt).ok());
+  EXPECT_FALSE((*store_->ReadParse(m.blob)).has_value()) << "forgotten with the body";
+  EXPECT_FALSE((*store_->ReadHeaders({m.id}))[0].has_value());
+}
+
 TEST_F(AccessTest, CopyAndMove) {
   auto archive = store_->CreateMailbox(account_, "Archive/2026", "");
   ASSERT_TRUE(archive.ok()) << archive.status().ToString();

@@ -585,6 +585,8 @@ struct SqliteStoreOptions {
   bool unlink_blobs = true;
   // Bodies up to this many compressed bytes are stored inside the database.
   size_t inline_max = 64 * 1024;
+  // Memory for parses read back (store/parse_cache.h); 0: none.
+  size_t parse_cache_bytes = 32 * 1024 * 1024;
   const Clock* clock = nullptr;  // default: the real clock
 };
 
