@@ -1,7 +1,9 @@
 // `postern mailbox`, `postern message`, `postern queue` and `postern config`.
 #include <unistd.h>
 
+#include <charconv>
 #include <cstdio>
+#include <map>
 
 #include "base/clock.h"
 #include "base/strings.h"
@@ -315,6 +317,27 @@ void AddQueueCommands(CLI::App& app, Context& ctx, Action* action) {
   });
 }
 
+// The running server's counters (the control socket's "status": "ok k=v
+// k=v ..."), or why there are none (not running).
+Result<std::map<std::string, uint64_t>> ServerStatus(Context& ctx) {
+  PT_ASSIGN_OR_RETURN(const config::Config* config, ctx.Config());
+  PT_ASSIGN_OR_RETURN(std::string reply,
+                      server::SendControl(server::ControlSocketPath(*config), "status"));
+  std::vector<std::string_view> words = Split(TrimWhitespace(reply), ' ');
+  if (words.empty() || words[0] != "ok") return Unavailable("unexpected reply: " + reply);
+  std::map<std::string, uint64_t> out;
+  for (size_t i = 1; i < words.size(); ++i) {
+    const size_t eq = words[i].find('=');
+    if (eq == std::string_view::npos) continue;
+    const std::string_view number = words[i].substr(eq + 1);
+    uint64_t value = 0;
+    auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), value);
+    if (ec != std::errc() || end != number.data() + number.size()) continue;
+    out[std::string(words[i].substr(0, eq))] = value;
+  }
+  return out;
+}
+
 void AddStatsCommand(CLI::App& app, Context& ctx, Action* action) {
   CLI::App* stats = app.add_subcommand("stats", "Totals: domains, users, stored mail, queue");
   stats->add_flag("--json", ctx.globals().json, "Print JSON");
@@ -322,8 +345,12 @@ void AddStatsCommand(CLI::App& app, Context& ctx, Action* action) {
     *action = [&ctx]() -> Status {
       PT_ASSIGN_OR_RETURN(store::Store * store, ctx.Store());
       PT_ASSIGN_OR_RETURN(store::StoreStats s, store->Stats());
+      Result<std::map<std::string, uint64_t>> running = ServerStatus(ctx);
       if (ctx.globals().json) {
-        PrintJson({{"domains", s.domains},
+        nlohmann::json server = nullptr;
+        if (running.ok()) server = *running;
+        PrintJson({{"server", server},
+                   {"domains", s.domains},
                    {"users", s.accounts},
                    {"aliases", s.aliases},
                    {"messages", s.messages},
@@ -344,6 +371,26 @@ void AddStatsCommand(CLI::App& app, Context& ctx, Action* action) {
                   FormatBytes(static_cast<uint64_t>(s.blob_bytes)).c_str());
       std::printf("queue:     %lld messages, %lld deliveries waiting\n",
                   static_cast<long long>(s.queued), static_cast<long long>(s.pending_recipients));
+      if (!running.ok()) {
+        std::printf("server:    not running (%s)\n", running.status().message().c_str());
+        return Status::Ok();
+      }
+      std::map<std::string, uint64_t>& r = *running;
+      std::printf(
+          "server:    running; sessions: %llu IMAP, %llu POP3, %llu SMTP, %llu submission\n",
+          static_cast<unsigned long long>(r["imap_sessions"]),
+          static_cast<unsigned long long>(r["pop3_sessions"]),
+          static_cast<unsigned long long>(r["sessions"]),
+          static_cast<unsigned long long>(r["submission_sessions"]));
+      const uint64_t reads = r["parse_cache_hits"] + r["parse_cache_misses"];
+      std::printf("           memory of parses (store.parse_cache): %s of %s, %llu messages; %s\n",
+                  FormatBytes(r["parse_cache_bytes"]).c_str(),
+                  FormatBytes(r["parse_cache_limit"]).c_str(),
+                  static_cast<unsigned long long>(r["parse_cache_entries"]),
+                  reads == 0 ? "no reads yet"
+                             : (std::to_string(r["parse_cache_hits"] * 100 / reads) + "% of " +
+                                std::to_string(reads) + " reads answered from it")
+                                   .c_str());
       return Status::Ok();
     };
   });

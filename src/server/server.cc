@@ -335,9 +335,10 @@ int Serve(const config::Config& config, const ServeOptions& options) {
     outbound.Kick();
     return std::string("ok");
   });
-  control.On("status", [&runner, &outbound, &smtp, &submission, &imap, &pop3] {
+  control.On("status", [&runner, &outbound, &smtp, &submission, &imap, &pop3, &store] {
     auto st = runner.stats();
     auto out = outbound.stats();
+    const store::ParseCacheStats cache = store->CacheStats();
     return "ok sessions=" + std::to_string(smtp.active_sessions()) +
            " submission_sessions=" + std::to_string(submission.active_sessions()) +
            " imap_sessions=" + std::to_string(imap.active_sessions()) +
@@ -346,7 +347,12 @@ int Serve(const config::Config& config, const ServeOptions& options) {
            " deferred=" + std::to_string(st.deferred) + " bounced=" + std::to_string(st.failed) +
            " sent=" + std::to_string(out.delivered) +
            " sent_deferred=" + std::to_string(out.deferred) +
-           " sent_failed=" + std::to_string(out.failed);
+           " sent_failed=" + std::to_string(out.failed) +
+           " parse_cache_bytes=" + std::to_string(cache.bytes) +
+           " parse_cache_limit=" + std::to_string(cache.limit) +
+           " parse_cache_entries=" + std::to_string(cache.entries) +
+           " parse_cache_hits=" + std::to_string(cache.hits) +
+           " parse_cache_misses=" + std::to_string(cache.misses);
   });
   if (Status s = control.Listen(); !s.ok()) {
     // Not fatal: the CLI then says the server does not answer, and queue

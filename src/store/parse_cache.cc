@@ -22,7 +22,11 @@ uint64_t ParseCache::Generation() const {
 std::optional<MessageParse> ParseCache::Structure(const std::string& hash) {
   std::lock_guard lock(mu_);
   auto it = index_.find(hash);
-  if (it == index_.end() || !it->second->structure) return std::nullopt;
+  if (it == index_.end() || !it->second->structure) {
+    ++misses_;
+    return std::nullopt;
+  }
+  ++hits_;
   lru_.splice(lru_.begin(), lru_, it->second);
   return it->second->structure;
 }
@@ -30,7 +34,11 @@ std::optional<MessageParse> ParseCache::Structure(const std::string& hash) {
 std::optional<std::string> ParseCache::Header(const std::string& hash) {
   std::lock_guard lock(mu_);
   auto it = index_.find(hash);
-  if (it == index_.end() || !it->second->header) return std::nullopt;
+  if (it == index_.end() || !it->second->header) {
+    ++misses_;
+    return std::nullopt;
+  }
+  ++hits_;
   lru_.splice(lru_.begin(), lru_, it->second);
   return it->second->header;
 }
@@ -79,6 +87,11 @@ size_t ParseCache::bytes() const {
 size_t ParseCache::entries() const {
   std::lock_guard lock(mu_);
   return index_.size();
+}
+
+ParseCacheStats ParseCache::stats() const {
+  std::lock_guard lock(mu_);
+  return ParseCacheStats{bytes_, max_bytes_, index_.size(), hits_, misses_};
 }
 
 ParseCache::Entry& ParseCache::Touch(const std::string& hash) {

@@ -59,6 +59,7 @@ class ParseCache {
 
   size_t bytes() const;
   size_t entries() const;
+  ParseCacheStats stats() const;
 
  private:
   struct Entry {
@@ -78,6 +79,8 @@ class ParseCache {
   mutable std::mutex mu_;
   uint64_t generation_ = 0;
   size_t bytes_ = 0;
+  uint64_t hits_ = 0;
+  uint64_t misses_ = 0;
   List lru_;                                                    // most recently used first
   std::unordered_map<std::string_view, List::iterator> index_;  // keys point into lru_
 };

@@ -138,6 +138,7 @@ class SqliteStore final : public Store {
   Result<int64_t> BounceQueueEntry(const std::string& id, const std::string& error) override;
   Result<std::optional<MtaStsRecord>> GetMtaStsPolicy(const std::string& domain) override;
   Status PutMtaStsPolicy(const MtaStsRecord& record) override;
+  ParseCacheStats CacheStats() const override { return parse_cache_.stats(); }
   Result<StoreStats> Stats() override;
   Result<int64_t> CollectGarbage(int64_t min_age_seconds) override;
 

@@ -321,6 +321,16 @@ struct StoreStats {
   int64_t pending_recipients = 0;
 };
 
+// The use of the store's memory of parses (store/parse_cache.h), for the
+// server's status.
+struct ParseCacheStats {
+  uint64_t bytes = 0;
+  uint64_t limit = 0;
+  uint64_t entries = 0;
+  uint64_t hits = 0;    // reads answered from memory
+  uint64_t misses = 0;  // reads that went to the database
+};
+
 class Store : public directory::DirectoryLookup {
  public:
   ~Store() override = default;
@@ -553,6 +563,8 @@ class Store : public directory::DirectoryLookup {
 
   // Totals for `postern stats`.
   virtual Result<StoreStats> Stats() = 0;
+  // This process's memory of parses; zeros for a store without one.
+  virtual ParseCacheStats CacheStats() const { return {}; }
 
   // Removes blob files no row refers to (older than `min_age_seconds`).
   // Returns how many were removed.

@@ -312,6 +312,12 @@ class CliTest(ServerTestCase):
         self.assertGreaterEqual(stats["domains"], 1)
         self.assertGreaterEqual(stats["users"], 1)
         self.assertIn("users:", self.ok("stats").stdout)
+        # The running server's counters, through its control socket.
+        for key in ("imap_sessions", "pop3_sessions", "sessions", "submission_sessions",
+                    "delivered", "sent", "parse_cache_bytes", "parse_cache_limit",
+                    "parse_cache_entries", "parse_cache_hits", "parse_cache_misses"):
+            self.assertIsInstance(stats["server"][key], int, key)
+        self.assertIn("server:    running", self.ok("stats").stdout)
 
     def test_config_check(self):
         r = self.ok("config", "check")

@@ -244,6 +244,35 @@ class TestImapReading(ImapTestCase):
         self.assertNotIn(b"\\Seen", m.fetch("1", "(FLAGS)")[1][0])
         m.logout()
 
+    def test_envelopes_and_headers_read_again_come_from_memory(self):
+        """store.parse_cache: the second FETCH of the same structures and
+        headers is answered from the server's memory, which `postern stats`
+        reports (the running server's counters, through its control socket)."""
+        subject = f"memory {token()}"
+        self.deliver(subject)
+        m = self.imap()
+        m.select("INBOX", readonly=True)
+        uid = self.uid_of(m, subject)
+        items = "(ENVELOPE BODYSTRUCTURE BODY.PEEK[HEADER.FIELDS (SUBJECT)])"
+        first = m.uid("FETCH", uid, items)
+        before = self.server.stats()["server"]
+        self.assertIsNotNone(before, "the server answers on its control socket")
+        self.assertEqual(before["parse_cache_limit"], 32 * 1024 * 1024)
+        self.assertGreaterEqual(before["parse_cache_entries"], 1)
+        self.assertGreater(before["parse_cache_bytes"], 0)
+        self.assertGreaterEqual(before["imap_sessions"], 1)
+        again = m.uid("FETCH", uid, items)
+        self.assertEqual(again, first)
+        self.assertIn(subject.encode(), again[1][0][1])
+        after = self.server.stats()["server"]
+        # The structure and the header: two reads, both from memory.
+        self.assertEqual(after["parse_cache_hits"] - before["parse_cache_hits"], 2, after)
+        self.assertEqual(after["parse_cache_misses"], before["parse_cache_misses"], after)
+        text = self.server.run_cli("stats").stdout
+        self.assertIn("memory of parses (store.parse_cache)", text)
+        self.assertIn("reads answered from it", text)
+        m.logout()
+
 
 class TestImapMailboxes(ImapTestCase):
     def test_create_list_rename_delete_subscribe(self):
