@@ -620,8 +620,10 @@ TEST_F(StoreTest, WalIsCheckpointedInTheBackground) {
     e.inline_body = body->compressed;
     ASSERT_TRUE(store_->Enqueue(e).ok());
   }
+  // Up to 30 s: the checkpoint writes and fsyncs about 18 MB, which a disk
+  // still flushing a build's output can take seconds to do.
   bool grown = false;
-  for (int i = 0; i < 100 && !grown; ++i) {
+  for (int i = 0; i < 600 && !grown; ++i) {
     grown = std::filesystem::file_size(db) > before + (8u << 20);
     if (!grown) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
