@@ -39,6 +39,23 @@ std::string ReplyText(const smtpclient::Reply& r) {
   return code + " " + code.substr(0, 1) + ".0.0 " + rest;
 }
 
+// The check a TLS handshake with `host` must pass under `policy`: none
+// (opportunistic), the certificate's name (kVerify) or the TLSA records
+// (kDane). The same for STARTTLS and for implicit TLS.
+net::ClientTls TlsCheck(const std::string& host, const TlsPolicy& policy) {
+  net::ClientTls tls;
+  tls.sni = host;
+  tls.names = policy.names;
+  if (policy.mode == TlsPolicy::Mode::kVerify) tls.verify = net::ClientTls::Verify::kName;
+  if (policy.mode == TlsPolicy::Mode::kDane) {
+    tls.verify = net::ClientTls::Verify::kDane;
+    for (const auto& r : policy.tlsa) {
+      tls.tlsa.push_back({r.usage, r.selector, r.matching, r.data});
+    }
+  }
+  return tls;
+}
+
 bool NonAscii(std::string_view s) {
   return std::any_of(s.begin(), s.end(),
                      [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
@@ -400,9 +417,7 @@ asio::awaitable<std::unique_ptr<OutboundAgent::Link>> OutboundAgent::ConnectHost
       co_return nullptr;
     }
     client_options.implicit_tls = tls_.get();
-    client_options.implicit_tls_check.sni = host;
-    client_options.implicit_tls_check.names = policy.names;
-    client_options.implicit_tls_check.verify = net::ClientTls::Verify::kName;
+    client_options.implicit_tls_check = TlsCheck(host, policy);
   }
   bool any_permanent = false;
   bool all_permanent = true;
@@ -445,17 +460,8 @@ asio::awaitable<std::unique_ptr<OutboundAgent::Link>> OutboundAgent::ConnectHost
         break;
       }
       if (!policy.implicit && offered && !try_plain && tls_) {
-        net::ClientTls tls;
-        tls.sni = host;
-        tls.names = policy.names;
-        if (policy.mode == TlsPolicy::Mode::kVerify) tls.verify = net::ClientTls::Verify::kName;
-        if (policy.mode == TlsPolicy::Mode::kDane) {
-          tls.verify = net::ClientTls::Verify::kDane;
-          for (const auto& r : policy.tlsa) {
-            tls.tlsa.push_back({r.usage, r.selector, r.matching, r.data});
-          }
-        }
-        net::ClientTlsResult result = co_await link->client->StartTls(*tls_, tls);
+        net::ClientTls check = TlsCheck(host, policy);  // named: g++ 12 and co_await arguments
+        net::ClientTlsResult result = co_await link->client->StartTls(*tls_, std::move(check));
         if (!result.ok) {
           if (policy.mode == TlsPolicy::Mode::kOpportunistic) {
             // Opportunistic TLS that fails is retried in plaintext on a new
