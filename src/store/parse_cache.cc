@@ -19,52 +19,48 @@ uint64_t ParseCache::Generation() const {
   return generation_;
 }
 
-std::optional<MessageParse> ParseCache::Structure(const std::string& hash) {
-  std::lock_guard lock(mu_);
+template <typename T>
+std::optional<T> ParseCache::Find(const std::string& hash, std::optional<T> Entry::*field) {
   auto it = index_.find(hash);
-  if (it == index_.end() || !it->second->structure) {
+  if (it == index_.end() || !((*it->second).*field)) {
     ++misses_;
     return std::nullopt;
   }
   ++hits_;
   lru_.splice(lru_.begin(), lru_, it->second);
-  return it->second->structure;
+  return (*it->second).*field;
+}
+
+std::optional<MessageParse> ParseCache::Structure(const std::string& hash) {
+  std::lock_guard lock(mu_);
+  return Find(hash, &Entry::structure);
 }
 
 std::optional<std::string> ParseCache::Header(const std::string& hash) {
   std::lock_guard lock(mu_);
-  auto it = index_.find(hash);
-  if (it == index_.end() || !it->second->header) {
-    ++misses_;
-    return std::nullopt;
-  }
-  ++hits_;
-  lru_.splice(lru_.begin(), lru_, it->second);
-  return it->second->header;
+  return Find(hash, &Entry::header);
 }
 
 void ParseCache::PutStructure(const std::string& hash, const MessageParse& parse,
                               uint64_t generation) {
   const size_t size = parse.envelope.size() + parse.body.size() + parse.body_structure.size() +
                       SizeOf(parse.preview);
-  if (kEntryOverhead + size > max_bytes_) return;  // would push out everything else
   std::lock_guard lock(mu_);
-  if (generation != generation_) return;
-  Entry& entry = Touch(hash);
-  entry.structure = MessageParse{parse.envelope, parse.body,    parse.body_structure,
-                                 std::nullopt,   parse.preview, std::nullopt};
-  Account(entry);
+  Entry* entry = Admit(hash, size, generation);
+  if (!entry) return;
+  entry->structure = MessageParse{parse.envelope, parse.body,    parse.body_structure,
+                                  std::nullopt,   parse.preview, std::nullopt};
+  Account(*entry);
   Shrink();
 }
 
 void ParseCache::PutHeader(const std::string& hash, const std::string& header,
                            uint64_t generation) {
-  if (kEntryOverhead + header.size() > max_bytes_) return;  // would push out everything else
   std::lock_guard lock(mu_);
-  if (generation != generation_) return;
-  Entry& entry = Touch(hash);
-  entry.header = header;
-  Account(entry);
+  Entry* entry = Admit(hash, header.size(), generation);
+  if (!entry) return;
+  entry->header = header;
+  Account(*entry);
   Shrink();
 }
 
@@ -94,15 +90,17 @@ ParseCacheStats ParseCache::stats() const {
   return ParseCacheStats{bytes_, max_bytes_, index_.size(), hits_, misses_};
 }
 
-ParseCache::Entry& ParseCache::Touch(const std::string& hash) {
+ParseCache::Entry* ParseCache::Admit(const std::string& hash, size_t size, uint64_t generation) {
+  if (kEntryOverhead + size > max_bytes_) return nullptr;  // would push out everything else
+  if (generation != generation_) return nullptr;           // older than an erase
   auto it = index_.find(hash);
   if (it != index_.end()) {
     lru_.splice(lru_.begin(), lru_, it->second);
-    return *it->second;
+    return &*it->second;
   }
   lru_.push_front(Entry{hash, std::nullopt, std::nullopt, 0});
   index_.emplace(lru_.front().hash, lru_.begin());
-  return lru_.front();
+  return &lru_.front();
 }
 
 void ParseCache::Account(Entry& entry) {

@@ -70,8 +70,14 @@ class ParseCache {
   };
   using List = std::list<Entry>;
 
-  // With mu_ held: the entry for `hash`, created (at the front) if absent.
-  Entry& Touch(const std::string& hash);
+  // With mu_ held: a copy of the entry's `field` if kept (the entry then
+  // becomes the most recently used); counts a hit or a miss.
+  template <typename T>
+  std::optional<T> Find(const std::string& hash, std::optional<T> Entry::*field);
+  // With mu_ held: the entry for `hash` (created at the front if absent) to
+  // receive a value of `size` bytes read at `generation`; null when the value
+  // alone is larger than the cache or the read is older than an erase.
+  Entry* Admit(const std::string& hash, size_t size, uint64_t generation);
   void Account(Entry& entry);  // recompute entry.bytes and bytes_
   void Shrink();               // evict from the back until within max_bytes_
 

@@ -467,7 +467,8 @@ Result<std::vector<std::optional<StoredHeader>>> SqliteStore::ReadHeaders(
       out.emplace_back();
       continue;
     }
-    StoredHeader header{message.Text(0), message.Text(1), parse_cache_.Header(message.Text(0))};
+    StoredHeader header{message.Text(0), message.Text(1), std::nullopt};
+    header.header = parse_cache_.Header(header.blob);
     if (!header.header) {
       stored.Reset();
       stored.BindAll(header.blob);

@@ -184,27 +184,26 @@ Result<MailboxInfo> SqliteStore::GetMailboxById(int64_t mailbox_id) {
 Result<std::vector<MessageInfo>> SqliteStore::ListMessages(int64_t mailbox_id,
                                                            uint64_t changed_since) {
   PT_ASSIGN_OR_RETURN(auto db, Read());
-  std::vector<MessageInfo> out;
-  if (changed_since == 0) {
-    PT_ASSIGN_OR_RETURN(auto q, db->Prepare("SELECT " POSTERN_MESSAGE_COLUMNS
-                                            " FROM messages WHERE mailbox_id = ? ORDER BY uid"));
-    q.BindAll(mailbox_id);
-    while (q.Step()) out.push_back(MessageFromRow(q));
-    PT_RETURN_IF_ERROR(q.status());
-    return out;
-  }
   // Sessions ask for what changed since they last looked: usually a few rows
   // of a large mailbox. The index by MODSEQ (schema 11) reads only those; the
   // planner, which has no statistics, could otherwise walk the (mailbox, uid)
-  // index for the ORDER BY and test every row.
-  PT_ASSIGN_OR_RETURN(auto q, db->Prepare("SELECT " POSTERN_MESSAGE_COLUMNS
-                                          " FROM messages INDEXED BY messages_by_modseq"
-                                          " WHERE mailbox_id = ? AND modseq > ?"));
-  q.BindAll(mailbox_id, changed_since);
+  // index for the ORDER BY and test every row. Sorted by UID here instead.
+  const bool changes_only = changed_since > 0;
+  PT_ASSIGN_OR_RETURN(
+      auto q, db->Prepare(changes_only ? "SELECT " POSTERN_MESSAGE_COLUMNS
+                                         " FROM messages INDEXED BY messages_by_modseq"
+                                         " WHERE mailbox_id = ? AND modseq > ?"
+                                       : "SELECT " POSTERN_MESSAGE_COLUMNS
+                                         " FROM messages WHERE mailbox_id = ? ORDER BY uid"));
+  q.Bind(1, mailbox_id);
+  if (changes_only) q.Bind(2, static_cast<int64_t>(changed_since));
+  std::vector<MessageInfo> out;
   while (q.Step()) out.push_back(MessageFromRow(q));
   PT_RETURN_IF_ERROR(q.status());
-  std::sort(out.begin(), out.end(),
-            [](const MessageInfo& a, const MessageInfo& b) { return a.uid < b.uid; });
+  if (changes_only) {
+    std::sort(out.begin(), out.end(),
+              [](const MessageInfo& a, const MessageInfo& b) { return a.uid < b.uid; });
+  }
   return out;
 }
 
