@@ -12,6 +12,7 @@
 #include "base/eventually.h"
 #include "base/log.h"
 #include "smtpclient/fake_smtp_server.h"
+#include "store/test_store.h"
 
 namespace postern::delivery {
 namespace {
@@ -26,14 +27,8 @@ class OutboundAgentTest : public ::testing::Test {
   static void SetUpTestSuite() { ::signal(SIGPIPE, SIG_IGN); }
 
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("outbound-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    store::SqliteStoreOptions o;
-    o.data_dir = dir_.string();
-    auto s = store::OpenSqliteStore(o);
+    dir_ = store::FreshTestDir("outbound");
+    auto s = store::OpenTestStore(dir_);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(*s);
     const std::string zone = (dir_ / "zone.txt").string();

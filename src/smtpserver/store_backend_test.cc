@@ -4,6 +4,8 @@
 
 #include <filesystem>
 
+#include "store/test_store.h"
+
 namespace postern::smtpserver {
 namespace {
 
@@ -80,13 +82,8 @@ TEST(JudgeTest, DeclaredSizeCountsAgainstQuota) {
 class StoreBackendAcceptTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("backend-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    store::SqliteStoreOptions o;
-    o.data_dir = dir_.string();
-    auto s = store::OpenSqliteStore(o);
+    dir_ = store::FreshTestDir("backend");
+    auto s = store::OpenTestStore(dir_);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(*s);
     ASSERT_TRUE(store_->AddDomain("example.test").ok());
